@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { bool, commonEnv, ConfigError, int, list, parseEnv, port, secondsAsMs, secret, url } from './index';
+
+describe('parseEnv', () => {
+  const schema = z.object({
+    ...commonEnv(8080),
+    GRPC_PORT: port(9999),
+    POLL_S: secondsAsMs(5, { min: 0.1 }),
+    IDS: list(z.string().regex(/^\d+$/, 'is not a numeric id')),
+    FLAG: bool(false),
+    COUNT: int({ min: 1, max: 10, default: 3 }),
+  });
+  const base = { DATABASE_URL: 'postgresql://u:p@localhost:5432/db' };
+
+  it('applies defaults', () => {
+    const cfg = parseEnv(schema, base);
+    expect(cfg).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      LOG_LEVEL: 'info',
+      HTTP_PORT: 8080,
+      STREAM_PREFIX: 'dwld',
+      GRPC_PORT: 9999,
+      POLL_S: 5000,
+      IDS: [],
+      FLAG: false,
+      COUNT: 3,
+      NODE_ENV: 'development',
+    });
+  });
+
+  it('parses given values, treating blank as unset', () => {
+    const cfg = parseEnv(schema, { ...base, GRPC_PORT: '50051', POLL_S: '0.5', IDS: '1, 22,,333', FLAG: 'yes', COUNT: ' ', HTTP_PORT: '0' });
+    expect(cfg).toMatchObject({ GRPC_PORT: 50051, POLL_S: 500, IDS: ['1', '22', '333'], FLAG: true, COUNT: 3, HTTP_PORT: 0 });
+  });
+
+  it.each([
+    [{}, 'DATABASE_URL is required'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL is invalid'],
+    [{ ...base, GRPC_PORT: '70000' }, 'GRPC_PORT is invalid: must be at most 65535'],
+    [{ ...base, GRPC_PORT: 'abc' }, 'GRPC_PORT is invalid: must be a whole number'],
+    [{ ...base, POLL_S: '0.01' }, 'POLL_S is invalid: must be at least 0.1 s'],
+    [{ ...base, POLL_S: '-1' }, 'POLL_S is invalid: must be a number of seconds'],
+    [{ ...base, IDS: '1,x' }, 'IDS is invalid: "x" is not a numeric id'],
+    [{ ...base, FLAG: 'maybe' }, 'FLAG is invalid: must be true or false'],
+    [{ ...base, STREAM_PREFIX: 'a b' }, 'STREAM_PREFIX is invalid'],
+    [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL is invalid'],
+  ])('rejects %j with one line naming the variable', (env, expected) => {
+    let caught: unknown;
+    try {
+      parseEnv(schema, env);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as Error).message;
+    expect(message).toContain(expected);
+    expect(message).not.toContain('\n');
+  });
+
+  it('never echoes the value of a bad variable', () => {
+    const s = z.object({ DATABASE_URL: url(['postgresql']), TOKEN: secret(16) });
+    expect(() => parseEnv(s, { DATABASE_URL: 'mysql://root:hunter2@db/x', TOKEN: 'x' })).toThrow(/DATABASE_URL/);
+    try {
+      parseEnv(s, { DATABASE_URL: 'mysql://root:hunter2@db/x', TOKEN: 'short' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2');
+    }
+    try {
+      parseEnv(s, { DATABASE_URL: 'postgresql://db/x', TOKEN: 'short-secret' });
+    } catch (err) {
+      expect((err as Error).message).toBe('Invalid configuration: TOKEN is invalid: must be at least 16 characters');
+    }
+  });
+});

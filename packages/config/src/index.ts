@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+/** A configuration error: its message is one line naming the variable and what is wrong, never its value. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Parse env vars once against a zod object schema. Empty strings count as unset, so
+ * `FOO=` in a compose file falls back to the default instead of failing on "".
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Env = process.env): z.infer<S> {
+  const input: Env = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    input[key] = value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  const problem = input[variable] === undefined && issue.code === 'invalid_type' ? 'is required' : `is invalid: ${issue.message}`;
+  throw new ConfigError(variable, problem);
+}
+
+/**
+ * For composition roots: parse, or print the single line to stderr and exit 1.
+ * A service that cannot read its configuration must not half-start.
+ */
+export function loadEnvOrExit<S extends z.ZodObject>(schema: S, env: Env = process.env): z.infer<S> {
+  try {
+    return parseEnv(schema, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+// ---- field helpers: each reads a string and returns a typed value -------------------------
+
+const intPattern = /^-?\d+$/;
+
+export function int(options: { min?: number; max?: number; default?: number } = {}) {
+  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = options;
+  const base = z
+    .string()
+    .regex(intPattern, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+  return options.default === undefined ? base : base.optional().transform((v) => v ?? options.default!);
+}
+
+export function port(defaultPort?: number) {
+  return int({ min: 1, max: 65535, default: defaultPort });
+}
+
+/** A port that may be 0 (let the OS choose), for HTTP listeners in tests. */
+export function listenPort(defaultPort: number) {
+  return int({ min: 0, max: 65535, default: defaultPort });
+}
+
+/** A duration in seconds (env names end in _S); returned in milliseconds for timers. */
+export function secondsAsMs(defaultSeconds: number, options: { min?: number; max?: number } = {}) {
+  const { min = 0, max = 7 * 24 * 3600 } = options;
+  return z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of seconds')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min} s`).max(max, `must be at most ${max} s`))
+    .optional()
+    .transform((s) => Math.round((s ?? defaultSeconds) * 1000));
+}
+
+export function bool(defaultValue: boolean) {
+  return z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? defaultValue : ['1', 'true', 'yes', 'on'].includes(v)));
+}
+
+/** Comma-separated list; blanks dropped. */
+export function list<T extends z.ZodType<unknown, string>>(item: T, defaultValue: Array<z.infer<T>> = []) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return defaultValue;
+      const out: Array<z.infer<T>> = [];
+      for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const parsed = item.safeParse(part);
+        if (!parsed.success) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" ${parsed.error.issues[0]?.message ?? 'is invalid'}` });
+          return z.NEVER;
+        }
+        out.push(parsed.data);
+      }
+      return out;
+    });
+}
+
+export function url(protocols: string[], defaultValue?: string) {
+  const base = z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    // Never echo the value: URLs carry passwords.
+    { message: `must be a ${protocols.join(' or ')} URL` },
+  );
+  return defaultValue === undefined ? base : base.optional().transform((v) => v ?? defaultValue);
+}
+
+/** A secret: required length, and kept out of error messages. */
+export function secret(minLength = 16) {
+  return z.string().min(minLength, `must be at least ${minLength} characters`);
+}
+
+export const logLevel = z
+  .enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'], { message: 'must be one of error, warn, info, debug' })
+  .optional()
+  .transform((v) => v ?? 'info');
+
+/** Env vars every service reads. */
+export function commonEnv(defaultHttpPort: number) {
+  return {
+    NODE_ENV: z.enum(['production', 'development', 'test']).optional().transform((v) => v ?? 'development'),
+    DATABASE_URL: url(['postgres', 'postgresql']),
+    REDIS_URL: url(['redis', 'rediss'], 'redis://127.0.0.1:6379'),
+    LOG_LEVEL: logLevel,
+    HTTP_PORT: listenPort(defaultHttpPort),
+    HTTP_HOST: z.string().optional().transform((v) => v ?? '0.0.0.0'),
+    STREAM_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
+      .optional()
+      .transform((v) => v ?? 'dwld'),
+    CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 plain characters').optional(),
+  };
+}

@@ -1,0 +1,4 @@
+export * from './wait';
+export * from './redis';
+export * from './postgres';
+export * from './ports';
