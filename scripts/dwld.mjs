@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// The one entry point behind the root scripts (`pnpm test`, `pnpm start`, `pnpm db:migrate`…).
+// It runs with Node alone, so `npm test` / `npm start` work on a machine that has only Node,
+// Redis and PostgreSQL: it installs the pinned pnpm and the dependencies itself, checks that
+// Redis and PostgreSQL answer, and prepares the database before doing what was asked.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pinnedPnpm = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).packageManager.replace(/^pnpm@/, '');
+
+const DEFAULTS = {
+  DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/dwld',
+  TEST_DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/dwld_test',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+};
+/** The services `pnpm start` runs, in start order (the registry first: downloaders call it). */
+const SERVICES = ['registry', 'scheduler', 'bot-gateway'].filter((name) => existsSync(path.join(root, 'services', name, 'package.json')));
+
+const env = { ...process.env, CI: process.env.CI ?? 'true', TURBO_TELEMETRY_DISABLED: '1' };
+for (const [key, value] of Object.entries(DEFAULTS)) if (!env[key]) env[key] = value;
+
+function say(message) {
+  process.stderr.write(`[dwld] ${message}\n`);
+}
+
+class StepFailed extends Error {}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, env: { ...env, ...options.env }, stdio: options.capture ? 'pipe' : 'inherit', encoding: 'utf8' });
+  if (result.error) throw new StepFailed(`${command} could not run: ${result.error.message}`);
+  if (result.status !== 0 && !options.allowFailure) throw new StepFailed(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
+  return result;
+}
+
+/** The pinned pnpm: the one on PATH if it is that version, else a copy installed into .tools/. */
+function ensurePnpm() {
+  const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env });
+  if (onPath.status === 0 && onPath.stdout.trim() === pinnedPnpm) return 'pnpm';
+  const local = path.join(root, '.tools', 'node_modules', '.bin', 'pnpm');
+  const localVersion = existsSync(local) ? spawnSync(local, ['--version'], { encoding: 'utf8', env }).stdout?.trim() : undefined;
+  if (localVersion !== pinnedPnpm) {
+    say(`installing pnpm ${pinnedPnpm} into .tools/`);
+    run('npm', ['install', '--prefix', path.join(root, '.tools'), '--no-save', '--no-audit', '--no-fund', `pnpm@${pinnedPnpm}`]);
+  }
+  return local;
+}
+
+function install(pnpm) {
+  run(pnpm, ['install', '--frozen-lockfile', '--prefer-offline']);
+}
+
+function reachable(url, defaultPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, '') || '127.0.0.1', port: Number(port || defaultPort) });
+    socket.setTimeout(3000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function redacted(url) {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+async function ensureServicesAnswer(databaseUrl) {
+  const problems = [];
+  if (!(await reachable(env.REDIS_URL, 6379))) {
+    problems.push(`Redis does not answer at ${redacted(env.REDIS_URL)} (start it: \`docker compose up -d redis\`, or \`redis-server --daemonize yes\`; or set REDIS_URL)`);
+  }
+  if (!(await reachable(databaseUrl, 5432))) {
+    problems.push(`PostgreSQL does not answer at ${redacted(databaseUrl)} (start it: \`docker compose up -d postgres\`, or your system's service; or set DATABASE_URL)`);
+  }
+  if (problems.length) throw new StepFailed(problems.join('\n'));
+}
+
+/** `pg` comes with the workspace's dependencies, so this runs after `pnpm install`. */
+function loadPg() {
+  return createRequire(path.join(root, 'packages', 'db', 'package.json'))('pg');
+}
+
+async function withClient(url, fn) {
+  const { Client } = loadPg();
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function ensureDatabaseExists(databaseUrl) {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  await withClient(admin.toString(), async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) {
+      say(`creating database "${name}"`);
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    }
+  });
+}
+
+/** Migrations not yet applied to the database (every one when it has none). */
+async function pendingMigrations(databaseUrl) {
+  const dir = path.join(root, 'prisma', 'migrations');
+  const all = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const applied = await withClient(databaseUrl, async (client) => {
+    const { rows: table } = await client.query("SELECT to_regclass('public._prisma_migrations') AS t");
+    if (!table[0].t) return [];
+    const { rows } = await client.query('SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+    return rows.map((r) => r.migration_name);
+  });
+  return all.filter((name) => !applied.includes(name));
+}
+
+/** Creates the database if needed and applies pending migrations (skipped when none: the wasm engine takes ~11 s). */
+async function migrate(pnpm, databaseUrl) {
+  await ensureDatabaseExists(databaseUrl);
+  const pending = await pendingMigrations(databaseUrl);
+  if (pending.length === 0) {
+    say(`database ${redacted(databaseUrl)} is up to date`);
+    return;
+  }
+  say(`applying ${pending.length} migration(s) to ${redacted(databaseUrl)}`);
+  run(pnpm, ['--filter', '@dwld/db', 'run', 'migrate:deploy'], { env: { DATABASE_URL: databaseUrl } });
+}
+
+function build(pnpm, filter) {
+  run(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...(filter ? [`--filter=${filter}...`] : [])]);
+}
+
+/** Runs the services as child processes; Ctrl-C / SIGTERM stops them all and waits for them. */
+function runServices(names) {
+  const children = names.map((name) => {
+    const main = path.join(root, 'services', name, 'dist', 'main.js');
+    if (!existsSync(main)) throw new StepFailed(`services/${name} has no build output (${path.relative(root, main)})`);
+    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env, stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      say(`${name} exited (${signal ?? code})`);
+      if (!stopping) stop(code || 1);
+    });
+    return child;
+  });
+  let stopping = false;
+  let exitCode = 0;
+  function stop(code = 0) {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  }
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  return new Promise((resolve) => {
+    let left = children.length;
+    for (const child of children) child.on('exit', () => --left === 0 && resolve(exitCode));
+  });
+}
+
+async function main() {
+  const [command = 'help', ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'test': {
+      const pnpm = ensurePnpm();
+      install(pnpm);
+      await ensureServicesAnswer(env.TEST_DATABASE_URL);
+      // Test databases are cloned from this migrated template, one per test file.
+      await migrate(pnpm, env.TEST_DATABASE_URL);
+      run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
+      return 0;
+    }
+    case 'migrate': {
+      const pnpm = ensurePnpm();
+      install(pnpm);
+      await ensureServicesAnswer(env.DATABASE_URL);
+      await migrate(pnpm, env.DATABASE_URL);
+      return 0;
+    }
+    case 'start': {
+      const only = rest[0];
+      if (only && !SERVICES.includes(only)) throw new StepFailed(`unknown service "${only}" (one of: ${SERVICES.join(', ')})`);
+      const pnpm = ensurePnpm();
+      install(pnpm);
+      await ensureServicesAnswer(env.DATABASE_URL);
+      // Starting one service applies nothing by surprise; `start` of everything migrates first.
+      if (!only) await migrate(pnpm, env.DATABASE_URL);
+      const names = only ? [only] : SERVICES;
+      for (const name of names) build(pnpm, `./services/${name}`);
+      return runServices(names);
+    }
+    default:
+      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway]\n');
+      return command === 'help' ? 0 : 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    say(err instanceof StepFailed ? err.message : (err?.stack ?? String(err)));
+    process.exit(1);
+  },
+);
