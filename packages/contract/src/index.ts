@@ -1,1 +1,5 @@
-export {};
+export * from './messages';
+export { PROTO_DIR, loadContract, botService, downloaderService, BotClient, DownloaderGrpcClient } from './proto';
+export * from './downloader-client';
+export * from './server';
+export * from './bot-client';

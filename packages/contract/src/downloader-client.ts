@@ -1,0 +1,140 @@
+import * as grpc from '@grpc/grpc-js';
+import { AppError, type ErrorKind } from '@dwld/errors';
+import type { DownloaderMethod, DownloaderRpcs, Empty, SetToQueueRequest, SetToQueueResponse } from './messages';
+import { DownloaderGrpcClient } from './proto';
+
+export interface DownloaderAddress {
+  host: string;
+  port: number;
+}
+
+/** Where a downloader is now: read from the registry's table at the moment of each call. */
+export type DownloaderLookup = (name: string) => Promise<DownloaderAddress | null>;
+
+/**
+ * Why a call failed, as dispatching needs to know it:
+ * - no_downloader: the name is not (or no longer) registered;
+ * - unavailable: unreachable, deadline exceeded, overloaded — retrying later may work;
+ * - refused: the downloader answered that it will not take this request — retrying will not help;
+ * - internal: anything else (a bug on one side, an unimplemented method).
+ */
+export type DownloaderFailure = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
+
+const TRANSIENT = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED, grpc.status.CANCELLED]);
+const REFUSED = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.ALREADY_EXISTS, grpc.status.OUT_OF_RANGE, grpc.status.PERMISSION_DENIED]);
+
+export function classifyGrpcStatus(code: grpc.status): DownloaderFailure {
+  if (TRANSIENT.has(code)) return 'unavailable';
+  if (REFUSED.has(code)) return 'refused';
+  return 'internal';
+}
+
+const KIND_OF_FAILURE: Record<DownloaderFailure, ErrorKind> = {
+  no_downloader: 'not_found',
+  unavailable: 'unavailable',
+  refused: 'invalid_input',
+  internal: 'internal',
+};
+
+export class DownloaderCallError extends AppError {
+  constructor(
+    readonly failure: DownloaderFailure,
+    readonly downloader: string,
+    readonly method: DownloaderMethod,
+    message: string,
+    readonly code?: grpc.status,
+    options?: { cause?: unknown },
+  ) {
+    super(KIND_OF_FAILURE[failure], message, options);
+  }
+}
+
+export interface DownloaderClientOptions {
+  lookup: DownloaderLookup;
+  /** Every call's deadline. */
+  deadlineMs: number;
+  credentials?: grpc.ChannelCredentials;
+}
+
+/**
+ * A typed client for grpc.v1.Downloader. Each call looks the downloader's address up anew and
+ * opens a fresh client to it, so a downloader that re-registered on another address is reached
+ * there at once. (grpc-js still shares an open TCP connection to the same address between
+ * clients, so this costs little.)
+ */
+export class DownloaderClient {
+  private readonly lookup: DownloaderLookup;
+  private readonly deadlineMs: number;
+  private readonly credentials: grpc.ChannelCredentials;
+
+  constructor(options: DownloaderClientOptions) {
+    if (!(options.deadlineMs > 0)) throw new Error('deadlineMs must be positive');
+    this.lookup = options.lookup;
+    this.deadlineMs = options.deadlineMs;
+    this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+  }
+
+  setToQueue(downloader: string, request: SetToQueueRequest): Promise<SetToQueueResponse> {
+    return this.call(downloader, 'SetToQueue', request);
+  }
+
+  deleteFromQueue(downloader: string, link: string) {
+    return this.call(downloader, 'DeleteFromQueue', { link });
+  }
+
+  cleanHistory(downloader: string) {
+    return this.call(downloader, 'CleanHistory', {});
+  }
+
+  status(downloader: string) {
+    return this.call(downloader, 'Status', {});
+  }
+
+  queue(downloader: string) {
+    return this.call(downloader, 'Queue', {});
+  }
+
+  healtheck(downloader: string) {
+    return this.call(downloader, 'Healtheck', {});
+  }
+
+  /** Calls a downloader by its registered name. */
+  async call<M extends DownloaderMethod>(downloader: string, method: M, request: DownloaderRpcs[M][0]): Promise<DownloaderRpcs[M][1]> {
+    let address: DownloaderAddress | null;
+    try {
+      address = await this.lookup(downloader);
+    } catch (err) {
+      throw new DownloaderCallError('unavailable', downloader, method, `cannot look up downloader "${downloader}": ${(err as Error).message}`, undefined, { cause: err });
+    }
+    if (!address) throw new DownloaderCallError('no_downloader', downloader, method, `downloader "${downloader}" is not registered`);
+    return this.callAt(address, method, request, downloader);
+  }
+
+  /** Calls the downloader at a known address (the registry's health checks use this). */
+  callAt<M extends DownloaderMethod>(address: DownloaderAddress, method: M, request: DownloaderRpcs[M][0], label = `${address.host}:${address.port}`): Promise<DownloaderRpcs[M][1]> {
+    const client = new DownloaderGrpcClient(formatTarget(address), this.credentials);
+    const deadline = Date.now() + this.deadlineMs;
+    return new Promise<DownloaderRpcs[M][1]>((resolve, reject) => {
+      const rpc = client[method] as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<DownloaderRpcs[M][1]>) => void;
+      rpc.call(client, request satisfies DownloaderRpcs[M][0] | Empty, new grpc.Metadata(), { deadline }, (err, response) => {
+        if (err) {
+          const failure = classifyGrpcStatus(err.code);
+          const where = `downloader "${label}" at ${formatTarget(address)}`;
+          reject(new DownloaderCallError(failure, label, method, `${method} to ${where} failed: ${describeStatus(err)}`, err.code, { cause: err }));
+        } else {
+          resolve(response as DownloaderRpcs[M][1]);
+        }
+      });
+    }).finally(() => client.close());
+  }
+}
+
+export function formatTarget({ host, port }: DownloaderAddress): string {
+  // IPv6 literals need brackets in a target.
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function describeStatus(err: grpc.ServiceError): string {
+  const name = grpc.status[err.code] ?? String(err.code);
+  return err.details ? `${name}: ${err.details}` : name;
+}
