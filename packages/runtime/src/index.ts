@@ -1,1 +1,3 @@
-export {};
+export * from './ops-server';
+export * from './shutdown';
+export { Counter, Gauge, Histogram, Registry } from 'prom-client';

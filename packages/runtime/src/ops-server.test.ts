@@ -1,0 +1,61 @@
+import { silentLogger } from '@dwld/logger';
+import { Counter, createMetricsRegistry, OpsServer } from './index';
+
+describe('OpsServer (real HTTP)', () => {
+  let database = true;
+  const metrics = createMetricsRegistry('test-service');
+  const dispatched = new Counter({ name: 'dwld_test_dispatched_total', help: 'test counter', registers: [metrics] });
+  const server = new OpsServer({
+    host: '127.0.0.1',
+    port: 0,
+    metrics,
+    logger: silentLogger(),
+    checkTimeoutMs: 200,
+    readiness: [
+      { name: 'database', check: async () => database },
+      { name: 'redis', check: async () => undefined },
+    ],
+  });
+  let base = '';
+  beforeAll(async () => {
+    base = `http://127.0.0.1:${await server.start()}`;
+  });
+  afterAll(() => server.stop());
+
+  it('answers /healthz while alive', async () => {
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz 200 when every check passes and 503 naming the failing one otherwise', async () => {
+    database = true;
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    database = false;
+    const notReady = await fetch(`${base}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ status: 'not ready', checks: { database: 'failing', redis: 'ok' } });
+    database = true;
+  });
+
+  it('counts a hanging check as failed instead of hanging', async () => {
+    const hanging = new OpsServer({ host: '127.0.0.1', port: 0, metrics, logger: silentLogger(), checkTimeoutMs: 50, readiness: [{ name: 'slow', check: () => new Promise(() => {}) }] });
+    expect(await hanging.readiness()).toEqual({ ready: false, checks: { slow: 'timed out' } });
+  });
+
+  it('serves Prometheus metrics with the service label', async () => {
+    dispatched.inc(3);
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const body = await res.text();
+    expect(body).toContain('dwld_test_dispatched_total{service="test-service"} 3');
+    expect(body).toContain('process_resident_memory_bytes');
+  });
+
+  it('answers 404 and 405 for anything else', async () => {
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
+  });
+});

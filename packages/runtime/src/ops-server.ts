@@ -1,0 +1,115 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from '@dwld/logger';
+
+/** One thing a service needs to do its work (the database, Redis…); it throws or returns false when missing. */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<boolean | void>;
+}
+
+export interface OpsServerOptions {
+  host: string;
+  port: number;
+  metrics: Registry;
+  readiness: ReadinessCheck[];
+  logger: Logger;
+  /** A readiness check slower than this counts as failed, so /readyz itself never hangs. */
+  checkTimeoutMs?: number;
+}
+
+/** A metrics registry with the process's default metrics, every series labelled with the service. */
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * The operator's side of a service: /healthz (the process is alive), /readyz (it can reach
+ * what it needs), /metrics (Prometheus text format).
+ */
+export class OpsServer {
+  private server: Server | undefined;
+
+  constructor(private readonly options: OpsServerOptions) {}
+
+  async start(): Promise<number> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.options.logger.error('ops endpoint failed', { path: req.url, error: (err as Error).message });
+        if (!res.headersSent) send(res, 500, { status: 'error' });
+        else res.end();
+      });
+    });
+    // Probes and scrapers keep connections open; don't let them hold up a stop.
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    return (server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** Runs every readiness check; the result names each check's state. */
+  async readiness(): Promise<{ ready: boolean; checks: Record<string, string> }> {
+    const timeoutMs = this.options.checkTimeoutMs ?? 2000;
+    const results = await Promise.all(
+      this.options.readiness.map(async ({ name, check }) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+        try {
+          const outcome = await Promise.race([check(), timeout]);
+          return [name, outcome === 'timeout' ? 'timed out' : outcome === false ? 'failing' : 'ok'] as const;
+        } catch (err) {
+          return [name, `failing: ${(err as Error).message}`] as const;
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return { ready: results.every(([, state]) => state === 'ok'), checks: Object.fromEntries(results) };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    switch (path) {
+      case '/healthz':
+        return send(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const { ready, checks } = await this.readiness();
+        return send(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+      }
+      case '/metrics': {
+        const body = await this.options.metrics.metrics();
+        res.writeHead(200, { 'content-type': this.options.metrics.contentType });
+        res.end(body);
+        return;
+      }
+      default:
+        return send(res, 404, { error: 'not found' });
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
