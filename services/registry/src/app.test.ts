@@ -1,0 +1,234 @@
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { serveDownloader, type DownloaderHandlers, type RunningServer } from '@dwld/contract';
+import { createDatabase, type Database } from '@dwld/db';
+import { EventPublisher, streamKey, downloaderChanged } from '@dwld/events';
+import { silentLogger } from '@dwld/logger';
+import { createRedisNamespace, createTestDatabase, freePort, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { RegistryApp } from './app';
+import { parseRegistryConfig } from './config';
+
+// A client built only from the message definitions of the issue, not from proto/: it proves
+// the registry speaks the deployed wire format.
+const CLIENT_PROTO = `
+syntax = "proto3";
+package grpc.v1;
+import "google/protobuf/empty.proto";
+service Bot { rpc RegisterDownloader (RegisterDownloaderRequest) returns (google.protobuf.Empty); }
+message RegisterDownloaderRequest { string serverName = 1; repeated string allowedRootLinks = 2; string serverHost = 3; int32 serverPort = 4; }
+`;
+
+function loadClientProto(): grpc.GrpcObject {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const os = require('node:os') as typeof import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dwld-proto-'));
+  fs.writeFileSync(path.join(dir, 'client.proto'), CLIENT_PROTO);
+  return grpc.loadPackageDefinition(protoLoader.loadSync('client.proto', { includeDirs: [dir] }));
+}
+const BotClient = ((loadClientProto().grpc as grpc.GrpcObject).v1 as grpc.GrpcObject).Bot as grpc.ServiceClientConstructor;
+
+interface Registration {
+  serverName?: string;
+  allowedRootLinks?: string[];
+  serverHost?: string;
+  serverPort?: number;
+}
+
+function register(port: number, request: Registration, token?: string): Promise<grpc.ServiceError | null> {
+  const client = new BotClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+  return new Promise<grpc.ServiceError | null>((resolve) => {
+    client.RegisterDownloader!(request, metadata, { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null) => resolve(err));
+  }).finally(() => client.close());
+}
+
+describe('registry (real gRPC, PostgreSQL and Redis)', () => {
+  let database: TestDatabase;
+  let redisNs: RedisNamespace;
+  let db: Database;
+  const apps: RegistryApp[] = [];
+
+  beforeAll(async () => {
+    [database, redisNs] = await Promise.all([createTestDatabase(), createRedisNamespace('registry')]);
+    db = createDatabase(database.url, { poolSize: 4 });
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.stop()));
+    await db.$disconnect();
+    await Promise.all([database.drop(), redisNs.cleanup()]);
+  });
+  beforeEach(async () => {
+    await db.downloader.deleteMany();
+    await redisNs.redis.del(streamKey(redisNs.prefix, downloaderChanged));
+  });
+
+  async function startRegistry(env: Record<string, string> = {}, dbOverride?: Database) {
+    const config = parseRegistryConfig({
+      DATABASE_URL: database.url,
+      REDIS_URL: redisNs.url,
+      STREAM_PREFIX: redisNs.prefix,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      HEALTH_INTERVAL_S: '3600', // rounds are run by the tests themselves
+      ...env,
+    });
+    const publisher = new EventPublisher({ redis: redisNs.redis, prefix: redisNs.prefix });
+    const app = new RegistryApp({ config, db: dbOverride ?? db, redis: redisNs.redis, publisher, logger: silentLogger() });
+    apps.push(app);
+    return { app, ...(await app.start()) };
+  }
+
+  async function changes() {
+    const entries = await redisNs.redis.xrange(streamKey(redisNs.prefix, downloaderChanged), '-', '+');
+    return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1]!) as Record<string, unknown>);
+  }
+
+  it('registers a downloader and re-registers it at a new address in the same row', async () => {
+    const { grpcPort } = await startRegistry();
+    expect(await register(grpcPort, { serverName: 'nas', serverHost: '10.0.0.5', serverPort: 50051, allowedRootLinks: ['youtube.com', 'vk.com'] })).toBeNull();
+    const first = await db.downloader.findUniqueOrThrow({ where: { name: 'nas' } });
+    expect(first).toMatchObject({ host: '10.0.0.5', port: 50051, allowedPatterns: ['youtube.com', 'vk.com'], healthy: true });
+
+    expect(await register(grpcPort, { serverName: 'nas', serverHost: 'nas.lan', serverPort: 50052, allowedRootLinks: ['*'] })).toBeNull();
+    const rows = await db.downloader.findMany();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: first.id, host: 'nas.lan', port: 50052, allowedPatterns: ['*'] });
+    expect(rows[0]!.registeredAt.getTime()).toBeGreaterThanOrEqual(first.registeredAt.getTime());
+
+    expect(await changes()).toEqual([
+      { name: 'nas', host: '10.0.0.5', port: 50051, patterns: ['youtube.com', 'vk.com'], healthy: true, change: 'registered' },
+      { name: 'nas', host: 'nas.lan', port: 50052, patterns: ['*'], healthy: true, change: 'registered' },
+    ]);
+  });
+
+  it.each([
+    [{ serverName: '', serverHost: 'h', serverPort: 1, allowedRootLinks: ['*'] }, 'serverName'],
+    [{ serverName: 'x', serverHost: '', serverPort: 1, allowedRootLinks: ['*'] }, 'serverHost'],
+    [{ serverName: 'x', serverHost: 'h', serverPort: 0, allowedRootLinks: ['*'] }, 'serverPort'],
+    [{ serverName: 'x', serverHost: 'h', serverPort: 65536, allowedRootLinks: ['*'] }, 'serverPort'],
+    [{ serverName: 'x', serverHost: 'h', serverPort: 80, allowedRootLinks: [] }, 'allowedRootLinks'],
+    [{ serverName: 'x', serverHost: 'h', serverPort: 80, allowedRootLinks: ['not a host'] }, 'allowedRootLinks[0]'],
+    [{}, 'serverName'],
+  ])('answers INVALID_ARGUMENT for %j and stores nothing', async (request, field) => {
+    const { grpcPort } = await startRegistry();
+    const err = await register(grpcPort, request);
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).toContain(field);
+    expect(await db.downloader.count()).toBe(0);
+    expect(await changes()).toEqual([]);
+  });
+
+  it('asks for the token when one is set: UNAUTHENTICATED and nothing stored without it', async () => {
+    const token = 'registration-token-0123456789';
+    const { grpcPort } = await startRegistry({ REGISTRATION_TOKEN: token });
+    const good = { serverName: 'nas', serverHost: 'nas', serverPort: 1000, allowedRootLinks: ['*'] };
+    expect((await register(grpcPort, good))?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect((await register(grpcPort, good, 'wrong-token-0123456789'))?.code).toBe(grpc.status.UNAUTHENTICATED);
+    const refused = await register(grpcPort, { serverName: '' }, 'wrong');
+    expect(refused?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(refused?.details).not.toContain(token);
+    expect(await db.downloader.count()).toBe(0);
+    expect(await register(grpcPort, good, token)).toBeNull();
+    expect(await db.downloader.count()).toBe(1);
+  });
+
+  it('answers UNAVAILABLE when its database is down, and keeps serving', async () => {
+    const deadDb = createDatabase(`postgresql://postgres@127.0.0.1:${await freePort()}/none`, { connectionTimeoutMs: 500 });
+    const { grpcPort } = await startRegistry({}, deadDb);
+    const err = await register(grpcPort, { serverName: 'nas', serverHost: 'nas', serverPort: 1000, allowedRootLinks: ['*'] });
+    expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err?.details).toContain('database');
+    // Still serving: a bad request gets its own answer.
+    expect((await register(grpcPort, {}))?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await deadDb.$disconnect();
+  });
+
+  it('serves grpc.health.v1 and server reflection', async () => {
+    const { grpcPort } = await startRegistry();
+    const healthProto = grpc.loadPackageDefinition(protoLoader.loadSync(require.resolve('grpc-health-check/proto/health/v1/health.proto'), { keepCase: true, enums: String }));
+    const Health = (((healthProto.grpc as grpc.GrpcObject).health as grpc.GrpcObject).v1 as grpc.GrpcObject).Health as grpc.ServiceClientConstructor;
+    const health = new Health(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const status = await new Promise<{ status: string }>((resolve, reject) => health.Check!({ service: 'grpc.v1.Bot' }, (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res))));
+    expect(status.status).toBe('SERVING');
+    health.close();
+
+    const reflectionProto = grpc.loadPackageDefinition(
+      protoLoader.loadSync(path.join(path.dirname(require.resolve('@grpc/reflection')), '../proto/grpc/reflection/v1/reflection.proto'), { keepCase: true }),
+    );
+    const Reflection = ((((reflectionProto.grpc as grpc.GrpcObject).reflection as grpc.GrpcObject).v1 as grpc.GrpcObject).ServerReflection) as grpc.ServiceClientConstructor;
+    const reflection = new Reflection(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+    const stream = reflection.ServerReflectionInfo!() as grpc.ClientDuplexStream<unknown, { list_services_response?: { service: Array<{ name: string }> } }>;
+    const services = await new Promise<string[]>((resolve, reject) => {
+      stream.on('data', (res) => resolve((res.list_services_response?.service ?? []).map((s: { name: string }) => s.name)));
+      stream.on('error', reject);
+      stream.write({ list_services: '' });
+    });
+    stream.cancel();
+    reflection.close();
+    expect(services.sort()).toEqual(['grpc.health.v1.Health', 'grpc.v1.Bot']);
+  });
+
+  describe('health checks', () => {
+    const servers: RunningServer[] = [];
+    afterAll(() => Promise.all(servers.map((s) => s.stop(100))));
+    const handlers = (message: string): DownloaderHandlers => ({
+      SetToQueue: async () => ({ linksInWork: [] }),
+      DeleteFromQueue: async () => ({ linksInWork: [] }),
+      CleanHistory: async () => ({ history: [] }),
+      Status: async () => ({ linksInWork: [], sensors: '' }),
+      Queue: async () => ({ queue: [] }),
+      Healtheck: async () => ({ message }),
+    });
+
+    it('records answers, marks a silent downloader unhealthy, and healthy again when it answers', async () => {
+      const { app, grpcPort } = await startRegistry({ UNHEALTHY_AFTER_S: '0' });
+      const up = await serveDownloader(handlers('all good'));
+      servers.push(up);
+      const downPort = await freePort();
+      expect(await register(grpcPort, { serverName: 'up', serverHost: '127.0.0.1', serverPort: up.port, allowedRootLinks: ['*'] })).toBeNull();
+      expect(await register(grpcPort, { serverName: 'down', serverHost: '127.0.0.1', serverPort: downPort, allowedRootLinks: ['vk.com'] })).toBeNull();
+
+      await app.pollHealth();
+      const upRow = await db.downloader.findUniqueOrThrow({ where: { name: 'up' } });
+      const downRow = await db.downloader.findUniqueOrThrow({ where: { name: 'down' } });
+      expect(upRow).toMatchObject({ healthy: true, lastHealthOk: true, lastHealthMessage: 'all good' });
+      expect(downRow).toMatchObject({ healthy: false, lastHealthOk: false });
+      expect(downRow.lastHealthMessage).toContain('UNAVAILABLE');
+      expect(downRow.lastHealthAt).not.toBeNull();
+
+      // The downloader comes up on its registered port.
+      const revived = await serveDownloader(handlers('back'), '127.0.0.1', downPort);
+      servers.push(revived);
+      await app.pollHealth();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'down' } })).toMatchObject({ healthy: true, lastHealthOk: true, lastHealthMessage: 'back' });
+
+      const healthEvents = (await changes()).filter((e) => e.change === 'health');
+      expect(healthEvents).toEqual([
+        expect.objectContaining({ name: 'down', healthy: false }),
+        expect.objectContaining({ name: 'down', healthy: true }),
+      ]);
+    });
+
+    it('keeps a downloader healthy through failures shorter than UNHEALTHY_AFTER_S', async () => {
+      const { app, grpcPort } = await startRegistry({ UNHEALTHY_AFTER_S: '600' });
+      expect(await register(grpcPort, { serverName: 'blip', serverHost: '127.0.0.1', serverPort: await freePort(), allowedRootLinks: ['*'] })).toBeNull();
+      await app.pollHealth();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'blip' } })).toMatchObject({ healthy: true, lastHealthOk: false });
+    });
+
+    it('does not let a check of an old address mark a re-registered downloader down', async () => {
+      const { app, grpcPort } = await startRegistry({ UNHEALTHY_AFTER_S: '0' });
+      expect(await register(grpcPort, { serverName: 'mover', serverHost: '127.0.0.1', serverPort: await freePort(), allowedRootLinks: ['*'] })).toBeNull();
+      const stale = await db.downloader.findUniqueOrThrow({ where: { name: 'mover' } });
+      const live = await serveDownloader(handlers('moved'));
+      servers.push(live);
+      expect(await register(grpcPort, { serverName: 'mover', serverHost: '127.0.0.1', serverPort: live.port, allowedRootLinks: ['*'] })).toBeNull();
+      expect(await app.store.recordHealth(stale, false, 'old address down', new Date(), 0)).toBeNull();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'mover' } })).toMatchObject({ healthy: true, port: live.port, lastHealthOk: null });
+    });
+  });
+});

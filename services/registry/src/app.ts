@@ -1,0 +1,105 @@
+import { DownloaderClient } from '@dwld/contract';
+import { isDatabaseReachable, type Database, type Downloader } from '@dwld/db';
+import { downloaderChanged, type EventPublisher } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import { OpsServer, createMetricsRegistry, Counter, type Registry } from '@dwld/runtime';
+import type { Redis } from 'ioredis';
+import type { RegistryConfig } from './config';
+import { DownloaderStore } from './downloader-store';
+import { startRegistryGrpcServer, type RegistryGrpcServer } from './grpc-server';
+import { HealthPoller } from './health-poller';
+
+export interface RegistryDeps {
+  config: RegistryConfig;
+  db: Database;
+  redis: Redis;
+  publisher: EventPublisher;
+  logger: Logger;
+}
+
+/** The registry: the gRPC server downloaders register with, its health poller and its ops endpoints. */
+export class RegistryApp {
+  readonly store: DownloaderStore;
+  readonly metrics: Registry;
+  private readonly poller: HealthPoller;
+  private readonly ops: OpsServer;
+  private grpc: RegistryGrpcServer | undefined;
+  private readonly registrations: Counter;
+
+  constructor(private readonly deps: RegistryDeps) {
+    const { config, db, redis, logger } = deps;
+    this.store = new DownloaderStore(db);
+    this.metrics = createMetricsRegistry('registry');
+    this.registrations = new Counter({ name: 'dwld_registrations_total', help: 'Registrations received, by outcome', labelNames: ['outcome'], registers: [this.metrics] });
+    this.poller = new HealthPoller({
+      store: this.store,
+      // Health checks must not outlast a round.
+      client: new DownloaderClient({ lookup: async () => null, deadlineMs: Math.min(config.DOWNLOADER_DEADLINE_S, config.HEALTH_INTERVAL_S) }),
+      logger,
+      intervalMs: config.HEALTH_INTERVAL_S,
+      unhealthyAfterMs: config.UNHEALTHY_AFTER_S,
+      onHealthChange: (downloader) => this.announce(downloader, 'health'),
+    });
+    this.ops = new OpsServer({
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      metrics: this.metrics,
+      logger,
+      readiness: [
+        { name: 'database', check: () => isDatabaseReachable(db) },
+        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+      ],
+    });
+  }
+
+  /** Starts serving; resolves with the bound ports (useful when 0 was asked for). */
+  async start(): Promise<{ grpcPort: number; httpPort: number }> {
+    const { config, logger } = this.deps;
+    const httpPort = await this.ops.start();
+    this.grpc = await startRegistryGrpcServer(
+      {
+        store: this.store,
+        logger,
+        registrationToken: config.REGISTRATION_TOKEN,
+        onRegistered: (downloader) => this.announce(downloader, 'registered'),
+        onOutcome: (outcome) => this.registrations.inc({ outcome }),
+      },
+      config.GRPC_HOST,
+      config.GRPC_PORT,
+    );
+    this.poller.start();
+    logger.info('registry started', { grpc: `${config.GRPC_HOST}:${this.grpc.port}`, http: `${config.HTTP_HOST}:${httpPort}`, tokenRequired: config.REGISTRATION_TOKEN !== undefined });
+    return { grpcPort: this.grpc.port, httpPort };
+  }
+
+  /** Finishes registrations in flight, stops polling, then closes the ops endpoints. */
+  async stop(): Promise<void> {
+    this.grpc?.markNotServing();
+    await Promise.all([this.grpc?.stop(this.deps.config.SHUTDOWN_TIMEOUT_S / 2), this.poller.stop()]);
+    await this.ops.stop();
+  }
+
+  /** Runs one round of health checks now (tests, and operators through a future admin call). */
+  pollHealth(): Promise<void> {
+    return this.poller.pollOnce();
+  }
+
+  /**
+   * The table is the truth and the event only a nudge to the other services, so a failed
+   * publish is logged and the registration still succeeds.
+   */
+  private async announce(downloader: Downloader, change: 'registered' | 'health'): Promise<void> {
+    try {
+      await this.deps.publisher.publish(downloaderChanged, {
+        name: downloader.name,
+        host: downloader.host,
+        port: downloader.port,
+        patterns: downloader.allowedPatterns,
+        healthy: downloader.healthy,
+        change,
+      });
+    } catch (err) {
+      this.deps.logger.warn('cannot publish downloader.changed', { downloader: downloader.name, change, error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { Database, Downloader } from '@dwld/db';
+import { nextHealth } from './health';
+import type { Registration } from './registration';
+
+export type { Downloader };
+
+export interface HealthOutcome {
+  /** The downloader's health after this check. */
+  healthy: boolean;
+  /** True when this check turned it healthy or unhealthy (only one registry replica sees that). */
+  changed: boolean;
+}
+
+/** The registry's table of downloaders (the registry is its only writer). */
+export class DownloaderStore {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Creates or replaces the downloader with this name: host, port and patterns are replaced
+   * entirely, and a registration counts as a sign of life.
+   */
+  async register(registration: Registration, now: Date): Promise<Downloader> {
+    const fields = { host: registration.host, port: registration.port, allowedPatterns: registration.patterns, registeredAt: now, lastSeenAt: now, healthy: true };
+    return this.db.downloader.upsert({
+      where: { name: registration.name },
+      create: { name: registration.name, ...fields },
+      update: fields,
+    });
+  }
+
+  list(): Promise<Downloader[]> {
+    return this.db.downloader.findMany({ orderBy: { name: 'asc' } });
+  }
+
+  findByName(name: string): Promise<Downloader | null> {
+    return this.db.downloader.findUnique({ where: { name } });
+  }
+
+  /**
+   * Records a health check of `checked` (the row as read before the check). The update only
+   * applies while the downloader is still at the address that was checked, so a check of an
+   * old address never marks a re-registered downloader down; and the health flips only where
+   * it still holds the old value, so of several replicas only one reports the change.
+   */
+  async recordHealth(checked: Downloader, answered: boolean, message: string | null, now: Date, unhealthyAfterMs: number): Promise<HealthOutcome | null> {
+    const next = nextHealth({ healthy: checked.healthy, lastSeenAt: checked.lastSeenAt }, answered, now, unhealthyAfterMs);
+    const at = { name: checked.name, host: checked.host, port: checked.port };
+    const result = {
+      lastHealthAt: now,
+      lastHealthOk: answered,
+      lastHealthMessage: message,
+      ...(answered ? { lastSeenAt: now } : {}),
+    };
+    if (next.healthy !== checked.healthy) {
+      const { count } = await this.db.downloader.updateMany({ where: { ...at, healthy: checked.healthy }, data: { ...result, healthy: next.healthy } });
+      if (count === 1) return { healthy: next.healthy, changed: true };
+    }
+    const { count } = await this.db.downloader.updateMany({ where: at, data: result });
+    return count === 1 ? { healthy: next.healthy, changed: false } : null;
+  }
+}

@@ -1,0 +1,88 @@
+import { DownloaderCallError, type DownloaderClient } from '@dwld/contract';
+import type { Logger } from '@dwld/logger';
+import type { Downloader, DownloaderStore } from './downloader-store';
+
+export interface HealthPollerOptions {
+  store: DownloaderStore;
+  client: DownloaderClient;
+  logger: Logger;
+  intervalMs: number;
+  unhealthyAfterMs: number;
+  /** Told when a downloader turns healthy or unhealthy. */
+  onHealthChange: (downloader: Downloader, healthy: boolean) => Promise<void>;
+  /** Checks run at once at most (a large fleet should not open hundreds of connections together). */
+  concurrency?: number;
+}
+
+/** Calls Healtheck on every registered downloader every interval and records what it finds. */
+export class HealthPoller {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(private readonly options: HealthPollerOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One round of checks over every downloader; never throws (a round that fails is logged and the next one runs). */
+  async pollOnce(): Promise<void> {
+    let downloaders: Downloader[];
+    try {
+      downloaders = await this.options.store.list();
+    } catch (err) {
+      this.options.logger.warn('health round skipped: cannot list downloaders', { error: (err as Error).message });
+      return;
+    }
+    const queue = [...downloaders];
+    const workers = Array.from({ length: Math.min(this.options.concurrency ?? 16, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await this.check(next);
+    });
+    await Promise.all(workers);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pollOnce().finally(() => {
+        this.running = undefined;
+        this.schedule(this.options.intervalMs);
+      });
+    }, delayMs);
+  }
+
+  private async check(downloader: Downloader): Promise<void> {
+    const { logger, store, client, unhealthyAfterMs } = this.options;
+    let answered: boolean;
+    let message: string | null;
+    try {
+      const response = await client.callAt({ host: downloader.host, port: downloader.port }, 'Healtheck', {}, downloader.name);
+      answered = true;
+      message = response.message ?? null;
+    } catch (err) {
+      answered = false;
+      message = err instanceof DownloaderCallError ? err.message : `health check failed: ${(err as Error).message}`;
+    }
+    try {
+      const outcome = await store.recordHealth(downloader, answered, message, new Date(), unhealthyAfterMs);
+      if (outcome?.changed) {
+        logger[outcome.healthy ? 'info' : 'warn'](outcome.healthy ? 'downloader is healthy again' : 'downloader is unhealthy', {
+          downloader: downloader.name,
+          address: `${downloader.host}:${downloader.port}`,
+          ...(answered ? {} : { error: message }),
+        });
+        await this.options.onHealthChange({ ...downloader, healthy: outcome.healthy }, outcome.healthy);
+      }
+    } catch (err) {
+      logger.warn('cannot record a health check', { downloader: downloader.name, error: (err as Error).message });
+    }
+  }
+}
