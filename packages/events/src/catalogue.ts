@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { defineEvent, type EventPayload } from './event-def';
+
+// Telegram ids travel as decimal strings: they may exceed 2^53 and chat ids of groups are negative.
+const telegramId = z.string().regex(/^-?\d+$/, 'expected a decimal Telegram id');
+const isoTime = z.iso.datetime({ offset: true });
+const linkId = z.number().int().positive();
+const messageId = z.number().int().positive();
+const nonEmpty = z.string().min(1);
+
+/** A user sent a link; it is stored in PostgreSQL and waits for its quality / send time. */
+export const linkAdded = defineEvent(
+  'link.added',
+  1,
+  z.object({
+    linkId,
+    url: nonEmpty,
+    host: nonEmpty,
+    userId: telegramId,
+    chatId: telegramId,
+    username: z.string().nullable(),
+    quality: nonEmpty,
+    folder: z.string().nullable(),
+    sendAt: isoTime,
+  }),
+);
+
+/** The user chose a quality (and maybe a folder) for a stored link. */
+export const qualitySet = defineEvent(
+  'quality.set',
+  1,
+  z.object({
+    linkId,
+    userId: telegramId,
+    quality: nonEmpty,
+    folder: z.string().nullable(),
+  }),
+);
+
+/** A link accepted while PostgreSQL was down: dispatched straight from the event. */
+export const linkUrgent = defineEvent(
+  'link.urgent',
+  1,
+  z.object({
+    url: nonEmpty,
+    host: nonEmpty,
+    userId: telegramId,
+    chatId: telegramId,
+    username: z.string().nullable(),
+    quality: nonEmpty,
+    folder: z.string().nullable(),
+    messageId: messageId.nullable(),
+    replyMessageId: messageId.nullable(),
+    acceptedAt: isoTime,
+  }),
+);
+
+export const dispatchErrorKind = z.enum(['no_downloader', 'unavailable', 'refused', 'internal']);
+
+/** The outcome of one attempt to hand a link to a downloader. */
+export const dispatchResult = defineEvent(
+  'dispatch.result',
+  1,
+  z.object({
+    linkId: linkId.nullable(),
+    /** The id of the link.urgent event this result answers, when the link never reached PostgreSQL. */
+    urgentEventId: z.string().min(1).nullable(),
+    url: nonEmpty,
+    userId: telegramId,
+    chatId: telegramId,
+    messageId: messageId.nullable(),
+    replyMessageId: messageId.nullable(),
+    ok: z.boolean(),
+    downloader: z.string().nullable(),
+    error: z.object({ kind: dispatchErrorKind, message: z.string() }).nullable(),
+    attempts: z.number().int().nonnegative(),
+    nextAttemptAt: isoTime.nullable(),
+    /** True once no more attempts will be made. */
+    failed: z.boolean(),
+  }),
+);
+
+/** A downloader registered or its health changed. */
+export const downloaderChanged = defineEvent(
+  'downloader.changed',
+  1,
+  z.object({
+    name: nonEmpty,
+    host: nonEmpty,
+    port: z.number().int().min(1).max(65535),
+    patterns: z.array(z.string()),
+    healthy: z.boolean(),
+    change: z.enum(['registered', 'health']),
+  }),
+);
+
+/** Every event the project publishes. */
+export const catalogue = { linkAdded, qualitySet, linkUrgent, dispatchResult, downloaderChanged } as const;
+
+export type LinkAdded = EventPayload<typeof linkAdded>;
+export type QualitySet = EventPayload<typeof qualitySet>;
+export type LinkUrgent = EventPayload<typeof linkUrgent>;
+export type DispatchResult = EventPayload<typeof dispatchResult>;
+export type DispatchErrorKind = z.infer<typeof dispatchErrorKind>;
+export type DownloaderChanged = EventPayload<typeof downloaderChanged>;

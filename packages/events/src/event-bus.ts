@@ -1,0 +1,81 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '@dwld/logger';
+import { EventConsumer, defaultConsumerName, type EventConsumerOptions, type EventHandler } from './consumer';
+import type { AnyEventDef } from './event-def';
+import { EventPublisher, type TrimPolicy } from './publisher';
+
+export interface EventBusOptions {
+  /** A connection the caller owns, or a URL for one the bus opens and closes. */
+  redis: Redis | string;
+  prefix: string;
+  logger: Logger;
+  /** Default {@link defaultConsumerName}. */
+  consumerName?: string;
+  trim?: TrimPolicy;
+}
+
+export interface SubscribeOptions<D extends AnyEventDef> {
+  group: string;
+  event: D;
+  handler: EventHandler<D>;
+  options?: EventConsumerOptions;
+}
+
+/**
+ * A service's view of the bus: one command connection shared by its publisher and its
+ * consumers (each consumer adds its own blocking connection), started and stopped together.
+ */
+export interface EventBus {
+  readonly publisher: EventPublisher;
+  /** Adds a consumer; it starts with {@link start}, or at once when the bus already started. */
+  subscribe<D extends AnyEventDef>(subscription: SubscribeOptions<D>): EventConsumer<D>;
+  start(): Promise<void>;
+  /** Stops every consumer (letting running handlers finish), then closes an owned connection. */
+  stop(): Promise<void>;
+}
+
+export function createEventBus(options: EventBusOptions): EventBus {
+  const owned = typeof options.redis === 'string';
+  const redis = typeof options.redis === 'string' ? new Redis(options.redis, { lazyConnect: true }) : options.redis;
+  if (owned) {
+    // ioredis emits an error per reconnection attempt; one line per outage is enough.
+    let reported = false;
+    redis.on('error', (err: unknown) => {
+      if (!reported) options.logger.warn('Redis connection error; reconnecting', { component: 'events', error: err instanceof Error ? err.message : String(err) });
+      reported = true;
+    });
+    redis.on('ready', () => (reported = false));
+  }
+  const publisher = new EventPublisher({ redis, prefix: options.prefix, ...(options.trim ? { trim: options.trim } : {}) });
+  const consumerName = options.consumerName ?? defaultConsumerName();
+  type Lifecycle = Pick<EventConsumer<AnyEventDef>, 'start' | 'stop' | 'stream'>;
+  const consumers: Lifecycle[] = [];
+  let started = false;
+
+  return {
+    publisher,
+    subscribe(subscription) {
+      const consumer = new EventConsumer({
+        redis,
+        prefix: options.prefix,
+        consumer: consumerName,
+        logger: options.logger,
+        ...subscription,
+      });
+      consumers.push(consumer);
+      if (started) {
+        consumer.start().catch((err: unknown) => options.logger.error('Event consumer failed to start', { stream: consumer.stream, error: String(err) }));
+      }
+      return consumer;
+    },
+    async start() {
+      if (started) throw new Error('The event bus was already started');
+      started = true;
+      await Promise.all(consumers.map((consumer) => consumer.start()));
+    },
+    async stop() {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      if (owned) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
