@@ -145,7 +145,9 @@ function runServices(names) {
   const children = names.map((name) => {
     const main = path.join(root, 'services', name, 'dist', 'main.js');
     if (!existsSync(main)) throw new StepFailed(`services/${name} has no build output (${path.relative(root, main)})`);
-    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env, stdio: 'inherit' });
+    // Own process group: a terminal's Ctrl-C reaches only this runner, which then sends each
+    // service one SIGTERM (a second signal would make a service exit without finishing its work).
+    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env, stdio: 'inherit', detached: true });
     child.on('exit', (code, signal) => {
       say(`${name} exited (${signal ?? code})`);
       if (!stopping) stop(code || 1);
