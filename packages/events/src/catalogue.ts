@@ -8,12 +8,8 @@ const linkId = z.number().int().positive();
 const messageId = z.number().int().positive();
 const nonEmpty = z.string().min(1);
 
-/** A user sent a link; it is stored in PostgreSQL and waits for its quality / send time. */
-export const linkAdded = defineEvent(
-  'link.added',
-  1,
-  z.object({
-    linkId,
+/** What a person asked for: the link, who asked, and at which quality / into which folder. */
+const linkRequest = {
     url: nonEmpty,
     host: nonEmpty,
     userId: telegramId,
@@ -21,6 +17,15 @@ export const linkAdded = defineEvent(
     username: z.string().nullable(),
     quality: nonEmpty,
     folder: z.string().nullable(),
+};
+
+/** A user sent a link; it is stored in PostgreSQL and waits for its quality / send time. */
+export const linkAdded = defineEvent(
+  'link.added',
+  1,
+  z.object({
+    linkId,
+    ...linkRequest,
     sendAt: isoTime,
   }),
 );
@@ -42,13 +47,7 @@ export const linkUrgent = defineEvent(
   'link.urgent',
   1,
   z.object({
-    url: nonEmpty,
-    host: nonEmpty,
-    userId: telegramId,
-    chatId: telegramId,
-    username: z.string().nullable(),
-    quality: nonEmpty,
-    folder: z.string().nullable(),
+    ...linkRequest,
     messageId: messageId.nullable(),
     replyMessageId: messageId.nullable(),
     acceptedAt: isoTime,
