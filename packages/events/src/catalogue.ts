@@ -10,13 +10,13 @@ const nonEmpty = z.string().min(1);
 
 /** What a person asked for: the link, who asked, and at which quality / into which folder. */
 const linkRequest = {
-    url: nonEmpty,
-    host: nonEmpty,
-    userId: telegramId,
-    chatId: telegramId,
-    username: z.string().nullable(),
-    quality: nonEmpty,
-    folder: z.string().nullable(),
+  url: nonEmpty,
+  host: nonEmpty,
+  userId: telegramId,
+  chatId: telegramId,
+  username: z.string().nullable(),
+  quality: nonEmpty,
+  folder: z.string().nullable(),
 };
 
 /** A user sent a link; it is stored in PostgreSQL and waits for its quality / send time. */
