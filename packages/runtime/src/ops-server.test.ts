@@ -1,5 +1,5 @@
 import { silentLogger } from '@dwld/logger';
-import { Counter, createMetricsRegistry, OpsServer } from './index';
+import { Counter, createMetricsRegistry, OpsServer, readBody, sendJson } from './index';
 
 describe('OpsServer (real HTTP)', () => {
   let database = true;
@@ -57,5 +57,32 @@ describe('OpsServer (real HTTP)', () => {
   it('answers 404 and 405 for anything else', async () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
+  });
+});
+
+describe('OpsServer routes', () => {
+  it('serves extra routes on the same port and still answers 405 for other methods', async () => {
+    const server = new OpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: createMetricsRegistry('routes'),
+      logger: silentLogger(),
+      readiness: [],
+      routes: {
+        'POST /echo': async (req, res) => {
+          const body = await readBody(req, 10);
+          sendJson(res, body ? 200 : 413, { body: body?.toString() ?? null });
+        },
+      },
+    });
+    const port = await server.start();
+    try {
+      const ok = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'hello' });
+      expect(await ok.json()).toEqual({ body: 'hello' });
+      expect((await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x'.repeat(11) })).status).toBe(413);
+      expect((await fetch(`http://127.0.0.1:${port}/other`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await server.stop();
+    }
   });
 });

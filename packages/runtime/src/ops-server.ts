@@ -17,6 +17,27 @@ export interface OpsServerOptions {
   logger: Logger;
   /** A readiness check slower than this counts as failed, so /readyz itself never hangs. */
   checkTimeoutMs?: number;
+  /** More endpoints on the same port, keyed "METHOD /path" (e.g. "POST /links"). */
+  routes?: Record<string, RouteHandler>;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
+
+/** Reads a request body up to `limit` bytes; null when it is larger. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
 }
 
 /** A metrics registry with the process's default metrics, every series labelled with the service. */
@@ -89,6 +110,8 @@ export class OpsServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    const route = this.options.routes?.[`${req.method} ${path}`];
+    if (route) return route(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     switch (path) {
       case '/healthz':
@@ -109,7 +132,4 @@ export class OpsServer {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
+const send = sendJson;

@@ -1,1 +1,52 @@
-export {};
+import { ConfigError } from '@dwld/config';
+import { createDatabase } from '@dwld/db';
+import { defaultConsumerName } from '@dwld/events';
+import { createLogger } from '@dwld/logger';
+import { handleShutdown } from '@dwld/runtime';
+import { Redis } from 'ioredis';
+import { GatewayApp } from './app';
+import { parseGatewayConfig } from './config';
+
+// The gateway's composition root: read config once, build every dependency, start, stop on signal.
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseGatewayConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({
+    service: 'bot-gateway',
+    level: config.LOG_LEVEL,
+    json: config.NODE_ENV === 'production',
+    secrets: [config.TELEGRAM_BOT_TOKEN, config.API_TOKEN, config.WEBHOOK_SECRET, config.DATABASE_URL, config.REDIS_URL],
+  });
+  const db = createDatabase(config.DATABASE_URL, { poolSize: 10, connectionTimeoutMs: 3000 });
+  // Fail a command fast while Redis is away (the caller then says so) instead of queueing it for minutes.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
+  const app = new GatewayApp({ config, db, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
+
+  const shutdown = handleShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
+    stop: async () => {
+      await app.stop();
+      await Promise.allSettled([db.$disconnect(), redis.quit()]);
+    },
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+  });
+
+  try {
+    await app.start();
+  } catch (err) {
+    logger.error('gateway could not start', { error: (err as Error).message });
+    await shutdown('start failed', 1);
+  }
+}
+
+void main();

@@ -1,0 +1,175 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Telegram, type Telegraf } from 'telegraf';
+import { DownloaderClient } from '@dwld/contract';
+import { isDatabaseReachable, type Database } from '@dwld/db';
+import { createEventBus, dispatchResult, type EventBus } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import { Counter, createMetricsRegistry, Gauge, OpsServer, sendJson, type RouteHandler } from '@dwld/runtime';
+import type { Redis } from 'ioredis';
+import { createBot, registerCommands } from './bot';
+import type { BotContext, BotDeps } from './bot/context';
+import type { GatewayConfig } from './config';
+import { handleDispatchResult } from './dispatch-results';
+import { linksApi } from './http/links-api';
+import { LinkIntake, type IntakeOutcome } from './intake';
+import { LinkStore } from './store/links';
+import { SettingsStore } from './store/settings';
+import { UserStore } from './store/users';
+import { TelegramOutbox } from './telegram/outbox';
+import { linkKeyboard, linkView } from './bot/views';
+import { textsFor } from './texts';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  db: Database;
+  /** Commands (queue, publisher, slots); blocking readers duplicate it. */
+  redis: Redis;
+  logger: Logger;
+  consumerName: string;
+  clock?: () => Date;
+}
+
+export const GATEWAY_GROUP = 'bot-gateway';
+
+/** The bot gateway: Telegram in (polling or webhook), the outbox out, dispatch results, HTTP. */
+export class GatewayApp {
+  readonly bot: Telegraf<BotContext>;
+  readonly outbox: TelegramOutbox;
+  readonly bus: EventBus;
+  readonly links: LinkStore;
+  private readonly ops: OpsServer;
+  private readonly deps: BotDeps;
+  private polling: Promise<void> | undefined;
+
+  constructor(private readonly gateway: GatewayDeps) {
+    const { config, db, redis, logger } = gateway;
+    const clock = gateway.clock ?? (() => new Date());
+    const metrics = createMetricsRegistry('bot-gateway');
+    const updatesHandled = new Counter({ name: 'dwld_updates_total', help: 'Telegram updates handled, by type', labelNames: ['type'], registers: [metrics] });
+    const linksAccepted = new Counter({ name: 'dwld_links_intake_total', help: 'Links received, by outcome', labelNames: ['status'], registers: [metrics] });
+
+    this.links = new LinkStore(db);
+    this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName });
+    const users = new UserStore(db);
+    this.outbox = new TelegramOutbox({
+      redis,
+      prefix: config.STREAM_PREFIX,
+      telegram: new Telegram(config.TELEGRAM_BOT_TOKEN, { apiRoot: config.TELEGRAM_API_ROOT, webhookReply: false }),
+      logger,
+      metrics,
+      maxPerSecond: config.TELEGRAM_MAX_PER_SECOND,
+      chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_S,
+      onLinkReplySent: (linkId, messageId) => this.links.setReplyMessageId(linkId, messageId),
+    });
+    const intake = new LinkIntake({
+      links: this.links,
+      publisher: this.bus.publisher,
+      logger,
+      policy: { maxLength: config.MAX_LINK_LENGTH, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS },
+      defaultQuality: config.DEFAULT_QUALITY,
+      dispatchDelayMs: config.DISPATCH_DELAY_S,
+      clock,
+      onOutcome: (outcome) => linksAccepted.inc({ status: outcome.status }),
+    });
+    this.deps = {
+      config,
+      db,
+      links: this.links,
+      users,
+      settings: new SettingsStore(db),
+      intake: intake,
+      outbox: this.outbox,
+      publisher: this.bus.publisher,
+      downloaders: new DownloaderClient({
+        lookup: async (name) => db.downloader.findUnique({ where: { name }, select: { host: true, port: true } }),
+        deadlineMs: config.DOWNLOADER_DEADLINE_S,
+      }),
+      logger,
+      clock,
+    };
+    this.bot = createBot(this.deps, updatesHandled);
+
+    const results = this.bus.subscribe({
+      group: GATEWAY_GROUP,
+      event: dispatchResult,
+      handler: handleDispatchResult({ config, links: this.links, users, outbox: this.outbox, logger, clock }),
+      options: { concurrency: 8 },
+    });
+    new Gauge({
+      name: 'dwld_stream_lag',
+      help: 'dispatch.result entries not yet handled by this group',
+      registers: [metrics],
+      async collect() {
+        const backlog = await results.backlog().catch(() => null);
+        if (backlog) this.set((backlog.lag ?? 0) + backlog.pending);
+      },
+    });
+
+    const routes: Record<string, RouteHandler> = {
+      'POST /links': linksApi({ config, intake: intake, logger, onQueued: (outcome) => this.replyToApiLink(outcome) }),
+    };
+    if (config.WEBHOOK_URL) {
+      const webhook = this.bot.webhookCallback(new URL(config.WEBHOOK_URL).pathname, { secretToken: config.WEBHOOK_SECRET });
+      routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = (req: IncomingMessage, res: ServerResponse) =>
+        webhook(req, res, () => sendJson(res, 404, { error: 'not found' }));
+    }
+    this.ops = new OpsServer({
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      metrics,
+      logger,
+      routes,
+      readiness: [
+        { name: 'database', check: () => isDatabaseReachable(db) },
+        { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+        { name: 'telegram', check: async () => Boolean(await this.bot.telegram.getMe()) },
+      ],
+    });
+  }
+
+  async start(): Promise<{ httpPort: number }> {
+    const { config, logger } = this.gateway;
+    this.outbox.startWorker();
+    await this.bus.start();
+    const httpPort = await this.ops.start();
+    await registerCommands(this.bot, config.ADMIN_IDS).catch((err: unknown) => logger.warn('setMyCommands failed', { error: (err as Error).message }));
+    if (config.WEBHOOK_URL) {
+      this.bot.botInfo ??= await this.bot.telegram.getMe();
+      await this.bot.telegram.setWebhook(config.WEBHOOK_URL, { secret_token: config.WEBHOOK_SECRET, allowed_updates: ['message', 'edited_message', 'callback_query'] });
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        this.polling = this.bot.launch({ allowedUpdates: ['message', 'edited_message', 'callback_query'] }, resolve).catch((err: unknown) => {
+          logger.error('long polling stopped', { error: (err as Error).message });
+          reject(err);
+        });
+      });
+    }
+    for (const admin of config.ADMIN_IDS) await this.outbox.send({ chatId: admin, text: textsFor(config.DEFAULT_LANGUAGE).botStarted, deleteAfterMs: config.SERVICE_MESSAGE_TTL_S || undefined });
+    logger.info('gateway started', { mode: config.WEBHOOK_URL ? 'webhook' : 'polling', http: `${config.HTTP_HOST}:${httpPort}` });
+    return { httpPort };
+  }
+
+  async stop(): Promise<void> {
+    const { config, logger } = this.gateway;
+    // Sent directly: the outbox is about to stop, and one message per admin is within limits.
+    await Promise.allSettled(config.ADMIN_IDS.map((admin) => this.bot.telegram.sendMessage(admin, textsFor(config.DEFAULT_LANGUAGE).botStopping)));
+    if (!config.WEBHOOK_URL && this.polling) {
+      this.bot.stop('stop');
+      await this.polling.catch(() => undefined);
+    }
+    await this.ops.stop();
+    await this.bus.stop();
+    await this.outbox.stop();
+    logger.info('gateway stopped');
+  }
+
+  /** Links added over HTTP get the same reply (with its keyboard) in the owner's chat. */
+  private async replyToApiLink(outcome: IntakeOutcome): Promise<void> {
+    if (outcome.status !== 'queued') return;
+    const { config } = this.gateway;
+    const texts = textsFor(config.DEFAULT_LANGUAGE);
+    await this.outbox
+      .send({ chatId: String(outcome.link.chatId), text: texts.linkQueued(linkView(outcome.link), config.FOLDERS.length > 0, new Date()), markup: linkKeyboard(outcome.link, config), linkReplyOf: outcome.link.id })
+      .catch((err: unknown) => this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: (err as Error).message }));
+  }
+}

@@ -1,0 +1,43 @@
+import type { Context } from 'telegraf';
+import type { DownloaderClient } from '@dwld/contract';
+import type { Database } from '@dwld/db';
+import type { Role } from '@dwld/domain';
+import type { EventPublisher } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import type { GatewayConfig } from '../config';
+import type { LinkIntake } from '../intake';
+import type { LinkStore } from '../store/links';
+import type { SettingsStore } from '../store/settings';
+import type { UserStore } from '../store/users';
+import type { TelegramOutbox } from '../telegram/outbox';
+import type { Language, Texts } from '../texts';
+
+/** Who sent the update, resolved once per update by the access middleware. */
+export interface Actor {
+  id: string;
+  role: Role;
+  lang: Language;
+  texts: Texts;
+  username: string | null;
+}
+
+export interface BotContext extends Context {
+  actor: Actor;
+  /** A child logger carrying the update id and the sender. */
+  log: Logger;
+}
+
+/** Everything the bot's features need, built once in the composition root. */
+export interface BotDeps {
+  config: GatewayConfig;
+  db: Database;
+  links: LinkStore;
+  users: UserStore;
+  settings: SettingsStore;
+  intake: LinkIntake;
+  outbox: TelegramOutbox;
+  publisher: EventPublisher;
+  downloaders: DownloaderClient;
+  logger: Logger;
+  clock: () => Date;
+}

@@ -1,0 +1,58 @@
+import { Composer } from 'telegraf';
+import { message } from 'telegraf/filters';
+import { extractLinks } from '@dwld/domain';
+import type { BotContext, BotDeps } from '../context';
+import { say } from '../reply';
+import { linkKeyboard, linkView } from '../views';
+
+/** A message with links queues each of them, with a reply per link carrying its keyboard. */
+export function linksFeature(deps: BotDeps): Composer<BotContext> {
+  const composer = new Composer<BotContext>();
+  const { config, intake } = deps;
+
+  composer.on([message('text'), message('caption')], async (ctx) => {
+    const msg = ctx.message;
+    const text = 'text' in msg ? msg.text : msg.caption;
+    const entities = 'text' in msg ? msg.entities : msg.caption_entities;
+    // Unknown commands fall through to here; they are not links.
+    if (text.startsWith('/')) return say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin'), { transient: true });
+    const { texts } = ctx.actor;
+    const found = extractLinks(text, entities);
+    if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true });
+    const taken = found.slice(0, config.MAX_LINKS_PER_MESSAGE);
+    if (found.length > taken.length) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, found.length - taken.length), { replyTo: msg.message_id, transient: true });
+
+    for (const raw of taken) {
+      const outcome = await intake.accept({
+        raw,
+        userId: ctx.actor.id,
+        chatId: String(ctx.chat.id),
+        username: ctx.actor.username,
+        messageId: msg.message_id,
+      });
+      ctx.log.info('link intake', { status: outcome.status, ...(outcome.status === 'rejected' ? { reason: outcome.reason } : {}) });
+      switch (outcome.status) {
+        case 'queued':
+          await say(deps, ctx, texts.linkQueued(linkView(outcome.link), config.FOLDERS.length > 0, deps.clock()), {
+            markup: linkKeyboard(outcome.link, config),
+            replyTo: msg.message_id,
+            linkReplyOf: outcome.link.id,
+          });
+          break;
+        case 'duplicate':
+          await say(deps, ctx, texts.linkDuplicate(outcome.link.url), { replyTo: msg.message_id, transient: true });
+          break;
+        case 'rejected':
+          await say(deps, ctx, texts.linkRejected(raw, outcome.reason), { replyTo: msg.message_id, transient: true });
+          break;
+        case 'urgent':
+          await say(deps, ctx, texts.urgent(outcome.url), { replyTo: msg.message_id });
+          break;
+        case 'not_queued':
+          await say(deps, ctx, texts.notQueued(outcome.url), { replyTo: msg.message_id });
+          break;
+      }
+    }
+  });
+  return composer;
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { bool, commonEnv, int, list, parseEnv, secondsAsMs, secret, url } from '@dwld/config';
+
+const telegramId = z.string().regex(/^\d{1,20}$/, 'is not a Telegram user id');
+const phone = z.string().regex(/^\+?[\d\s()-]{5,24}$/, 'is not a phone number');
+const quality = z.string().regex(/^(\d{2,5}|max)$/, 'is not a quality (a number like 720, or max)');
+const folder = z.string().min(1).max(48, 'is longer than 48 characters');
+const BOT_TOKEN = /^\d{3,20}:[A-Za-z0-9_-]{20,}$/;
+
+export const gatewayEnv = z
+  .object({
+    ...commonEnv(8081),
+    TELEGRAM_BOT_TOKEN: z.string().regex(BOT_TOKEN, 'must look like 123456:ABC… (from @BotFather)'),
+    TELEGRAM_API_ROOT: url(['http', 'https'], 'https://api.telegram.org'),
+    /** Set: webhook mode (Telegram POSTs updates to this URL); unset: long polling. */
+    WEBHOOK_URL: url(['https', 'http']).optional(),
+    /** Checked against Telegram's X-Telegram-Bot-Api-Secret-Token header. */
+    WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 letters, digits, _ or -').optional(),
+    ADMIN_IDS: list(telegramId),
+    ALLOWED_IDS: list(telegramId),
+    ALLOWED_PHONES: list(phone),
+    DEFAULT_QUALITY: quality.optional().transform((v) => v ?? '1080'),
+    QUALITY_OPTIONS: list(quality, ['360', '480', '720', '1080', '1440', '2160', 'max']),
+    FOLDERS: list(folder),
+    DISPATCH_DELAY_S: secondsAsMs(60),
+    MAX_LINKS_PER_MESSAGE: int({ min: 1, max: 100, default: 10 }),
+    MAX_LINK_LENGTH: int({ min: 16, max: 8192, default: 2048 }),
+    ALLOW_PRIVATE_HOSTS: bool(false),
+    DEFAULT_LANGUAGE: z.enum(['en', 'ru'], { message: 'must be en or ru' }).optional().transform((v) => v ?? 'en'),
+    /** How long service replies (menus, notices, "taken" notes) stay before the bot deletes them; 0 keeps them. */
+    SERVICE_MESSAGE_TTL_S: secondsAsMs(300),
+    /** Bearer token for POST /links; unset disables the endpoint. */
+    API_TOKEN: secret(16).optional(),
+    TELEGRAM_MAX_PER_SECOND: int({ min: 1, max: 1000, default: 30 }),
+    TELEGRAM_CHAT_INTERVAL_S: secondsAsMs(1),
+    DOWNLOADER_DEADLINE_S: secondsAsMs(5, { min: 0.05 }),
+    SHUTDOWN_TIMEOUT_S: secondsAsMs(15, { min: 1 }),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.QUALITY_OPTIONS.includes(env.DEFAULT_QUALITY)) {
+      ctx.addIssue({ code: 'custom', path: ['DEFAULT_QUALITY'], message: 'must be one of QUALITY_OPTIONS' });
+    }
+    if (new Set(env.QUALITY_OPTIONS).size !== env.QUALITY_OPTIONS.length) {
+      ctx.addIssue({ code: 'custom', path: ['QUALITY_OPTIONS'], message: 'lists a quality twice' });
+    }
+    if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with WEBHOOK_URL' });
+    }
+  });
+
+export type GatewayConfig = z.infer<typeof gatewayEnv>;
+
+export function parseGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
+  return parseEnv(gatewayEnv as unknown as z.ZodObject, env) as GatewayConfig;
+}

@@ -1,0 +1,60 @@
+import type { DispatchResult } from '@dwld/events';
+import type { EventMeta } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import type { GatewayConfig } from './config';
+import type { LinkStore } from './store/links';
+import type { UserStore } from './store/users';
+import type { TelegramOutbox } from './telegram/outbox';
+import { pickLanguage, textsFor } from './texts';
+import { linkKeyboard, linkView } from './bot/views';
+
+export interface DispatchResultDeps {
+  config: GatewayConfig;
+  links: LinkStore;
+  users: UserStore;
+  outbox: TelegramOutbox;
+  logger: Logger;
+  clock: () => Date;
+}
+
+/**
+ * What the person sees after each dispatch attempt. Every Telegram effect is keyed by the
+ * event id, so a redelivered event (the gateway died halfway) repeats nothing.
+ */
+export function handleDispatchResult(deps: DispatchResultDeps) {
+  return async (result: DispatchResult, meta: EventMeta): Promise<void> => {
+    const { outbox, config } = deps;
+    const chatId = result.chatId;
+    const key = meta.eventId;
+    const user = await deps.users.find(result.userId);
+    const texts = textsFor(pickLanguage(user?.language, config.DEFAULT_LANGUAGE));
+
+    if (result.ok) {
+      if (result.messageId) await outbox.delete(chatId, result.messageId);
+      if (result.replyMessageId) await outbox.delete(chatId, result.replyMessageId);
+      if (user?.notifications ?? true) {
+        await outbox.send(
+          { chatId, text: texts.dispatched(result.url, result.downloader ?? '?'), ...(config.SERVICE_MESSAGE_TTL_S > 0 ? { deleteAfterMs: config.SERVICE_MESSAGE_TTL_S } : {}) },
+          { jobId: `dispatched:${key}` },
+        );
+      }
+      deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: true, downloader: result.downloader });
+      return;
+    }
+
+    // A failed attempt: show the error and the next try on the link's reply, from the row as it is now.
+    if (result.linkId === null || result.replyMessageId === null) return;
+    const link = await deps.links.find(result.linkId);
+    if (!link) return;
+    await outbox.edit(
+      {
+        chatId,
+        messageId: result.replyMessageId,
+        text: texts.linkQueued(linkView(link), config.FOLDERS.length > 0, deps.clock()),
+        ...(result.failed ? {} : { markup: linkKeyboard(link, config) }),
+      },
+      { jobId: `result-edit:${key}` },
+    );
+    deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: false, failed: result.failed, error: result.error?.kind });
+  };
+}

@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Logger } from '@dwld/logger';
+import { readBody, sendJson } from '@dwld/runtime';
+import type { GatewayConfig } from '../config';
+import type { IntakeOutcome, LinkIntake } from '../intake';
+
+const body = z.object({
+  links: z
+    .array(
+      z.object({
+        link: z.string().min(1).max(16_384),
+        quality: z.union([z.number().int().positive(), z.literal('max'), z.string().regex(/^\d{2,5}$/)]).optional(),
+        folder: z.string().min(1).optional(),
+      }),
+    )
+    .min(1)
+    .max(100),
+  /** Whose queue the links join (an admin or allowed id); the first admin when absent. */
+  userId: z.union([z.string().regex(/^\d{1,20}$/), z.number().int().positive()]).optional(),
+});
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/i.exec(header?.trim() ?? '')?.[1];
+  if (!given) return false;
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest());
+}
+
+function describe(outcome: IntakeOutcome): Record<string, unknown> {
+  switch (outcome.status) {
+    case 'queued':
+    case 'duplicate':
+      return { status: outcome.status, id: outcome.link.id, url: outcome.link.url, quality: outcome.link.quality, folder: outcome.link.folder, sendAt: outcome.link.sendAt.toISOString() };
+    case 'rejected':
+      return { status: 'rejected', reason: outcome.reason };
+    case 'urgent':
+      return { status: 'urgent', url: outcome.url };
+    case 'not_queued':
+      return { status: 'not_queued', url: outcome.url };
+  }
+}
+
+/**
+ * POST /links for scripts: `{"links":[{"link":"…","quality":720,"folder":"…"}]}` with
+ * `Authorization: Bearer <API_TOKEN>`, validated exactly as chat input. Answers each link's
+ * outcome; 200 when every link was accepted or already queued, 207 otherwise.
+ */
+export function linksApi(deps: { config: GatewayConfig; intake: LinkIntake; logger: Logger; onQueued: (outcome: IntakeOutcome) => Promise<void> }) {
+  const { config, intake, logger } = deps;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!config.API_TOKEN) return sendJson(res, 404, { error: 'POST /links is disabled: set API_TOKEN to enable it' });
+    if (!bearerMatches(req.headers.authorization, config.API_TOKEN)) {
+      logger.warn('POST /links refused: missing or wrong bearer token', { remote: req.socket.remoteAddress });
+      return sendJson(res, 401, { error: 'a valid bearer token is required (Authorization: Bearer <API_TOKEN>)' });
+    }
+    const raw = await readBody(req, 1_048_576);
+    if (!raw) return sendJson(res, 413, { error: 'the body is larger than 1 MiB' });
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return sendJson(res, 400, { error: 'the body is not valid JSON' });
+    }
+    const parsed = body.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return sendJson(res, 400, { error: `${issue.path.join('.') || 'body'}: ${issue.message}` });
+    }
+    const owner = parsed.data.userId !== undefined ? String(parsed.data.userId) : config.ADMIN_IDS[0];
+    if (!owner) return sendJson(res, 400, { error: 'userId is required when ADMIN_IDS is empty' });
+    if (!config.ADMIN_IDS.includes(owner) && !config.ALLOWED_IDS.includes(owner)) return sendJson(res, 403, { error: 'userId must be an admin or allowed id' });
+
+    const results: Array<Record<string, unknown>> = [];
+    for (const item of parsed.data.links) {
+      const quality = item.quality === undefined ? undefined : String(item.quality);
+      if (quality !== undefined && !config.QUALITY_OPTIONS.includes(quality)) {
+        results.push({ status: 'rejected', reason: 'quality', detail: `quality must be one of ${config.QUALITY_OPTIONS.join(', ')}` });
+        continue;
+      }
+      if (item.folder !== undefined && !config.FOLDERS.includes(item.folder)) {
+        results.push({ status: 'rejected', reason: 'folder', detail: config.FOLDERS.length ? `folder must be one of ${config.FOLDERS.join(', ')}` : 'no folders are configured' });
+        continue;
+      }
+      const outcome = await intake.accept({ raw: item.link, userId: owner, chatId: owner, username: null, messageId: null, ...(quality ? { quality } : {}), ...(item.folder ? { folder: item.folder } : {}) });
+      await deps.onQueued(outcome);
+      results.push(describe(outcome));
+    }
+    const allGood = results.every((r) => r.status === 'queued' || r.status === 'duplicate');
+    sendJson(res, allGood ? 200 : 207, { results });
+  };
+}

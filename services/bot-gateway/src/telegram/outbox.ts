@@ -1,0 +1,227 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Telegram } from 'telegraf';
+import type { InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove } from 'telegraf/types';
+import type { Logger } from '@dwld/logger';
+import { Counter, type Registry } from '@dwld/runtime';
+
+export type Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove;
+
+export type OutboxJob =
+  | {
+      kind: 'send';
+      chatId: string;
+      /** A long answer comes as several parts, sent in order; the markup goes on the last. */
+      text: string | string[];
+      markup?: Markup;
+      replyTo?: number;
+      /** Delete the message this long after it was sent (service replies). */
+      deleteAfterMs?: number;
+      /** The message is the "queued" reply of this link: remember its id on the link. */
+      linkReplyOf?: number;
+      /** Set by the worker: parts already delivered. */
+      partsSent?: number;
+    }
+  | { kind: 'edit'; chatId: string; messageId: number; text: string; markup?: InlineKeyboardMarkup }
+  | { kind: 'delete'; chatId: string; messageId: number };
+
+export interface EnqueueOptions {
+  /** An idempotency key: a second job with the same id (a redelivered event) is dropped. */
+  jobId?: string;
+  delayMs?: number;
+}
+
+export interface OutboxOptions {
+  /** For the queue (adding jobs); the worker duplicates it for its blocking reads. */
+  redis: Redis;
+  prefix: string;
+  telegram: Telegram;
+  logger: Logger;
+  metrics: Registry;
+  /** Telegram's overall limit: about 30 messages a second. */
+  maxPerSecond: number;
+  /** Telegram's per-chat limit: about one message a second. */
+  chatIntervalMs: number;
+  /** Records a link's reply message id; false when the link is gone (dispatched or removed meanwhile). */
+  onLinkReplySent: (linkId: number, messageId: number) => Promise<boolean>;
+  concurrency?: number;
+}
+
+export const OUTBOX_QUEUE = 'telegram-outbox';
+
+// Reserves the next free send slot of a chat: returns when this message may go out. Slots are
+// taken when jobs are added, in the order the bot decided to speak, so a chat's messages keep
+// their order and their pace.
+const RESERVE_SLOT = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local nextFree = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, nextFree)
+redis.call('SET', KEYS[1], slot + interval, 'PX', interval * 2 + (slot - now))
+return slot
+`;
+
+/** Telegram's answers that mean "nothing left to do" for an edit or delete. */
+const HARMLESS = /message is not modified|message to edit not found|message to delete not found|message can't be deleted|MESSAGE_ID_INVALID/i;
+
+interface TelegramFailure {
+  code?: number;
+  retryAfterS?: number;
+  description: string;
+}
+
+function telegramFailure(err: unknown): TelegramFailure {
+  const e = err as { response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } }; message?: string };
+  if (e?.response && typeof e.response.error_code === 'number') {
+    return { code: e.response.error_code, retryAfterS: e.response.parameters?.retry_after, description: e.response.description ?? '' };
+  }
+  return { description: e?.message ?? String(err) };
+}
+
+/**
+ * Every message the bot sends, edits or deletes goes through this durable queue (BullMQ):
+ * one rate-limited path that keeps under Telegram's limits, waits out 429 answers for
+ * `retry_after`, and survives a restart of the gateway (jobs live in Redis).
+ */
+export class TelegramOutbox {
+  private readonly queue: Queue<OutboxJob>;
+  private worker: Worker<OutboxJob> | undefined;
+  private readonly sent: Counter;
+  private readonly errors: Counter;
+
+  constructor(private readonly options: OutboxOptions) {
+    this.queue = new Queue<OutboxJob>(OUTBOX_QUEUE, {
+      connection: options.redis,
+      prefix: options.prefix,
+      defaultJobOptions: {
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 1000 },
+        // Kept a while so that a job id (idempotency key) seen again is still recognised.
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
+    this.sent = new Counter({ name: 'dwld_telegram_calls_total', help: 'Telegram calls made by the outbox, by kind', labelNames: ['kind'], registers: [options.metrics] });
+    this.errors = new Counter({ name: 'dwld_telegram_errors_total', help: 'Telegram errors met by the outbox, by code', labelNames: ['code'], registers: [options.metrics] });
+  }
+
+  async enqueue(job: OutboxJob, options: EnqueueOptions = {}): Promise<void> {
+    let delay = options.delayMs ?? 0;
+    // Sends and edits keep to the chat's pace; deletions don't count against it.
+    if (job.kind !== 'delete') {
+      const parts = job.kind === 'send' && Array.isArray(job.text) ? job.text.length : 1;
+      const now = Date.now();
+      const slot = await this.reserveChatSlot(job.chatId, now + delay, parts);
+      delay = Math.max(0, slot - now);
+    }
+    await this.queue.add(job.kind, job, { ...(options.jobId ? { jobId: options.jobId } : {}), ...(delay > 0 ? { delay } : {}) });
+  }
+
+  send(job: Omit<Extract<OutboxJob, { kind: 'send' }>, 'kind'>, options?: EnqueueOptions) {
+    return this.enqueue({ kind: 'send', ...job }, options);
+  }
+
+  edit(job: Omit<Extract<OutboxJob, { kind: 'edit' }>, 'kind'>, options?: EnqueueOptions) {
+    return this.enqueue({ kind: 'edit', ...job }, options);
+  }
+
+  delete(chatId: string, messageId: number, options?: EnqueueOptions) {
+    return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: `delete:${chatId}:${messageId}`, ...options });
+  }
+
+  /** Jobs not yet done (for /readyz-style checks and tests). */
+  async backlog(): Promise<number> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  startWorker(): void {
+    const { options } = this;
+    this.worker = new Worker<OutboxJob>(OUTBOX_QUEUE, (job) => this.process(job), {
+      connection: options.redis.duplicate({ maxRetriesPerRequest: null }),
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 8,
+      limiter: { max: options.maxPerSecond, duration: 1000 },
+    });
+    this.worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        options.logger.error('telegram call abandoned', { kind: job.data.kind, chatId: job.data.chatId, error: err.message });
+      }
+    });
+    this.worker.on('error', (err) => options.logger.warn('outbox worker error', { error: err.message }));
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+
+  private async process(job: Job<OutboxJob>): Promise<void> {
+    const data = job.data;
+    try {
+      await this.call(job);
+      this.sent.inc({ kind: data.kind });
+    } catch (err) {
+      if (err instanceof UnrecoverableError) throw err;
+      const failure = telegramFailure(err);
+      this.errors.inc({ code: String(failure.code ?? 'network') });
+      if (failure.code === 429) {
+        // The whole bot is over its limit: pause the queue for as long as Telegram asks.
+        await this.queue.rateLimit(Math.max(1, failure.retryAfterS ?? 1) * 1000);
+        throw Worker.RateLimitError();
+      }
+      if ((data.kind === 'edit' || data.kind === 'delete') && HARMLESS.test(failure.description)) return;
+      if (failure.code !== undefined && failure.code >= 400 && failure.code < 500) {
+        // A bad request or a blocked bot: trying again will not help.
+        this.options.logger.warn('telegram refused a call', { kind: data.kind, chatId: data.chatId, code: failure.code, error: failure.description });
+        throw new UnrecoverableError(`${failure.code}: ${failure.description}`);
+      }
+      throw err;
+    }
+  }
+
+  private async reserveChatSlot(chatId: string, earliest: number, messages: number): Promise<number> {
+    const key = `${this.options.prefix}:tg-chat-slot:${chatId}`;
+    return Number(await this.options.redis.eval(RESERVE_SLOT, 1, key, earliest, this.options.chatIntervalMs * messages));
+  }
+
+  private async call(job: Job<OutboxJob>): Promise<void> {
+    const data = job.data;
+    const { telegram } = this.options;
+    switch (data.kind) {
+      case 'send': {
+        const parts = Array.isArray(data.text) ? data.text : [data.text];
+        const done = data.partsSent ?? 0;
+        let message: { message_id: number } | undefined;
+        for (let i = done; i < parts.length; i++) {
+          const last = i === parts.length - 1;
+          message = await telegram.sendMessage(data.chatId, parts[i]!, {
+            parse_mode: 'HTML',
+            link_preview_options: { is_disabled: true },
+            ...(last && data.markup ? { reply_markup: data.markup } : {}),
+            ...(i === 0 && data.replyTo ? { reply_parameters: { message_id: data.replyTo, allow_sending_without_reply: true } } : {}),
+          });
+          // A retry (after a 429 halfway) must not send the parts already delivered again.
+          if (!last) await job.updateData({ ...data, partsSent: i + 1 });
+          if (data.deleteAfterMs) await this.delete(data.chatId, message.message_id, { delayMs: data.deleteAfterMs });
+        }
+        if (!message) return;
+        if (data.linkReplyOf !== undefined && !(await this.options.onLinkReplySent(data.linkReplyOf, message.message_id))) {
+          // The link left the queue before its reply existed: nobody else will delete the reply.
+          await this.delete(data.chatId, message.message_id);
+        }
+        return;
+      }
+      case 'edit':
+        await telegram.editMessageText(data.chatId, data.messageId, undefined, data.text, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          ...(data.markup ? { reply_markup: data.markup } : {}),
+        });
+        return;
+      case 'delete':
+        await telegram.deleteMessage(data.chatId, data.messageId);
+        return;
+    }
+  }
+}

@@ -1,0 +1,224 @@
+// Every word the bot says, in English and Russian, in one place. Dynamic parts are escaped
+// here (the bot speaks Telegram HTML), so handlers never build markup themselves.
+import { escapeHtml as e } from '@dwld/domain';
+import type { LinkRejection } from '@dwld/domain';
+
+export type Language = 'en' | 'ru';
+
+export function pickLanguage(code: string | null | undefined, fallback: Language): Language {
+  if (!code) return fallback;
+  const base = code.toLowerCase().split('-')[0];
+  return base === 'ru' || base === 'uk' || base === 'be' ? 'ru' : base === 'en' ? 'en' : fallback;
+}
+
+/** "in 45 s", "in 3 min", "in 2 h" — how long until a moment (never negative). */
+function until(at: Date, now: Date, lang: Language): string {
+  const s = Math.max(0, Math.round((at.getTime() - now.getTime()) / 1000));
+  const [n, unit] = s < 90 ? [s, lang === 'ru' ? 'с' : 's'] : s < 5400 ? [Math.round(s / 60), lang === 'ru' ? 'мин' : 'min'] : [Math.round(s / 3600), lang === 'ru' ? 'ч' : 'h'];
+  return lang === 'ru' ? `через ${n} ${unit}` : `in ${n} ${unit}`;
+}
+
+function clock(at: Date): string {
+  return `${at.toISOString().slice(11, 19)} UTC`;
+}
+
+export interface LinkView {
+  id: number;
+  url: string;
+  quality: string;
+  folder: string | null;
+  sendAt: Date;
+  attempts: number;
+  lastError: string | null;
+  failed: boolean;
+  owner?: string;
+}
+
+const en = {
+  accessDenied: (id: string, canShareContact: boolean) =>
+    `⛔ Access denied. Your Telegram id is <code>${e(id)}</code>: send it to an administrator to be let in.` +
+    (canShareContact ? '\nIf your phone number is on the list, press “Share my contact” below.' : ''),
+  shareContactButton: '📱 Share my contact',
+  contactNotOwn: '⛔ That contact is not yours. Press “Share my contact” to send your own.',
+  contactPhoneNotAllowed: '⛔ This phone number is not on the list.',
+  contactAccepted: '✅ You are in. Send me a link to download.',
+  loggedOut: 'You are logged out. Share your contact again to come back.',
+  notLoggedInByPhone: 'You are let in by your id, not by phone: there is nothing to log out of.',
+  welcome: (admin: boolean) =>
+    `👋 Send me a link and I will queue it for download. You can pick the quality while it waits.` + (admin ? '\nYou are an administrator: see /help for the admin commands.' : ''),
+  help: (admin: boolean) =>
+    [
+      '<b>Send a link</b> (or several) to queue it.',
+      '/queue — your queued links',
+      '/select — which links /queue shows',
+      '/remove &lt;link&gt; — remove a link',
+      '/enable, /disable — notifications when a link is taken',
+      '/restart — reset your settings',
+      '/logout — forget your phone login',
+      ...(admin
+        ? ['', '<b>Admin</b>', '/status — downloaders at work', '/downloaders — registered downloaders', '/clean — clean every downloader’s history', '/pooloff, /poolon — pause and resume dispatching', '/links — every queued link, one per line']
+        : []),
+    ].join('\n'),
+  linkQueued: (link: LinkView, folders: boolean, now: Date) =>
+    [
+      `📥 <b>Queued</b>: ${e(link.url)}`,
+      `Quality: <b>${e(link.quality)}</b>`,
+      ...(folders ? [`Folder: <b>${e(link.folder ?? '—')}</b>`] : []),
+      link.failed
+        ? `❌ Failed after ${link.attempts} attempts: ${e(link.lastError ?? '')}`
+        : link.attempts > 0
+          ? `⚠️ Attempt ${link.attempts} failed: ${e(link.lastError ?? '')}\nNext try ${until(link.sendAt, now, 'en')} (${clock(link.sendAt)})`
+          : `Sending ${until(link.sendAt, now, 'en')} (${clock(link.sendAt)})`,
+    ].join('\n'),
+  linkRejected: (url: string, reason: LinkRejection) => `🚫 ${e(url.length > 200 ? `${url.slice(0, 200)}…` : url)}\n${en.rejection[reason]}`,
+  rejection: {
+    too_long: 'The link is too long.',
+    not_a_url: 'This is not a link I can read.',
+    scheme: 'Only http and https links can be downloaded.',
+    credentials: 'Links with a user name or password in them are not accepted.',
+    private_host: 'Links to local or private network addresses are not accepted.',
+    no_host: 'The link has no host.',
+  } satisfies Record<LinkRejection, string>,
+  linkDuplicate: (url: string) => `ℹ️ ${e(url)} is already in your queue.`,
+  tooManyLinks: (max: number, extra: number) => `⚠️ Only ${max} links are taken per message; ${extra} more were ignored. Send them in another message.`,
+  noLinks: 'I found no link in that message. Send an http or https link, or /help.',
+  urgent: (url: string) => `⚠️ The queue is unavailable right now, so ${e(url)} was sent for immediate download at quality you chose by default; you cannot change it.`,
+  notQueued: (url: string) => `❌ ${e(url)} was NOT queued: the service is unavailable. Please send it again later.`,
+  qualitySet: (quality: string) => `Quality: ${quality}`,
+  folderSet: (folder: string) => `Folder: ${folder}`,
+  linkGone: 'This link has already been sent or removed.',
+  linkInFlight: 'This link is being sent right now.',
+  notYours: 'This is not your link.',
+  badButton: 'This button is no longer valid.',
+  removed: (url: string) => `🗑 Removed: ${e(url)}`,
+  removeUsage: 'Usage: /remove &lt;link&gt; — or press ✖ under a link in /queue.',
+  removeNotFound: (url: string) => `No queued link ${e(url)}.`,
+  dispatched: (url: string, downloader: string) => `✅ ${e(url)} was taken by <b>${e(downloader)}</b>.`,
+  notificationsOn: '🔔 Notifications are on.',
+  notificationsOff: '🔕 Notifications are off.',
+  restarted: 'Your settings are reset.',
+  queueEmpty: 'Your queue is empty.',
+  queueEmptyAll: 'The queue is empty.',
+  queueHeader: (count: number) => `<b>Queue</b> (${count})`,
+  queueUserHeader: (owner: string, count: number) => `👤 <b>${e(owner)}</b> (${count})`,
+  queueItem: (link: LinkView, now: Date) =>
+    `#${link.id} ${e(link.url)}\n   ${e(link.quality)}${link.folder ? ` → ${e(link.folder)}` : ''} · ` +
+    (link.failed ? `❌ failed (${link.attempts})` : link.attempts > 0 ? `retry ${until(link.sendAt, now, 'en')} (attempt ${link.attempts + 1})` : `sending ${until(link.sendAt, now, 'en')}`) +
+    (link.lastError ? `\n   ⚠️ ${e(link.lastError)}` : ''),
+  selectTitle: 'Which links should /queue show?',
+  statusName: { queued: 'Queued', retrying: 'Retrying', failed: 'Failed' },
+  adminOnly: '⛔ This command is for administrators.',
+  paused: '⏸ Dispatching is paused for everyone. /poolon resumes it.',
+  resumed: '▶️ Dispatching is resumed.',
+  noDownloaders: 'No downloader has registered yet.',
+  downloaderLine: (d: { name: string; host: string; port: number; patterns: string[]; healthy: boolean; lastSeenAt: Date }, now: Date) =>
+    `${d.healthy ? '🟢' : '🔴'} <b>${e(d.name)}</b> ${e(`${d.host}:${d.port}`)}\n   ${e(d.patterns.join(', '))}\n   last seen ${e(clock(d.lastSeenAt))} (${Math.round((now.getTime() - d.lastSeenAt.getTime()) / 1000)} s ago)`,
+  statusOf: (name: string) => `🖥 <b>${e(name)}</b>`,
+  statusUnavailable: (name: string, error: string) => `🖥 <b>${e(name)}</b>: unavailable (${e(error)})`,
+  statusIdle: 'nothing in work',
+  statusItem: (w: { link: string; procentage: number; currentSize: number; totalSize: number; moveTo: string; status: string }) =>
+    `• ${e(w.link)}\n   ${w.procentage.toFixed(1)}% · ${mb(w.currentSize)}/${mb(w.totalSize)} MB · ${e(w.status)}${w.moveTo ? ` → ${e(w.moveTo)}` : ''}`,
+  sensors: (s: string) => `🌡 ${e(s)}`,
+  cleaned: (name: string, count: number) => `🧹 ${e(name)}: ${count} history entries cleaned`,
+  cleanFailed: (name: string, error: string) => `🧹 ${e(name)}: failed (${e(error)})`,
+  botStarted: '🟢 dwld bot started.',
+  botStopping: '🔴 dwld bot is stopping.',
+  somethingWrong: 'Something went wrong on my side. Please try again.',
+  unavailable: '⚠️ The service is unavailable right now. Please try again in a minute.',
+  menu: { queue: '📋 Queue', help: '❓ Help', status: '📊 Status', downloaders: '🖥 Downloaders' },
+  commands: {
+    start: 'Start and show the menu',
+    help: 'What I can do',
+    queue: 'Your queued links',
+    select: 'Which links /queue shows',
+    remove: 'Remove a link',
+    enable: 'Notifications on',
+    disable: 'Notifications off',
+    logout: 'Forget your phone login',
+    restart: 'Reset your settings',
+    status: 'Downloaders at work',
+    downloaders: 'Registered downloaders',
+    clean: 'Clean downloaders’ history',
+    pooloff: 'Pause dispatching',
+    poolon: 'Resume dispatching',
+    links: 'All queued links, plain',
+  },
+};
+
+function mb(bytes: number): string {
+  return (bytes / 1_048_576).toFixed(1);
+}
+
+export type Texts = typeof en;
+
+const ru: Texts = {
+  ...en,
+  accessDenied: (id, canShareContact) =>
+    `⛔ Доступ запрещён. Ваш id в Telegram: <code>${e(id)}</code> — отправьте его администратору.` +
+    (canShareContact ? '\nЕсли ваш номер в списке, нажмите «Поделиться контактом» ниже.' : ''),
+  shareContactButton: '📱 Поделиться контактом',
+  contactNotOwn: '⛔ Это не ваш контакт. Нажмите «Поделиться контактом», чтобы отправить свой.',
+  contactPhoneNotAllowed: '⛔ Этого номера нет в списке.',
+  contactAccepted: '✅ Доступ открыт. Пришлите ссылку для загрузки.',
+  loggedOut: 'Вы вышли. Чтобы вернуться, снова поделитесь контактом.',
+  notLoggedInByPhone: 'Вы допущены по id, а не по номеру: выходить не из чего.',
+  welcome: (admin) => `👋 Пришлите ссылку — я поставлю её в очередь. Пока она ждёт, можно выбрать качество.` + (admin ? '\nВы администратор: команды — в /help.' : ''),
+  linkQueued: (link, folders, now) =>
+    [
+      `📥 <b>В очереди</b>: ${e(link.url)}`,
+      `Качество: <b>${e(link.quality)}</b>`,
+      ...(folders ? [`Папка: <b>${e(link.folder ?? '—')}</b>`] : []),
+      link.failed
+        ? `❌ Не удалось после ${link.attempts} попыток: ${e(link.lastError ?? '')}`
+        : link.attempts > 0
+          ? `⚠️ Попытка ${link.attempts} не удалась: ${e(link.lastError ?? '')}\nСледующая ${until(link.sendAt, now, 'ru')} (${clock(link.sendAt)})`
+          : `Отправка ${until(link.sendAt, now, 'ru')} (${clock(link.sendAt)})`,
+    ].join('\n'),
+  linkRejected: (url, reason) => `🚫 ${e(url.length > 200 ? `${url.slice(0, 200)}…` : url)}\n${ru.rejection[reason]}`,
+  rejection: {
+    too_long: 'Ссылка слишком длинная.',
+    not_a_url: 'Это не похоже на ссылку.',
+    scheme: 'Скачать можно только ссылки http и https.',
+    credentials: 'Ссылки с логином или паролем не принимаются.',
+    private_host: 'Ссылки на локальные и частные адреса не принимаются.',
+    no_host: 'В ссылке нет адреса сайта.',
+  },
+  linkDuplicate: (url) => `ℹ️ ${e(url)} уже в вашей очереди.`,
+  tooManyLinks: (max, extra) => `⚠️ Из одного сообщения берётся не больше ${max} ссылок; ещё ${extra} пропущено. Пришлите их отдельно.`,
+  noLinks: 'В сообщении нет ссылки. Пришлите ссылку http или https, или /help.',
+  urgent: (url) => `⚠️ Очередь сейчас недоступна, поэтому ${e(url)} отправлена на загрузку сразу, с качеством по умолчанию; изменить его нельзя.`,
+  notQueued: (url) => `❌ ${e(url)} НЕ поставлена в очередь: сервис недоступен. Пришлите её позже.`,
+  qualitySet: (quality) => `Качество: ${quality}`,
+  folderSet: (folder) => `Папка: ${folder}`,
+  linkGone: 'Эта ссылка уже отправлена или удалена.',
+  linkInFlight: 'Эта ссылка отправляется прямо сейчас.',
+  notYours: 'Это не ваша ссылка.',
+  badButton: 'Эта кнопка больше не действует.',
+  removed: (url) => `🗑 Удалено: ${e(url)}`,
+  removeUsage: 'Так: /remove &lt;ссылка&gt; — или нажмите ✖ под ссылкой в /queue.',
+  removeNotFound: (url) => `Ссылки ${e(url)} нет в очереди.`,
+  dispatched: (url, downloader) => `✅ ${e(url)} взял <b>${e(downloader)}</b>.`,
+  notificationsOn: '🔔 Уведомления включены.',
+  notificationsOff: '🔕 Уведомления выключены.',
+  restarted: 'Настройки сброшены.',
+  queueEmpty: 'Ваша очередь пуста.',
+  queueEmptyAll: 'Очередь пуста.',
+  queueHeader: (count) => `<b>Очередь</b> (${count})`,
+  selectTitle: 'Какие ссылки показывать в /queue?',
+  statusName: { queued: 'В очереди', retrying: 'Повтор', failed: 'Ошибка' },
+  adminOnly: '⛔ Эта команда только для администраторов.',
+  paused: '⏸ Отправка приостановлена для всех. /poolon — возобновить.',
+  resumed: '▶️ Отправка возобновлена.',
+  noDownloaders: 'Ни один загрузчик ещё не зарегистрировался.',
+  somethingWrong: 'У меня что-то сломалось. Попробуйте ещё раз.',
+  unavailable: '⚠️ Сервис сейчас недоступен. Попробуйте через минуту.',
+  botStarted: '🟢 Бот dwld запущен.',
+  botStopping: '🔴 Бот dwld останавливается.',
+  menu: { queue: '📋 Очередь', help: '❓ Помощь', status: '📊 Статус', downloaders: '🖥 Загрузчики' },
+};
+
+const ALL: Record<Language, Texts> = { en, ru };
+
+export function textsFor(lang: Language): Texts {
+  return ALL[lang];
+}
