@@ -1,1 +1,7 @@
-export {};
+export * from './links';
+export * from './routing';
+export * from './retry';
+export * from './telegram-text';
+export * from './callback-data';
+export * from './permissions';
+export * from './quality';

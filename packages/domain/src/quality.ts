@@ -1,0 +1,53 @@
+/** A quality option as stored and carried on buttons: a canonical number like "720", or "max". */
+export type Quality = string;
+
+export const MAX_QUALITY_OPTIONS = 12;
+// Positive and canonical (no leading zeros), 2 to 5 digits: what callback data can carry.
+const NUMERIC_QUALITY = /^[1-9]\d{1,4}$/;
+
+/**
+ * The quality options of a comma-separated list such as "360,480,720,1080,1440,2160,max".
+ * Throws an Error naming the problem when an item is not a number from 10 to 99999 or max,
+ * when one is listed twice, or when there are not 1 to 12 of them.
+ */
+export function parseQualityOptions(list: string): Quality[] {
+  const items = list.split(',').map((item) => item.trim().toLowerCase());
+  if (items.length === 1 && items[0] === '') throw new Error('quality options are empty: list numbers like 720, or max, separated by commas');
+  if (items.length > MAX_QUALITY_OPTIONS) throw new Error(`quality options list ${items.length} qualities; at most ${MAX_QUALITY_OPTIONS} fit`);
+  const options: Quality[] = [];
+  for (const [index, item] of items.entries()) {
+    if (item !== 'max' && !NUMERIC_QUALITY.test(item)) {
+      throw new Error(`quality option ${index + 1} ("${item.slice(0, 20)}") must be a whole number from 10 to 99999, or max`);
+    }
+    if (options.includes(item)) throw new Error(`quality option "${item}" is listed twice`);
+    options.push(item);
+  }
+  return options;
+}
+
+/**
+ * The maxQuality to send a downloader: the number itself, or for "max" the highest numeric
+ * option; undefined (no limit) when the options hold no number. Throws for a malformed quality.
+ */
+export function qualityToMaxQuality(quality: Quality, options: readonly Quality[]): number | undefined {
+  if (quality === 'max') {
+    const numbers = options.filter((option) => NUMERIC_QUALITY.test(option)).map(Number);
+    return numbers.length > 0 ? Math.max(...numbers) : undefined;
+  }
+  if (!/^\d{1,5}$/.test(quality) || Number(quality) === 0) throw new Error(`"${quality.slice(0, 20)}" is not a quality (a number like 720, or max)`);
+  return Number(quality);
+}
+
+export interface DestinationInput {
+  username: string | null;
+  /** The Telegram user id, used when the person has no username. */
+  userId: string;
+  folder: string | null;
+}
+
+/** The name a downloader files a link under: "[username] Folder" with a folder, else the username. */
+export function formatDestination({ username, userId, folder }: DestinationInput): string {
+  const owner = username !== null && username.trim() !== '' ? username.trim() : userId;
+  const chosenFolder = folder?.trim() ?? '';
+  return chosenFolder === '' ? owner : `[${owner}] ${chosenFolder}`;
+}

@@ -1,0 +1,77 @@
+export interface BackoffSettings {
+  /** Delay bound of the first retry, in ms; a non-negative safe integer. */
+  baseMs: number;
+  /** Largest delay bound, in ms; a non-negative safe integer. */
+  capMs: number;
+}
+
+/**
+ * How long to wait before the next try after `attempt` failed tries (attempt ≥ 1; smaller or
+ * fractional values count as the nearest valid attempt). Exponential backoff with "equal
+ * jitter": bound = min(cap, base·2^(attempt−1)), result in [bound/2, bound], a whole number of
+ * ms when the bound is. Equal rather than full jitter so a retry is never almost immediate.
+ * Finite for any attempt, however large.
+ */
+export function backoffDelayMs(attempt: number, { baseMs, capMs }: BackoffSettings, random: () => number): number {
+  assertMs('baseMs', baseMs);
+  assertMs('capMs', capMs);
+  const tries = Number.isFinite(attempt) ? Math.max(1, Math.floor(attempt)) : attempt > 0 ? Number.MAX_SAFE_INTEGER : 1;
+  // 2^1023 is the largest finite power of two; any bigger exponent is past every cap anyway.
+  const exponent = Math.min(tries - 1, 1023);
+  const bound = Math.min(capMs, baseMs * 2 ** exponent);
+  const half = bound / 2;
+  const draw = random();
+  const jitter = Number.isFinite(draw) ? Math.min(1, Math.max(0, draw)) : 0;
+  // ceil keeps the result at or above bound/2; it cannot pass an integral bound because half·(1+jitter) ≤ bound.
+  return Math.min(bound, Math.ceil(half + jitter * half));
+}
+
+function assertMs(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative whole number of milliseconds, got ${value}`);
+}
+
+/** How a hand-over to a downloader failed (the same kinds as the contract's DownloaderCallError.failure). */
+export type DispatchFailureKind = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
+
+export const DISPATCH_FAILURE_KINDS: readonly DispatchFailureKind[] = ['no_downloader', 'unavailable', 'refused', 'internal'];
+
+export function isDispatchFailureKind(value: unknown): value is DispatchFailureKind {
+  return typeof value === 'string' && (DISPATCH_FAILURE_KINDS as readonly string[]).includes(value);
+}
+
+/**
+ * The failure kind of something caught around a dispatch: a kind itself, or an object whose
+ * `failure` field holds one (the contract's DownloaderCallError). Anything else is 'internal'.
+ */
+export function classifyFailure(caught: unknown): DispatchFailureKind {
+  if (isDispatchFailureKind(caught)) return caught;
+  if (typeof caught === 'object' && caught !== null && 'failure' in caught) {
+    const { failure } = caught as { failure: unknown };
+    if (isDispatchFailureKind(failure)) return failure;
+  }
+  return 'internal';
+}
+
+export interface FailureContext extends BackoffSettings {
+  kind: DispatchFailureKind;
+  /** Tries made so far, the one that just failed included (≥ 1). */
+  attempts: number;
+  /** How many tries a link gets when downloaders keep refusing it. */
+  maxRefusals: number;
+  now: Date;
+  random: () => number;
+}
+
+export type FailureDecision = { action: 'retry'; nextAttemptAt: Date } | { action: 'fail' };
+
+/**
+ * What to do with a link whose hand-over just failed. A refusal is the downloader's answer
+ * about this link, so it ends the link after `maxRefusals` tries; every other kind is about the
+ * fleet (none registered yet, one down, a bug) and is retried with backoff indefinitely.
+ */
+export function decideAfterFailure({ kind, attempts, maxRefusals, now, baseMs, capMs, random }: FailureContext): FailureDecision {
+  if (kind === 'refused' && attempts >= maxRefusals) return { action: 'fail' };
+  const nowMs = now.getTime();
+  if (!Number.isFinite(nowMs)) throw new RangeError('now must be a valid Date');
+  return { action: 'retry', nextAttemptAt: new Date(nowMs + backoffDelayMs(attempts, { baseMs, capMs }, random)) };
+}
