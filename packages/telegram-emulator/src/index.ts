@@ -1,1 +1,15 @@
-export {};
+export { TelegramEmulator, TelegramEmulator as Emulator } from './emulator';
+export type { EmulatorEvents, FakeUserOptions, TelegramEmulatorOptions } from './emulator';
+export { FakeUser } from './fake-user';
+export type { CallbackQueryHandle, ContactCard } from './fake-user';
+export type { ApiReply, CallRecord } from './bot-api/bot-api';
+export type { Fault } from './bot-api/faults';
+export type { WebhookDeliveryOptions } from './bot-api/webhook-delivery';
+export type { BotProfile, ChatEvent, UserProfile } from './state/world';
+export { DEFAULT_BOT_USERNAME } from './state/world';
+export { parseHtml, HtmlParseError } from './text/html-parser';
+export type { FormattedText } from './text/html-parser';
+export { MAX_MESSAGE_LENGTH } from './bot-api/message-text';
+export { MAX_CALLBACK_DATA_BYTES } from './bot-api/markup';
+export { MAX_CALLBACK_ANSWER_LENGTH } from './bot-api/callbacks';
+export type * from './types';

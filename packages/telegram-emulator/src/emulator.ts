@@ -1,0 +1,294 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ApiReply, BotApi, type CallRecord } from './bot-api/bot-api';
+import { commandScopeKey } from './bot-api/commands';
+import { type Fault, FaultSwitches } from './bot-api/faults';
+import { webhookInfoOf } from './bot-api/updates';
+import type { WebhookDeliveryOptions } from './bot-api/webhook-delivery';
+import { FakeUser, type FakeUserHost } from './fake-user';
+import { createRouter } from './routes';
+import { type BotProfile, type BotState, type ChatEvent, clone, type UserProfile, World } from './state/world';
+import type { BotCommand, CallbackAnswer, Message, Update, User, WebhookInfo } from './types';
+import { waitForEvent } from './wait-for-event';
+
+export interface TelegramEmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: any free port (see the url start() returns). */
+  port?: number;
+  /** Bots known from the start; the first is the one people talk to by default. */
+  bots?: Array<{ token: string } & BotProfile>;
+  /** Create a bot for any well-formed `<id>:<secret>` token on its first call (default true). */
+  acceptAnyToken?: boolean;
+  /** Name and username of bots created from a token (default username `dwld_test_bot`). */
+  defaultBotProfile?: BotProfile;
+  webhook?: Partial<WebhookDeliveryOptions>;
+  /** How many calls calls() keeps (default 10 000; older ones are dropped). */
+  maxCallLog?: number;
+}
+
+export interface FakeUserOptions {
+  id: number;
+  /** Default `User <id>`. */
+  firstName?: string;
+  lastName?: string;
+  username?: string;
+  languageCode?: string;
+  /** The number sendContact() shares by default. */
+  phone?: string;
+  /** The bot (id or token) this person talks to; default the first bot. */
+  bot?: number | string;
+}
+
+/**
+ * Events the emulator emits (it is an EventEmitter). Listeners run synchronously, in the middle
+ * of the Bot API call that caused the event; the wait helpers (nextBotMessage, answer()…)
+ * resolve only once that call is answered and in calls().
+ */
+export interface EmulatorEvents {
+  /** Every Bot API call, once answered. */
+  call: [CallRecord];
+  /** Every update queued for a bot. */
+  update: [{ botId: number; update: Update }];
+  /** A message sent, edited or deleted, in either direction. */
+  chat: [ChatEvent];
+  callbackAnswer: [{ id: string; botId: number; answer: CallbackAnswer }];
+  /** A getUpdates request is now waiting for updates. */
+  poll: [{ botId: number }];
+  /** A webhook answered an update with 2xx (the update is confirmed). */
+  webhookDelivered: [{ botId: number; update: Update }];
+  /** Delivering an update to a webhook failed; it will be retried. */
+  webhookFailed: [{ botId: number; update: Update; error: string }];
+}
+
+const DEFAULT_WAIT_MS = 10_000;
+
+const DEFAULT_WEBHOOK_OPTIONS: WebhookDeliveryOptions = { retryDelayMs: 100, maxRetryDelayMs: 5_000, timeoutMs: 60_000, httpsAsHttp: true };
+
+/**
+ * A Telegram Bot API server for tests: bots talk to it over real HTTP as they would to
+ * api.telegram.org (`apiRoot` = the url start() returns); tests play the people on the other
+ * side, inspect every call, and inject faults.
+ */
+export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
+  private readonly world: World;
+  private readonly faults = new FaultSwitches();
+  private readonly api: BotApi;
+  private readonly userHost: FakeUserHost;
+  private readonly maxCallLog: number;
+  private callLog: CallRecord[] = [];
+  private latencyMs = 0;
+  private stopController = new AbortController();
+  private server: Server | undefined;
+  private baseUrl: string | undefined;
+
+  constructor(private readonly options: TelegramEmulatorOptions = {}) {
+    super();
+    const events = this as EventEmitter;
+    this.world = new World(events, { acceptAnyToken: options.acceptAnyToken ?? true, botProfile: options.defaultBotProfile ?? {} });
+    for (const { token, ...profile } of options.bots ?? []) this.world.addBot(token, profile);
+    this.maxCallLog = options.maxCallLog ?? 10_000;
+    this.api = new BotApi({
+      world: this.world,
+      events,
+      faults: this.faults,
+      latencyMs: () => this.latencyMs,
+      stopSignal: () => this.stopController.signal,
+      webhook: { ...DEFAULT_WEBHOOK_OPTIONS, ...options.webhook },
+      record: (call) => {
+        this.callLog.push(call);
+        if (this.callLog.length > this.maxCallLog) this.callLog.splice(0, this.callLog.length - this.maxCallLog);
+        this.emit('call', call);
+      },
+    });
+    this.userHost = { world: this.world, events, pushUpdate: (bot, body) => this.pushUpdate(bot, body) };
+  }
+
+  /** Starts listening; `url` is the bot's apiRoot. */
+  async start(): Promise<{ url: string }> {
+    if (this.baseUrl) return { url: this.baseUrl };
+    this.stopController = new AbortController();
+    const router = createRouter(this, (token, method, params, signal) => this.callApi(token, method, params, signal));
+    const server = createServer((request, response) => void router.handle(request, response));
+    // Outlive the clients' idle keep-alive (5 s for Node's agents): when both sides give up at
+    // the same moment, a request sent on the closing socket fails with ECONNRESET.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // Webhooks set before a stop() resume delivering.
+    for (const bot of this.world.bots.values()) if (bot.webhook) bot.webhook.sink = this.startWebhook(bot);
+    return { url: this.baseUrl };
+  }
+
+  /** Answers waiting long polls, stops webhook deliveries and closes every connection. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.baseUrl = undefined;
+    this.stopController.abort();
+    for (const bot of this.world.bots.values()) bot.webhook?.sink.stop();
+    // Let the released long polls write their (empty) answers before connections close.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** The apiRoot, once started. */
+  get url(): string {
+    if (!this.baseUrl) throw new Error('The emulator is not started');
+    return this.baseUrl;
+  }
+
+  /** Registers a bot (or renames it); returns what its getMe answers. */
+  addBot(token: string, profile: BotProfile = {}): User {
+    return clone(this.world.addBot(token, profile).user);
+  }
+
+  /** Every bot, with whether it is long polling and its webhook. */
+  bots(): Array<User & { polling: boolean; webhook: WebhookInfo }> {
+    return [...this.world.bots.values()].map((bot) => ({ ...clone(bot.user), polling: bot.poll !== undefined, webhook: webhookInfoOf(bot) }));
+  }
+
+  botInfo(bot?: number | string): User {
+    return clone(this.world.resolveBot(bot).user);
+  }
+
+  /** A person who has started the bot (their private chat exists, chat id = user id). */
+  user({ bot, ...options }: FakeUserOptions): FakeUser {
+    const profile: UserProfile = { ...options, firstName: options.firstName ?? this.world.users.get(options.id)?.firstName ?? `User ${options.id}` };
+    this.world.addUser(profile);
+    return new FakeUser(this.userHost, options.id, bot);
+  }
+
+  /** Every call received (optionally of one method), oldest first. */
+  calls(method?: string): CallRecord[] {
+    const lower = method?.toLowerCase();
+    return this.callLog.filter((call) => lower === undefined || call.method.toLowerCase() === lower);
+  }
+
+  /** The current messages of a chat, both directions, in id order. */
+  chatMessages(chatId: number, bot?: number | string): Message[] {
+    const chat = this.world.chat(this.world.resolveBot(bot), chatId);
+    if (!chat) throw new Error(`No chat ${chatId}`);
+    return [...chat.messages.values()].sort((a, b) => a.message_id - b.message_id).map(clone);
+  }
+
+  /** The next message a bot sends in this chat (optionally the next one matching). */
+  nextBotMessage(chatId: number, predicate?: (message: Message) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<Message> {
+    return waitForEvent(
+      this,
+      'chat',
+      (event: ChatEvent) => (event.kind === 'message' && event.chatId === chatId && event.message.from?.is_bot && (!predicate || predicate(event.message)) ? event.message : undefined),
+      timeoutMs,
+      `a bot message in chat ${chatId}`,
+    );
+  }
+
+  /** The next call of `method` (any case) received from now on, optionally the next one matching. */
+  waitForCall(method: string, predicate?: (call: CallRecord) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<CallRecord> {
+    const lower = method.toLowerCase();
+    return waitForEvent(this, 'call', (call: CallRecord) => (call.method.toLowerCase() === lower && (!predicate || predicate(call)) ? call : undefined), timeoutMs, `a ${method} call`);
+  }
+
+  /** Whether a getUpdates request of the bot is waiting for updates right now. */
+  isPolling(bot?: number | string): boolean {
+    return this.world.resolveBot(bot).poll !== undefined;
+  }
+
+  /** Resolves once a getUpdates request of the bot is waiting (at once if one already is). */
+  async waitForPolling(bot?: number | string, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    if (this.world.bots.size > 0 && this.isPolling(bot)) return;
+    await waitForEvent(this, 'poll', (event: { botId: number }) => (bot === undefined || event.botId === this.world.resolveBot(bot).id ? true : undefined), timeoutMs, 'a waiting getUpdates request');
+  }
+
+  webhookInfo(bot?: number | string): WebhookInfo {
+    return webhookInfoOf(this.world.resolveBot(bot));
+  }
+
+  /** What getMyCommands answers for that scope and language. */
+  commands(options: { scope?: Record<string, unknown>; languageCode?: string; bot?: number | string } = {}): BotCommand[] {
+    return clone(this.world.resolveBot(options.bot).commands.get(commandScopeKey(options.scope, options.languageCode)) ?? []);
+  }
+
+  /** The last chat action (sendChatAction) in a chat, if any. */
+  lastChatAction(chatId: number, bot?: number | string): { action: string; at: number } | undefined {
+    return this.world.chat(this.world.resolveBot(bot), chatId)?.lastChatAction;
+  }
+
+  /** The next `count` calls of `method` ('*': of any method) fail with this error instead of running. */
+  failNext(method: string, fault: Fault, count = 1): void {
+    this.faults.failNext(method, fault, count);
+  }
+
+  /** Every Bot API answer is delayed by this long (0: none). */
+  setLatency(ms: number): void {
+    this.latencyMs = Math.max(0, ms);
+  }
+
+  /**
+   * Forgets conversations, queued updates, webhooks, commands, callbacks, the call log, faults
+   * and latency. Bots and people stay, and update and message ids keep increasing, so a running
+   * bot carries on.
+   */
+  reset(): void {
+    this.world.reset();
+    this.faults.clear();
+    this.latencyMs = 0;
+    this.callLog = [];
+  }
+
+  /** Queues an update for a bot (FakeUser does this; tests rarely need to). */
+  pushUpdate(bot: BotState, body: Omit<Update, 'update_id'>): Update {
+    const update = bot.updates.push(body);
+    this.emit('update', { botId: bot.id, update: clone(update) });
+    return update;
+  }
+
+  /** A Bot API call made without HTTP, answered exactly as over HTTP. */
+  callApi(token: string, method: string, params: Record<string, unknown> = {}, signal?: AbortSignal): Promise<ApiReply> {
+    return this.api.invoke(token, method, params, signal ? { signal } : {});
+  }
+
+  /** Resolves with the bot's answer to a callback query (at once if already answered). */
+  waitForCallbackAnswer(id: string, timeoutMs = DEFAULT_WAIT_MS): Promise<CallbackAnswer> {
+    const query = this.world.callbackQueries.get(id);
+    if (!query) return Promise.reject(new Error(`No callback query ${id}`));
+    if (query.answer) return Promise.resolve(clone(query.answer));
+    return waitForEvent(this, 'callbackAnswer', (event: { id: string; answer: CallbackAnswer }) => (event.id === id ? event.answer : undefined), timeoutMs, `the answer to callback query ${id}`);
+  }
+
+  /**
+   * The first bot message in the chat with an id above `afterMessageId`, waiting for it if there is
+   * none yet. Race-free for callers in another process: they pass the last id they saw.
+   */
+  async botMessageAfter(chatId: number, afterMessageId: number, timeoutMs = DEFAULT_WAIT_MS, bot?: number | string): Promise<Message> {
+    const botId = this.world.resolveBot(bot).id;
+    const existing = this.chatMessages(chatId, botId).find((message) => message.message_id > afterMessageId && message.from?.is_bot);
+    if (existing) return existing;
+    return waitForEvent(
+      this,
+      'chat',
+      (event: ChatEvent) => (event.kind === 'message' && event.botId === botId && event.chatId === chatId && event.message.from?.is_bot && event.message.message_id > afterMessageId ? event.message : undefined),
+      timeoutMs,
+      `a bot message after ${afterMessageId} in chat ${chatId}`,
+    );
+  }
+
+  private startWebhook(bot: BotState) {
+    return this.api.startWebhook(bot, bot.webhook!);
+  }
+}
