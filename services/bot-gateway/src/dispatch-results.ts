@@ -35,7 +35,7 @@ export function handleDispatchResult(deps: DispatchResultDeps) {
       if (user?.notifications ?? true) {
         await outbox.send(
           { chatId, text: texts.dispatched(result.url, result.downloader ?? '?'), ...(config.SERVICE_MESSAGE_TTL_S > 0 ? { deleteAfterMs: config.SERVICE_MESSAGE_TTL_S } : {}) },
-          { jobId: `dispatched:${key}` },
+          { jobId: `dispatched-${key}` },
         );
       }
       deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: true, downloader: result.downloader });
@@ -53,7 +53,7 @@ export function handleDispatchResult(deps: DispatchResultDeps) {
         text: texts.linkQueued(linkView(link), config.FOLDERS.length > 0, deps.clock()),
         ...(result.failed ? {} : { markup: linkKeyboard(link, config) }),
       },
-      { jobId: `result-edit:${key}` },
+      { jobId: `result-edit-${key}` },
     );
     deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: false, failed: result.failed, error: result.error?.kind });
   };

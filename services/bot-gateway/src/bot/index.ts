@@ -53,7 +53,7 @@ export async function registerCommands(bot: Telegraf<BotContext>, adminIds: read
     const languageCode = lang === 'en' ? undefined : lang;
     await bot.telegram.setMyCommands(describe(USER_COMMANDS), { scope: { type: 'default' }, ...(languageCode ? { language_code: languageCode } : {}) });
     for (const id of adminIds) {
-      await bot.telegram.setMyCommands(describe([...USER_COMMANDS, ...ADMIN_COMMANDS]), { scope: { type: 'chat', chat_id: Number(id) }, ...(languageCode ? { language_code: languageCode } : {}) });
+      await bot.telegram.setMyCommands(describe(ADMIN_COMMANDS), { scope: { type: 'chat', chat_id: Number(id) }, ...(languageCode ? { language_code: languageCode } : {}) });
     }
   }
 }

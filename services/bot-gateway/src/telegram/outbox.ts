@@ -26,7 +26,7 @@ export type OutboxJob =
   | { kind: 'delete'; chatId: string; messageId: number };
 
 export interface EnqueueOptions {
-  /** An idempotency key: a second job with the same id (a redelivered event) is dropped. */
+  /** An idempotency key: a second job with the same id (a redelivered event) is dropped. BullMQ refuses ':' in it. */
   jobId?: string;
   delayMs?: number;
 }
@@ -86,6 +86,7 @@ function telegramFailure(err: unknown): TelegramFailure {
 export class TelegramOutbox {
   private readonly queue: Queue<OutboxJob>;
   private worker: Worker<OutboxJob> | undefined;
+  private workerConnection: Redis | undefined;
   private readonly sent: Counter;
   private readonly errors: Counter;
 
@@ -126,7 +127,7 @@ export class TelegramOutbox {
   }
 
   delete(chatId: string, messageId: number, options?: EnqueueOptions) {
-    return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: `delete:${chatId}:${messageId}`, ...options });
+    return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: `delete-${chatId}-${messageId}`, ...options });
   }
 
   /** Jobs not yet done (for /readyz-style checks and tests). */
@@ -137,8 +138,10 @@ export class TelegramOutbox {
 
   startWorker(): void {
     const { options } = this;
+    // BullMQ never closes a connection it was given: stop() does.
+    this.workerConnection = options.redis.duplicate({ maxRetriesPerRequest: null });
     this.worker = new Worker<OutboxJob>(OUTBOX_QUEUE, (job) => this.process(job), {
-      connection: options.redis.duplicate({ maxRetriesPerRequest: null }),
+      connection: this.workerConnection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 8,
       limiter: { max: options.maxPerSecond, duration: 1000 },
@@ -154,6 +157,7 @@ export class TelegramOutbox {
   async stop(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    this.workerConnection?.disconnect();
   }
 
   private async process(job: Job<OutboxJob>): Promise<void> {

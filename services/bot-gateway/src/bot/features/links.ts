@@ -5,6 +5,18 @@ import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { linkKeyboard, linkView } from '../views';
 
+// Telegram marks only http(s)-looking text as links; "javascript:…" or "ftp:…" must still get
+// a clear refusal rather than "no link found".
+const SCHEME_TOKEN = /^[a-z][a-z0-9+.-]{1,31}:\S+$/i;
+
+function candidateLinks(text: string, entities: Parameters<typeof extractLinks>[1]): string[] {
+  const marked = extractLinks(text, entities);
+  if (marked.length > 0) return marked;
+  const scanned = extractLinks(text);
+  if (scanned.length > 0) return scanned;
+  return text.split(/\s+/).filter((token) => SCHEME_TOKEN.test(token));
+}
+
 /** A message with links queues each of them, with a reply per link carrying its keyboard. */
 export function linksFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
@@ -17,7 +29,7 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     // Unknown commands fall through to here; they are not links.
     if (text.startsWith('/')) return say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin'), { transient: true });
     const { texts } = ctx.actor;
-    const found = extractLinks(text, entities);
+    const found = candidateLinks(text, entities);
     if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true });
     const taken = found.slice(0, config.MAX_LINKS_PER_MESSAGE);
     if (found.length > taken.length) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, found.length - taken.length), { replyTo: msg.message_id, transient: true });
