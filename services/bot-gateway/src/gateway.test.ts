@@ -1,68 +1,23 @@
-import { createDatabase, type Database } from '@dwld/db';
-import { dispatchResult, EventPublisher, linkAdded, linkUrgent, qualitySet, streamKey } from '@dwld/events';
-import { silentLogger } from '@dwld/logger';
-import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, freePort, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
-import { Redis } from 'ioredis';
-import { GatewayApp } from './app';
-import { parseGatewayConfig } from './config';
+import { createDatabase } from '@dwld/db';
+import { dispatchResult, EventPublisher, linkAdded, linkUrgent, qualitySet } from '@dwld/events';
+import type { TelegramEmulator } from '@dwld/telegram-emulator';
+import { freePort, waitFor } from '@dwld/testkit';
+import type { Database } from '@dwld/db';
+import { ADMIN, ALICE, API_TOKEN, BOB, startHarness, type Harness } from './testing/harness';
 
-// Short enough to be obviously fake; never shaped like a real token.
-const TOKEN = '1234567:emulated-bot-token-for-tests-only';
-const ADMIN = 100;
-const ALICE = 200;
-const BOB = 201;
 const STRANGER = 999;
 
 describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis)', () => {
+  let h: Harness;
   let emulator: TelegramEmulator;
-  let apiRoot: string;
-  let database: TestDatabase;
-  let ns: RedisNamespace;
   let db: Database;
-  let redis: Redis;
-  let app: GatewayApp;
   let httpPort: number;
-
-  const env = () => ({
-    DATABASE_URL: database.url,
-    REDIS_URL: ns.url,
-    STREAM_PREFIX: ns.prefix,
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: apiRoot,
-    ADMIN_IDS: String(ADMIN),
-    ALLOWED_IDS: `${ALICE},${BOB}`,
-    ALLOWED_PHONES: '+7 900 000-00-01',
-    FOLDERS: 'Music,Films',
-    DISPATCH_DELAY_S: '60',
-    API_TOKEN: 'api-token-for-tests-0123',
-    SERVICE_MESSAGE_TTL_S: '0',
-    TELEGRAM_CHAT_INTERVAL_S: '0.01',
-  });
-
   beforeAll(async () => {
-    emulator = new TelegramEmulator();
-    ({ url: apiRoot } = await emulator.start());
-    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('gateway')]);
-    db = createDatabase(database.url, { poolSize: 5 });
-    redis = new Redis(ns.url, { maxRetriesPerRequest: 2 });
-    app = new GatewayApp({ config: parseGatewayConfig(env()), db, redis, logger: silentLogger(), consumerName: 'gw-test' });
-    ({ httpPort } = await app.start());
+    h = await startHarness();
+    ({ emulator, db, httpPort } = h);
   });
-  afterAll(async () => {
-    await app.stop();
-    await emulator.stop();
-    redis.disconnect();
-    await db.$disconnect();
-    await Promise.all([database.drop(), ns.cleanup()]);
-  });
-
-  async function streamEvents(type: string) {
-    const entries = await ns.redis.xrange(streamKey(ns.prefix, type), '-', '+');
-    return entries.map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!) as Record<string, unknown>);
-  }
+  afterAll(() => h.stop());
+  const streamEvents = (type: string) => h.events(type);
 
   it('says "access denied" with the id to a stranger, offers the contact button, and stores nothing', async () => {
     const stranger = emulator.user({ id: STRANGER, firstName: 'Eve' });
@@ -248,7 +203,7 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     const reply = await emulator.nextBotMessage(ALICE);
     const link = await db.link.findFirstOrThrow({ where: { url: 'https://youtu.be/done1' } });
     await db.link.delete({ where: { id: link.id } });
-    const publisher = new EventPublisher({ redis: ns.redis, prefix: ns.prefix });
+    const publisher = new EventPublisher({ redis: h.ns.redis, prefix: h.ns.prefix });
     await publisher.publish(dispatchResult, {
       linkId: link.id, urgentEventId: null, url: link.url, userId: String(ALICE), chatId: String(ALICE), messageId: sent.message_id, replyMessageId: reply.message_id,
       ok: true, downloader: 'home-nas', error: null, attempts: 1, nextAttemptAt: null, failed: false,
@@ -263,7 +218,7 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     const body = JSON.stringify({ links: [{ link: 'https://vimeo.com/api1', quality: 720, folder: 'Music' }, { link: 'file:///etc/passwd' }] });
     expect((await fetch(url, { method: 'POST', body })).status).toBe(401);
     expect((await fetch(url, { method: 'POST', body, headers: { authorization: 'Bearer wrong-token-0000000' } })).status).toBe(401);
-    const res = await fetch(url, { method: 'POST', body, headers: { authorization: 'Bearer api-token-for-tests-0123' } });
+    const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${API_TOKEN}` } });
     expect(res.status).toBe(207);
     const { results } = (await res.json()) as { results: Array<Record<string, unknown>> };
     expect(results[0]).toMatchObject({ status: 'queued', url: 'https://vimeo.com/api1', quality: '720', folder: 'Music' });
@@ -275,19 +230,15 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
   it('when the database is down, publishes the link for immediate dispatch and says so', async () => {
     const deadDb = createDatabase(`postgresql://postgres@127.0.0.1:${await freePort()}/none`, { connectionTimeoutMs: 300 });
     const otherToken = '7654321:second-emulated-bot-for-db-down';
-    const downRedis = new Redis(ns.url, { maxRetriesPerRequest: 2 });
-    const down = new GatewayApp({ config: parseGatewayConfig({ ...env(), TELEGRAM_BOT_TOKEN: otherToken, STREAM_PREFIX: `${ns.prefix}-down` }), db: deadDb, redis: downRedis, logger: silentLogger(), consumerName: 'gw-down' });
-    await down.start();
+    // Another bot, so another outbox: its own prefix.
+    await h.startGateway({ TELEGRAM_BOT_TOKEN: otherToken, STREAM_PREFIX: `${h.ns.prefix}-down` }, { db: deadDb });
     try {
       const aliceOnSecondBot = emulator.user({ id: ALICE, bot: otherToken });
       await aliceOnSecondBot.sendText('https://youtu.be/urgent1');
       const reply = await aliceOnSecondBot.nextBotMessage((m) => (m.text ?? '').includes('urgent1'));
       expect(reply.text).toContain('immediate download');
-      const urgent = await ns.redis.xrange(streamKey(`${ns.prefix}-down`, linkUrgent.type), '-', '+');
-      expect(urgent.map(([, f]) => JSON.parse(f[f.indexOf('data') + 1]!))).toContainEqual(expect.objectContaining({ url: 'https://youtu.be/urgent1', userId: String(ALICE), quality: '1080' }));
+      expect(await h.events(linkUrgent.type, `${h.ns.prefix}-down`)).toContainEqual(expect.objectContaining({ url: 'https://youtu.be/urgent1', userId: String(ALICE), quality: '1080' }));
     } finally {
-      await down.stop();
-      downRedis.disconnect();
       await deadDb.$disconnect();
     }
   });

@@ -1,0 +1,178 @@
+import * as grpc from '@grpc/grpc-js';
+import { GrpcStatusError, serveDownloader, type DownloaderHandlers, type RunningServer } from '@dwld/contract';
+import type { Database } from '@dwld/db';
+import { dispatchResult, EventPublisher, type DispatchResult } from '@dwld/events';
+import type { TelegramEmulator } from '@dwld/telegram-emulator';
+import { freePort, waitFor } from '@dwld/testkit';
+import { ADMIN, ALICE, BOB, startHarness, type Harness } from './testing/harness';
+
+const IVAN = 202;
+
+describe('gateway flows: results, notifications, service replies, languages, admin fleet commands', () => {
+  let h: Harness;
+  let emulator: TelegramEmulator;
+  let db: Database;
+  let publisher: EventPublisher;
+  const servers: RunningServer[] = [];
+  const deleted: string[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness({ SERVICE_MESSAGE_TTL_S: '1', ALLOWED_IDS: `${ALICE},${BOB},${IVAN}` });
+    ({ emulator, db } = h);
+    publisher = new EventPublisher({ redis: h.ns.redis, prefix: h.ns.prefix });
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop(100)));
+    await h.stop();
+  });
+
+  async function queueLink(userId: number, url: string) {
+    const user = emulator.user({ id: userId });
+    const sent = await user.sendText(url);
+    const reply = await user.nextBotMessage((m) => (m.text ?? '').includes(url) && Boolean(m.reply_markup));
+    const link = await db.link.findFirstOrThrow({ where: { url, userId: BigInt(userId) } });
+    await waitFor(async () => (await db.link.findUniqueOrThrow({ where: { id: link.id } })).replyMessageId === reply.message_id);
+    return { user, sent, reply, link };
+  }
+
+  function result(over: Partial<DispatchResult> & Pick<DispatchResult, 'linkId' | 'url' | 'userId' | 'chatId'>): DispatchResult {
+    return { urgentEventId: null, messageId: null, replyMessageId: null, ok: true, downloader: 'nas', error: null, attempts: 1, nextAttemptAt: null, failed: false, ...over };
+  }
+
+  async function downloader(overrides: Partial<DownloaderHandlers> = {}) {
+    const handlers: DownloaderHandlers = {
+      SetToQueue: async () => ({ linksInWork: [] }),
+      DeleteFromQueue: async (req) => (deleted.push(req.link), { linksInWork: [] }),
+      CleanHistory: async () => ({ history: [{ link: 'https://a', status: 'done', maxQuantity: '720' }, { link: 'https://b', status: 'done', maxQuantity: '720' }] }),
+      Status: async () => ({ sensors: 'cpu 41°C', linksInWork: [{ link: 'https://youtu.be/w', filename: 'w.mp4', moveTo: '/media/Films', targetQuantity: 1080, procentage: 42.5, status: 'downloading', currentSize: 52428800, totalSize: 104857600, message: '' }] }),
+      Queue: async () => ({ queue: [] }),
+      Healtheck: async () => ({ message: 'ok' }),
+      ...overrides,
+    };
+    const server = await serveDownloader(handlers);
+    servers.push(server);
+    return server;
+  }
+
+  it('says which downloader took a link, unless notifications are off; the messages go either way', async () => {
+    const first = await queueLink(ALICE, 'https://youtu.be/notify-on');
+    await publisher.publish(dispatchResult, result({ linkId: first.link.id, url: first.link.url, userId: String(ALICE), chatId: String(ALICE), messageId: first.sent.message_id, replyMessageId: first.reply.message_id, downloader: 'nas-1' }));
+    await first.user.nextBotMessage((m) => (m.text ?? '').includes('nas-1'));
+
+    await first.user.sendText('/disable');
+    await first.user.nextBotMessage((m) => (m.text ?? '').includes('Notifications are off'));
+    const second = await queueLink(ALICE, 'https://youtu.be/notify-off');
+    const before = emulator.calls('sendMessage').length;
+    await publisher.publish(dispatchResult, result({ linkId: second.link.id, url: second.link.url, userId: String(ALICE), chatId: String(ALICE), messageId: second.sent.message_id, replyMessageId: second.reply.message_id, downloader: 'nas-2' }));
+    await waitFor(() => !second.user.messages().some((m) => m.message_id === second.reply.message_id || m.message_id === second.sent.message_id), { what: 'both messages deleted' });
+    expect(emulator.calls('sendMessage').slice(before).some((c) => String((c.params as { text?: string }).text).includes('nas-2'))).toBe(false);
+    await first.user.sendText('/enable');
+    await first.user.nextBotMessage((m) => (m.text ?? '').includes('Notifications are on'));
+  });
+
+  it('shows a failed attempt with its error and next try on the reply, and a final failure without the keyboard', async () => {
+    const { user, reply, link } = await queueLink(BOB, 'https://vimeo.com/fails');
+    const next = new Date(Date.now() + 120_000);
+    await db.link.update({ where: { id: link.id }, data: { attempts: 1, lastError: 'downloader "nas" unreachable', sendAt: next } });
+    await publisher.publish(dispatchResult, result({ linkId: link.id, url: link.url, userId: String(BOB), chatId: String(BOB), replyMessageId: reply.message_id, ok: false, downloader: null, error: { kind: 'unavailable', message: 'unreachable' }, nextAttemptAt: next.toISOString() }));
+    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Attempt 1 failed'), { what: 'the reply to show the failure' });
+    const shown = user.messages().find((m) => m.message_id === reply.message_id)!;
+    expect(shown.text).toContain('unreachable');
+    expect(shown.text).toMatch(/Next try in (2 min|1\d\d s)/);
+    expect(shown.reply_markup).toBeDefined();
+
+    await db.link.update({ where: { id: link.id }, data: { attempts: 3, status: 'failed', lastError: 'refused: unsupported site' } });
+    await publisher.publish(dispatchResult, result({ linkId: link.id, url: link.url, userId: String(BOB), chatId: String(BOB), replyMessageId: reply.message_id, ok: false, downloader: null, error: { kind: 'refused', message: 'unsupported site' }, attempts: 3, failed: true }));
+    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Failed after 3 attempts'), { what: 'the final failure' });
+    expect(user.messages().find((m) => m.message_id === reply.message_id)?.reply_markup).toBeUndefined();
+  });
+
+  it('deletes service replies after SERVICE_MESSAGE_TTL_S (durably scheduled)', async () => {
+    const bob = emulator.user({ id: BOB });
+    await bob.sendText('/help');
+    const help = await bob.nextBotMessage((m) => (m.text ?? '').includes('/queue'));
+    await waitFor(() => !bob.messages().some((m) => m.message_id === help.message_id), { what: 'the help message to be deleted', timeout: 10_000 });
+  });
+
+  it('speaks Russian to a Russian-speaking user', async () => {
+    const ivan = emulator.user({ id: IVAN, languageCode: 'ru' });
+    await ivan.sendText('https://rutube.ru/ivan');
+    const reply = await ivan.nextBotMessage();
+    expect(reply.text).toContain('В очереди');
+    expect(reply.text).toContain('Качество');
+  });
+
+  it('lets /select choose which links /queue shows', async () => {
+    const bob = emulator.user({ id: BOB });
+    await bob.sendText('https://vimeo.com/select-queued');
+    await bob.nextBotMessage((m) => (m.text ?? '').includes('select-queued'));
+    await bob.sendText('/select');
+    const menu = await bob.nextBotMessage((m) => (m.text ?? '').includes('Which links'));
+    const queuedButton = (menu.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text.includes('Queued'))!;
+    await (await bob.pressButton(menu.message_id, queuedButton.callback_data)).answer();
+    expect((await db.user.findUniqueOrThrow({ where: { telegramId: BigInt(BOB) } })).queueFilter).toEqual(['retrying', 'failed']);
+    await waitFor(() => bob.messages().find((m) => m.message_id === menu.message_id)?.reply_markup && JSON.stringify(bob.messages().find((m) => m.message_id === menu.message_id)!.reply_markup).includes('⬜ Queued'));
+    await bob.sendText('/queue');
+    const queue = await bob.nextBotMessage((m) => (m.text ?? '').includes('Queue'));
+    expect(queue.text).not.toContain('select-queued');
+    expect(queue.text).toContain('vimeo.com/fails');
+  });
+
+  it('removes a link from the /queue button, also from every downloader', async () => {
+    const server = await downloader();
+    await db.downloader.create({ data: { name: 'nas-remove', host: '127.0.0.1', port: server.port, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() } });
+    const { user, link } = await queueLink(ALICE, 'https://youtu.be/remove-me');
+    await user.sendText('/queue');
+    const queue = await user.nextBotMessage((m) => (m.text ?? '').includes('remove-me'));
+    const button = (queue.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text === `✖ #${link.id}`)!;
+    const answer = await (await user.pressButton(queue.message_id, button.callback_data)).answer();
+    expect(answer.text).toContain('Removed');
+    expect(await db.link.count({ where: { id: link.id } })).toBe(0);
+    expect(deleted).toContain('https://youtu.be/remove-me');
+    await db.downloader.delete({ where: { name: 'nas-remove' } });
+  });
+
+  it('gives admins /downloaders, /status and /clean from the real downloaders, and reports one that is down', async () => {
+    const up = await downloader();
+    const downPort = await freePort();
+    const now = new Date();
+    await db.downloader.createMany({
+      data: [
+        { name: 'alpha', host: '127.0.0.1', port: up.port, allowedPatterns: ['youtube.com', 'vk.com'], registeredAt: now, lastSeenAt: now },
+        { name: 'beta', host: '127.0.0.1', port: downPort, allowedPatterns: ['*'], registeredAt: now, lastSeenAt: now, healthy: false },
+      ],
+    });
+    const admin = emulator.user({ id: ADMIN });
+    await admin.sendText('/downloaders');
+    const list = await admin.nextBotMessage((m) => (m.text ?? '').includes('alpha'));
+    expect(list.text).toContain(`127.0.0.1:${up.port}`);
+    expect(list.text).toContain('youtube.com, vk.com');
+    expect(list.text).toMatch(/🔴 beta/);
+
+    await admin.sendText('/status');
+    const status = await admin.nextBotMessage((m) => (m.text ?? '').includes('cpu 41°C'));
+    expect(status.text).toContain('42.5%');
+    expect(status.text).toContain('50.0/100.0 MB');
+    expect(status.text).toContain('/media/Films');
+    expect(status.text).toMatch(/beta.*unavailable/);
+
+    await admin.sendText('/clean');
+    const clean = await admin.nextBotMessage((m) => (m.text ?? '').includes('cleaned') || (m.text ?? '').includes('failed'));
+    expect(clean.text).toContain('alpha: 2 history entries cleaned');
+    expect(clean.text).toContain('beta: failed');
+
+    await emulator.user({ id: BOB }).sendText('/status');
+    expect((await emulator.user({ id: BOB }).nextBotMessage()).text).toContain('for administrators');
+    await db.downloader.deleteMany({ where: { name: { in: ['alpha', 'beta'] } } });
+  });
+
+  it('refuses a downloader error on /clean without crashing the bot', async () => {
+    const angry = await downloader({ CleanHistory: async () => Promise.reject(new GrpcStatusError(grpc.status.FAILED_PRECONDITION, 'busy downloading')) });
+    await db.downloader.create({ data: { name: 'angry', host: '127.0.0.1', port: angry.port, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() } });
+    const admin = emulator.user({ id: ADMIN });
+    await admin.sendText('/clean');
+    const clean = await admin.nextBotMessage((m) => (m.text ?? '').includes('angry'));
+    expect(clean.text).toContain('busy downloading');
+    await db.downloader.delete({ where: { name: 'angry' } });
+  });
+});
