@@ -4,7 +4,7 @@ import { DownloaderClient } from '@dwld/contract';
 import { isDatabaseReachable, type Database } from '@dwld/db';
 import { createEventBus, dispatchResult, type EventBus } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import { Counter, createMetricsRegistry, Gauge, OpsServer, sendJson, type RouteHandler } from '@dwld/runtime';
+import { Counter, createMetricsRegistry, Gauge, OpsServer, secretsEqual, sendJson, type RouteHandler } from '@dwld/runtime';
 import type { Redis } from 'ioredis';
 import { createBot, registerCommands } from './bot';
 import type { BotContext, BotDeps } from './bot/context';
@@ -110,8 +110,15 @@ export class GatewayApp {
     };
     if (config.WEBHOOK_URL) {
       const webhook = this.bot.webhookCallback(new URL(config.WEBHOOK_URL).pathname, { secretToken: config.WEBHOOK_SECRET });
-      routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = (req: IncomingMessage, res: ServerResponse) =>
-        webhook(req, res, () => sendJson(res, 404, { error: 'not found' }));
+      const secret = config.WEBHOOK_SECRET ?? '';
+      routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = (req: IncomingMessage, res: ServerResponse) => {
+        // Only Telegram knows the secret: anything else posting here is refused before parsing.
+        if (!secretsEqual(String(req.headers['x-telegram-bot-api-secret-token'] ?? ''), secret)) {
+          logger.warn('webhook request refused: missing or wrong secret header', { remote: req.socket.remoteAddress });
+          return sendJson(res, 403, { error: 'forbidden' });
+        }
+        return webhook(req, res, () => sendJson(res, 404, { error: 'not found' }));
+      };
     }
     this.ops = new OpsServer({
       host: config.HTTP_HOST,

@@ -1,18 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerToken, secretsEqual } from '@dwld/runtime';
 
-/**
- * Whether an `authorization` metadata value carries the expected bearer token. Compared in
- * constant time over digests, so neither the token's content nor its length leaks by timing.
- */
+/** Whether any `authorization` metadata value carries the expected bearer token (compared in constant time). */
 export function hasBearerToken(authorization: ReadonlyArray<string | Buffer>, token: string): boolean {
-  const expected = createHash('sha256').update(token).digest();
   let found = false;
+  // No early return: every value is compared.
   for (const value of authorization) {
-    const match = /^Bearer (.+)$/i.exec(String(value).trim());
-    if (!match) continue;
-    const given = createHash('sha256').update(match[1]!).digest();
-    // No early return: every value is compared.
-    if (timingSafeEqual(given, expected)) found = true;
+    const given = bearerToken(value);
+    if (given !== undefined && secretsEqual(given, token)) found = true;
   }
   return found;
 }

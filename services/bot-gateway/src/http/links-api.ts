@@ -1,8 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '@dwld/logger';
-import { readBody, sendJson } from '@dwld/runtime';
+import { bearerToken, readBody, secretsEqual, sendJson } from '@dwld/runtime';
 import type { GatewayConfig } from '../config';
 import type { IntakeOutcome, LinkIntake } from '../intake';
 
@@ -22,9 +21,8 @@ const body = z.object({
 });
 
 function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = /^Bearer (.+)$/i.exec(header?.trim() ?? '')?.[1];
-  if (!given) return false;
-  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest());
+  const given = bearerToken(header);
+  return given !== undefined && secretsEqual(given, token);
 }
 
 function describe(outcome: IntakeOutcome): Record<string, unknown> {

@@ -1,0 +1,16 @@
+import { bearerToken, secretsEqual } from './secrets';
+
+describe('secretsEqual / bearerToken', () => {
+  it('compares exactly', () => {
+    expect(secretsEqual('abc-123', 'abc-123')).toBe(true);
+    expect(secretsEqual('abc-124', 'abc-123')).toBe(false);
+    expect(secretsEqual('abc-123x', 'abc-123')).toBe(false);
+    expect(secretsEqual('', 'abc-123')).toBe(false);
+  });
+  it('reads a bearer token', () => {
+    expect(bearerToken('Bearer t0k')).toBe('t0k');
+    expect(bearerToken('bearer t0k ')).toBe('t0k');
+    expect(bearerToken('Basic t0k')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+  });
+});

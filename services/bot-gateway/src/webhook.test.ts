@@ -1,0 +1,37 @@
+import { freePort, waitFor } from '@dwld/testkit';
+import { ALICE, startHarness, type Harness } from './testing/harness';
+
+describe('webhook mode (WEBHOOK_URL set)', () => {
+  let h: Harness;
+  let port: number;
+  const secret = 'webhook-secret-for-tests-42';
+
+  beforeAll(async () => {
+    port = await freePort();
+    h = await startHarness({ WEBHOOK_URL: `http://127.0.0.1:${port}/telegram/hook`, WEBHOOK_SECRET: secret, HTTP_PORT: String(port) });
+  });
+  afterAll(() => h.stop());
+
+  it('registers the webhook with its secret and handles updates pushed to it', async () => {
+    expect(h.emulator.webhookInfo()).toMatchObject({ url: `http://127.0.0.1:${port}/telegram/hook` });
+    expect(h.emulator.isPolling()).toBe(false);
+    const alice = h.emulator.user({ id: ALICE });
+    await alice.sendText('https://youtube.com/watch?v=hooked');
+    const reply = await alice.nextBotMessage((m) => (m.text ?? '').includes('hooked'));
+    expect(reply.text).toContain('Queued');
+    await waitFor(async () => (await h.db.link.count({ where: { url: 'https://youtube.com/watch?v=hooked' } })) === 1);
+  });
+
+  it('refuses webhook requests without the secret header, or with a wrong one, and stores nothing', async () => {
+    const update = {
+      update_id: 999_001,
+      message: { message_id: 5, date: 1, chat: { id: ALICE, type: 'private' }, from: { id: ALICE, is_bot: false, first_name: 'A' }, text: 'https://youtube.com/watch?v=forged', entities: [{ type: 'url', offset: 0, length: 33 }] },
+    };
+    const url = `http://127.0.0.1:${port}/telegram/hook`;
+    const bare = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(update) });
+    const wrong = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'nope' }, body: JSON.stringify(update) });
+    expect(bare.status).toBe(403);
+    expect(wrong.status).toBe(403);
+    expect(await h.db.link.count({ where: { url: { contains: 'forged' } } })).toBe(0);
+  });
+});
