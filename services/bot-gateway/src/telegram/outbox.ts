@@ -86,6 +86,8 @@ function telegramFailure(err: unknown): TelegramFailure {
 export class TelegramOutbox {
   private readonly queue: Queue<OutboxJob>;
   private worker: Worker<OutboxJob> | undefined;
+  /** The call in flight per chat: a chat's jobs run one after another even with concurrency. */
+  private readonly chatTails = new Map<string, Promise<unknown>>();
   private workerConnection: Redis | undefined;
   private readonly sent: Counter;
   private readonly errors: Counter;
@@ -160,7 +162,23 @@ export class TelegramOutbox {
     this.workerConnection?.disconnect();
   }
 
-  private async process(job: Job<OutboxJob>): Promise<void> {
+  /**
+   * Jobs are taken in queue order; chaining them per chat keeps that order on the wire even
+   * though several jobs (of different chats) run at once.
+   */
+  private process(job: Job<OutboxJob>): Promise<void> {
+    const chatId = job.data.chatId;
+    const previous = this.chatTails.get(chatId) ?? Promise.resolve();
+    const run = previous.then(() => this.attempt(job));
+    const tail = run.catch(() => undefined);
+    this.chatTails.set(chatId, tail);
+    void tail.then(() => {
+      if (this.chatTails.get(chatId) === tail) this.chatTails.delete(chatId);
+    });
+    return run;
+  }
+
+  private async attempt(job: Job<OutboxJob>): Promise<void> {
     const data = job.data;
     try {
       await this.call(job);

@@ -1,0 +1,100 @@
+import { Telegram } from 'telegraf';
+import { silentLogger } from '@dwld/logger';
+import { createMetricsRegistry } from '@dwld/runtime';
+import { TelegramEmulator } from '@dwld/telegram-emulator';
+import { createRedisNamespace, waitFor, type RedisNamespace } from '@dwld/testkit';
+import { Redis } from 'ioredis';
+import { TelegramOutbox } from './outbox';
+
+const TOKEN = '2345678:outbox-test-token-for-the-emulator';
+
+describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
+  let emulator: TelegramEmulator;
+  let telegram: Telegram;
+  let ns: RedisNamespace;
+  const connections: Redis[] = [];
+  const outboxes: TelegramOutbox[] = [];
+
+  beforeAll(async () => {
+    emulator = new TelegramEmulator();
+    const { url } = await emulator.start();
+    emulator.addBot(TOKEN);
+    telegram = new Telegram(TOKEN, { apiRoot: url });
+    ns = await createRedisNamespace('outbox');
+  });
+  afterAll(async () => {
+    for (const outbox of outboxes) await outbox.stop();
+    connections.forEach((c) => c.disconnect());
+    await emulator.stop();
+    await ns.cleanup();
+  });
+
+  // Each test its own queue (prefix), so no other test's worker takes its jobs.
+  function outbox(queue: string, replies: Array<[number, number]> = []) {
+    const redis = new Redis(ns.url, { maxRetriesPerRequest: 2 });
+    connections.push(redis);
+    const box = new TelegramOutbox({
+      redis,
+      prefix: `${ns.prefix}-${queue}`,
+      telegram,
+      logger: silentLogger(),
+      metrics: createMetricsRegistry('outbox-test'),
+      maxPerSecond: 30,
+      chatIntervalMs: 20,
+      onLinkReplySent: async (linkId, messageId) => (replies.push([linkId, messageId]), linkId !== 404),
+    });
+    outboxes.push(box);
+    return box;
+  }
+
+  it('keeps jobs across a restart: added while no worker runs, sent by the next process', async () => {
+    const user = emulator.user({ id: 501, bot: TOKEN });
+    await user.sendText('hi');
+    const before = outbox('restart');
+    await before.send({ chatId: '501', text: 'queued before the restart' });
+    await before.stop();
+    const after = outbox('restart');
+    after.startWorker();
+    const message = await user.nextBotMessage((m) => m.text === 'queued before the restart');
+    expect(message.text).toBe('queued before the restart');
+  });
+
+  it('keeps a chat’s messages in order and sends every part of a long answer once', async () => {
+    const user = emulator.user({ id: 502, bot: TOKEN });
+    await user.sendText('hi');
+    const box = outbox('order');
+    box.startWorker();
+    for (let i = 0; i < 5; i++) await box.send({ chatId: '502', text: `message ${i}` });
+    await box.send({ chatId: '502', text: ['part A', 'part B', 'part C'] });
+    await waitFor(() => user.botMessages().length === 8);
+    expect(user.botMessages().map((m) => m.text)).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4', 'part A', 'part B', 'part C']);
+  });
+
+  it('records a link reply, and deletes it when the link is already gone', async () => {
+    const user = emulator.user({ id: 503, bot: TOKEN });
+    await user.sendText('hi');
+    const replies: Array<[number, number]> = [];
+    const box = outbox('replies', replies);
+    box.startWorker();
+    await box.send({ chatId: '503', text: 'reply of link 7', linkReplyOf: 7 });
+    await box.send({ chatId: '503', text: 'reply of a dispatched link', linkReplyOf: 404 });
+    await waitFor(() => replies.length === 2);
+    await waitFor(() => !user.botMessages().some((m) => m.text === 'reply of a dispatched link'));
+    expect(user.botMessages().map((m) => m.text)).toContain('reply of link 7');
+  });
+
+  it('treats edits and deletes of messages that are gone as done, and drops a job with the same id twice', async () => {
+    const user = emulator.user({ id: 504, bot: TOKEN });
+    await user.sendText('hi');
+    const box = outbox('gone');
+    box.startWorker();
+    await box.delete('504', 999_999);
+    await box.edit({ chatId: '504', messageId: 999_998, text: 'nothing to edit' });
+    await box.send({ chatId: '504', text: 'once' }, { jobId: 'same-key' });
+    await box.send({ chatId: '504', text: 'once' }, { jobId: 'same-key' });
+    await box.send({ chatId: '504', text: 'marker' });
+    await user.nextBotMessage((m) => m.text === 'marker');
+    expect(user.botMessages().filter((m) => m.text === 'once')).toHaveLength(1);
+    await waitFor(async () => (await box.backlog()) === 0);
+  });
+});
