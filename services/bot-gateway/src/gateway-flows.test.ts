@@ -175,4 +175,24 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     expect(clean.text).toContain('busy downloading');
     await db.downloader.delete({ where: { name: 'angry' } });
   });
+
+  it('greets with a menu keyboard (admins get the admin buttons) and /restart resets the settings', async () => {
+    const bob = emulator.user({ id: BOB });
+    await bob.sendText('/start');
+    await bob.nextBotMessage((m) => (m.text ?? '').includes('Send me a link'));
+    expect(JSON.stringify(bob.replyKeyboard())).toContain('📋 Queue');
+    expect(JSON.stringify(bob.replyKeyboard())).not.toContain('📊 Status');
+    const admin = emulator.user({ id: ADMIN });
+    await admin.sendText('/start');
+    await admin.nextBotMessage((m) => (m.text ?? '').includes('administrator'));
+    expect(JSON.stringify(admin.replyKeyboard())).toContain('📊 Status');
+
+    await bob.sendText('/disable');
+    await bob.nextBotMessage((m) => (m.text ?? '').includes('Notifications are off'));
+    await bob.sendText('/restart');
+    await bob.nextBotMessage((m) => (m.text ?? '').includes('settings are reset'));
+    expect(await db.user.findUniqueOrThrow({ where: { telegramId: BigInt(BOB) } })).toMatchObject({ notifications: true, queueFilter: ['queued', 'retrying', 'failed'] });
+    await bob.pressKeyboardButton('📋 Queue');
+    await bob.nextBotMessage((m) => (m.text ?? '').includes('Queue'));
+  });
 });

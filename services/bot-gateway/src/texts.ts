@@ -82,7 +82,7 @@ const en = {
   linkDuplicate: (url: string) => `ℹ️ ${e(url)} is already in your queue.`,
   tooManyLinks: (max: number, extra: number) => `⚠️ Only ${max} links are taken per message; ${extra} more were ignored. Send them in another message.`,
   noLinks: 'I found no link in that message. Send an http or https link, or /help.',
-  urgent: (url: string) => `⚠️ The queue is unavailable right now, so ${e(url)} was sent for immediate download at quality you chose by default; you cannot change it.`,
+  urgent: (url: string) => `⚠️ The queue is unavailable right now, so ${e(url)} was sent for immediate download at the default quality; it cannot be changed.`,
   notQueued: (url: string) => `❌ ${e(url)} was NOT queued: the service is unavailable. Please send it again later.`,
   qualitySet: (quality: string) => `Quality: ${quality}`,
   folderSet: (folder: string) => `Folder: ${folder}`,
@@ -215,6 +215,47 @@ const ru: Texts = {
   botStarted: '🟢 Бот dwld запущен.',
   botStopping: '🔴 Бот dwld останавливается.',
   menu: { queue: '📋 Очередь', help: '❓ Помощь', status: '📊 Статус', downloaders: '🖥 Загрузчики' },
+  help: (admin) =>
+    [
+      '<b>Пришлите ссылку</b> (или несколько), чтобы поставить в очередь.',
+      '/queue — ваши ссылки в очереди',
+      '/select — какие ссылки показывать в /queue',
+      '/remove &lt;ссылка&gt; — удалить ссылку',
+      '/enable, /disable — уведомления, когда ссылку взяли',
+      '/restart — сбросить настройки',
+      '/logout — забыть вход по номеру',
+      ...(admin
+        ? ['', '<b>Администратор</b>', '/status — что качают загрузчики', '/downloaders — зарегистрированные загрузчики', '/clean — очистить историю загрузчиков', '/pooloff, /poolon — остановить и возобновить отправку', '/links — все ссылки в очереди, по одной в строке']
+        : []),
+    ].join('\n'),
+  queueUserHeader: (owner, count) => `👤 <b>${e(owner)}</b> (${count})`,
+  queueItem: (link, now) =>
+    `#${link.id} ${e(link.url)}\n   ${e(link.quality)}${link.folder ? ` → ${e(link.folder)}` : ''} · ` +
+    (link.failed ? `❌ ошибка (${link.attempts})` : link.attempts > 0 ? `повтор ${until(link.sendAt, now, 'ru')} (попытка ${link.attempts + 1})` : `отправка ${until(link.sendAt, now, 'ru')}`) +
+    (link.lastError ? `\n   ⚠️ ${e(link.lastError)}` : ''),
+  downloaderLine: (d, now) =>
+    `${d.healthy ? '🟢' : '🔴'} <b>${e(d.name)}</b> ${e(`${d.host}:${d.port}`)}\n   ${e(d.patterns.join(', '))}\n   на связи ${e(clock(d.lastSeenAt))} (${Math.round((now.getTime() - d.lastSeenAt.getTime()) / 1000)} с назад)`,
+  statusUnavailable: (name, error) => `🖥 <b>${e(name)}</b>: недоступен (${e(error)})`,
+  statusIdle: 'ничего не качает',
+  cleaned: (name, count) => `🧹 ${e(name)}: очищено записей истории: ${count}`,
+  cleanFailed: (name, error) => `🧹 ${e(name)}: не удалось (${e(error)})`,
+  commands: {
+    start: 'Начать и показать меню',
+    help: 'Что я умею',
+    queue: 'Ваши ссылки в очереди',
+    select: 'Какие ссылки показывать в /queue',
+    remove: 'Удалить ссылку',
+    enable: 'Включить уведомления',
+    disable: 'Выключить уведомления',
+    logout: 'Забыть вход по номеру',
+    restart: 'Сбросить настройки',
+    status: 'Что качают загрузчики',
+    downloaders: 'Зарегистрированные загрузчики',
+    clean: 'Очистить историю загрузчиков',
+    pooloff: 'Остановить отправку',
+    poolon: 'Возобновить отправку',
+    links: 'Все ссылки, простым списком',
+  },
 };
 
 const ALL: Record<Language, Texts> = { en, ru };

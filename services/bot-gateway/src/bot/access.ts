@@ -3,6 +3,7 @@ import { isDatabaseUnavailable } from '@dwld/db';
 import { isContactAcceptable, resolveRole } from '@dwld/domain';
 import { pickLanguage, textsFor } from '../texts';
 import type { BotContext, BotDeps } from './context';
+import { say } from './reply';
 
 /**
  * Runs first on every update: names the sender (role, language, texts), gives the update its
@@ -35,7 +36,7 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
         ctx.log.warn('cannot check a phone login: database unavailable');
         const texts = textsFor(pickLanguage(language, config.DEFAULT_LANGUAGE));
         if (ctx.callbackQuery) await ctx.answerCbQuery(texts.unavailable);
-        else await ctx.reply(texts.unavailable);
+        else await say(deps, ctx, texts.unavailable);
         return;
       }
     }
@@ -49,12 +50,12 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
       const verdict = isContactAcceptable({ senderId: id, contactUserId: contact.user_id === undefined ? undefined : String(contact.user_id), phone: contact.phone_number, allowedPhones: config.ALLOWED_PHONES });
       if (!verdict.ok) {
         ctx.log.info('contact login refused', { reason: verdict.reason });
-        await ctx.reply(verdict.reason === 'not_own_contact' ? texts.contactNotOwn : texts.contactPhoneNotAllowed);
+        await say(deps, ctx, verdict.reason === 'not_own_contact' ? texts.contactNotOwn : texts.contactPhoneNotAllowed);
         return;
       }
       await users.authoriseByPhone(id, contact.phone_number, from.language_code ?? null);
       ctx.log.info('authorised by phone');
-      await ctx.reply(texts.contactAccepted, Markup.removeKeyboard());
+      await say(deps, ctx, texts.contactAccepted, { markup: Markup.removeKeyboard().reply_markup });
       return;
     }
     ctx.log.info('access denied');
@@ -62,16 +63,16 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
       await ctx.answerCbQuery(texts.accessDenied(id, false).replace(/<[^>]+>/g, ''));
       return;
     }
-    await ctx.reply(texts.accessDenied(id, phoneLogin), {
-      parse_mode: 'HTML',
-      ...(phoneLogin ? Markup.keyboard([[Markup.button.contactRequest(texts.shareContactButton)]]).resize().oneTime() : {}),
-    });
+    await say(deps, ctx, texts.accessDenied(id, phoneLogin), phoneLogin ? { markup: Markup.keyboard([[Markup.button.contactRequest(texts.shareContactButton)]]).resize().oneTime().reply_markup } : {});
   });
   return composer;
 }
 
-/** Lets only admins through; others get a short refusal. */
-export function adminOnly(ctx: BotContext, next: () => Promise<void>): Promise<void> {
-  if (ctx.actor.role === 'admin') return next();
-  return ctx.reply(ctx.actor.texts.adminOnly).then(() => undefined);
+/** A filter letting only admins through; others get a short refusal. */
+export function adminOnly(deps: BotDeps) {
+  return (ctx: BotContext, next: () => Promise<void>): Promise<void> => {
+    if (ctx.actor.role === 'admin') return next();
+    ctx.log.info('admin command refused');
+    return say(deps, ctx, ctx.actor.texts.adminOnly, { transient: true });
+  };
 }

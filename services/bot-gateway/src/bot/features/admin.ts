@@ -8,6 +8,7 @@ import { say } from '../reply';
 export function adminFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
   const { db, downloaders, settings, links } = deps;
+  const onlyAdmins = adminOnly(deps);
   const fleet = () => db.downloader.findMany({ orderBy: { name: 'asc' } });
 
   const status = async (ctx: BotContext) => {
@@ -35,11 +36,11 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
     return say(deps, ctx, all.map((d) => texts.downloaderLine({ ...d, patterns: d.allowedPatterns }, now)).join('\n\n'));
   };
 
-  composer.command('status', adminOnly, status);
-  composer.command('downloaders', adminOnly, list);
-  composer.hears(['📊 Status', '📊 Статус'], adminOnly, status);
-  composer.hears(['🖥 Downloaders', '🖥 Загрузчики'], adminOnly, list);
-  composer.command('clean', adminOnly, async (ctx) => {
+  composer.command('status', onlyAdmins, status);
+  composer.command('downloaders', onlyAdmins, list);
+  composer.hears(['📊 Status', '📊 Статус'], onlyAdmins, status);
+  composer.hears(['🖥 Downloaders', '🖥 Загрузчики'], onlyAdmins, list);
+  composer.command('clean', onlyAdmins, async (ctx) => {
     const { texts } = ctx.actor;
     const all = await fleet();
     if (all.length === 0) return say(deps, ctx, texts.noDownloaders, { transient: true });
@@ -53,17 +54,17 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
     );
     return say(deps, ctx, lines.join('\n'));
   });
-  composer.command('pooloff', adminOnly, async (ctx) => {
+  composer.command('pooloff', onlyAdmins, async (ctx) => {
     await settings.setDispatchPaused(true);
     ctx.log.info('dispatching paused');
     await say(deps, ctx, ctx.actor.texts.paused);
   });
-  composer.command('poolon', adminOnly, async (ctx) => {
+  composer.command('poolon', onlyAdmins, async (ctx) => {
     await settings.setDispatchPaused(false);
     ctx.log.info('dispatching resumed');
     await say(deps, ctx, ctx.actor.texts.resumed);
   });
-  composer.command('links', adminOnly, async (ctx) => {
+  composer.command('links', onlyAdmins, async (ctx) => {
     const all = await links.list();
     // One link per line and nothing else: for scripts.
     return say(deps, ctx, all.length ? all.map((l) => escapeHtml(l.url)).join('\n') : ctx.actor.texts.queueEmptyAll);
