@@ -2,3 +2,4 @@ export * from './wait';
 export * from './redis';
 export * from './postgres';
 export * from './ports';
+export * from './process';

@@ -1,22 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, freePort, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, freePort, spawnService, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 
 // The gateway as it ships: dist/main.js in its own process (turbo builds before testing).
 const MAIN = path.resolve(__dirname, '../dist/main.js');
 const TOKEN = '7777777:process-test-token-never-to-be-logged';
 const API_TOKEN = 'process-api-token-never-logged';
-
-function run(env: Record<string, string>) {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (pnpm build)`);
-  const child: ChildProcess = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  return { child, output: () => output, exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
-}
 
 describe('gateway process (dist/main.js)', () => {
   let emulator: TelegramEmulator;
@@ -41,7 +30,7 @@ describe('gateway process (dist/main.js)', () => {
     [{ WEBHOOK_URL: 'https://bot.example.com/hook' }, 'Invalid configuration: WEBHOOK_SECRET is invalid: is required with WEBHOOK_URL'],
     [{ DISPATCH_DELAY_S: 'soon' }, 'Invalid configuration: DISPATCH_DELAY_S is invalid'],
   ])('refuses to start with %j, in one line that shows no secret', async (bad, line) => {
-    const proc = run({ DATABASE_URL: database.url, TELEGRAM_BOT_TOKEN: TOKEN, ...bad });
+    const proc = spawnService(MAIN, { DATABASE_URL: database.url, TELEGRAM_BOT_TOKEN: TOKEN, ...bad });
     expect(await proc.exited).toBe(1);
     const lines = proc.output().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -51,7 +40,7 @@ describe('gateway process (dist/main.js)', () => {
 
   it('never logs the bot token or API token, even when Telegram fails, and stops cleanly on SIGTERM', async () => {
     const httpPort = await freePort();
-    const proc = run({
+    const proc = spawnService(MAIN, {
       NODE_ENV: 'production',
       LOG_LEVEL: 'debug',
       DATABASE_URL: database.url,

@@ -1,28 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { registerDownloader } from '@dwld/contract';
-import { createRedisNamespace, createTestDatabase, freePort, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, freePort, spawnService, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 
 // The service as it ships: the built dist/main.js in its own process (turbo builds before testing).
 const MAIN = path.resolve(__dirname, '../dist/main.js');
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(env: Record<string, string>): Running {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (pnpm build)`);
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
 
 describe('registry process (dist/main.js)', () => {
   let database: TestDatabase;
@@ -38,7 +20,7 @@ describe('registry process (dist/main.js)', () => {
     [{ REGISTRATION_TOKEN: 'short' }, 'Invalid configuration: REGISTRATION_TOKEN is invalid: must be at least 16 characters'],
     [{ HEALTH_INTERVAL_S: '-1' }, 'Invalid configuration: HEALTH_INTERVAL_S is invalid'],
   ])('refuses to start with %j, in one line', async (bad, line) => {
-    const proc = run({ DATABASE_URL: database.url, ...bad });
+    const proc = spawnService(MAIN, { DATABASE_URL: database.url, ...bad });
     expect(await proc.exited).toBe(1);
     const lines = proc.output().trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -49,7 +31,7 @@ describe('registry process (dist/main.js)', () => {
   it('serves registrations, keeps the token out of its logs, and stops cleanly on SIGTERM', async () => {
     const token = 'do-not-log-this-token-42';
     const [grpcPort, httpPort] = await Promise.all([freePort(), freePort()]);
-    const proc = run({
+    const proc = spawnService(MAIN, {
       DATABASE_URL: database.url,
       REDIS_URL: redisNs.url,
       STREAM_PREFIX: redisNs.prefix,

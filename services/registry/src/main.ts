@@ -1,22 +1,16 @@
-import { ConfigError } from '@dwld/config';
+import { loadEnvOrExit } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
 import { createLogger } from '@dwld/logger';
 import { handleShutdown } from '@dwld/runtime';
 import { Redis } from 'ioredis';
 import { RegistryApp } from './app';
-import { parseRegistryConfig } from './config';
+import { registryEnv } from './config';
 
 // The registry's composition root: read config once, build every dependency, start, stop on signal.
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseRegistryConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(1);
-  }
+  // A missing or malformed variable stops the process here with one line naming it.
+  const config = loadEnvOrExit(registryEnv);
   const logger = createLogger({
     service: 'registry',
     level: config.LOG_LEVEL,
