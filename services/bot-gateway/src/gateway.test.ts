@@ -166,6 +166,14 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(await db.setting.findUnique({ where: { key: 'dispatch.paused' } })).toMatchObject({ value: false });
   });
 
+  it('gives admins /links: every queued link, one per line, nothing else', async () => {
+    await emulator.user({ id: ADMIN }).sendText('/links');
+    const list = await emulator.nextBotMessage(ADMIN, (m) => (m.text ?? '').startsWith('https://'));
+    const lines = (list.text ?? '').split('\n');
+    const urls = (await db.link.findMany({ orderBy: [{ userId: 'asc' }, { id: 'asc' }] })).map((l) => l.url);
+    expect(lines).toEqual(urls);
+  });
+
   it('waits out a 429 answer for retry_after and delivers the reply exactly once', async () => {
     emulator.failNext('sendMessage', { errorCode: 429, retryAfter: 1 });
     await emulator.user({ id: BOB }).sendText('https://vimeo.com/429');
