@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config';
 import { handleDispatchResult } from './dispatch-results';
 import { linksApi } from './http/links-api';
 import { LinkIntake, type IntakeOutcome } from './intake';
+import { LinkRateLimiter } from './rate-limit';
 import { LinkStore } from './store/links';
 import { SettingsStore } from './store/settings';
 import { UserStore } from './store/users';
@@ -77,7 +78,8 @@ export class GatewayApp {
       links: this.links,
       users,
       settings: new SettingsStore(db),
-      intake: intake,
+      intake,
+      linkRate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
       outbox: this.outbox,
       publisher: this.bus.publisher,
       downloaders: new DownloaderClient({

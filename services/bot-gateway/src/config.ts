@@ -25,6 +25,8 @@ export const gatewayEnv = z
     DISPATCH_DELAY_S: secondsAsMs(60),
     MAX_LINKS_PER_MESSAGE: int({ min: 1, max: 100, default: 10 }),
     MAX_LINK_LENGTH: int({ min: 16, max: 8192, default: 2048 }),
+    /** Links one person may send a minute; more get a polite refusal instead of filling the queue. */
+    LINKS_PER_MINUTE: int({ min: 1, max: 100_000, default: 30 }),
     ALLOW_PRIVATE_HOSTS: bool(false),
     DEFAULT_LANGUAGE: z.enum(['en', 'ru'], { message: 'must be en or ru' }).optional().transform((v) => v ?? 'en'),
     /** How long service replies (menus, notices, "taken" notes) stay before the bot deletes them; 0 keeps them. */

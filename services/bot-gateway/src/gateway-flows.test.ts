@@ -195,4 +195,16 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     await bob.pressKeyboardButton('📋 Queue');
     await bob.nextBotMessage((m) => (m.text ?? '').includes('Queue'));
   });
+
+  it('answers a flood of links politely once LINKS_PER_MINUTE is reached, queueing only the allowance', async () => {
+    // A gateway of its own, with a small allowance.
+    await h.startGateway({ TELEGRAM_BOT_TOKEN: '3456789:flood-test-bot-token-emulated', STREAM_PREFIX: `${h.ns.prefix}-flood`, LINKS_PER_MINUTE: '3', ALLOWED_IDS: '203' });
+    const onSecondBot = emulator.user({ id: 203, bot: '3456789:flood-test-bot-token-emulated' });
+    await onSecondBot.sendText('https://vimeo.com/f1 https://vimeo.com/f2');
+    await onSecondBot.nextBotMessage((m) => (m.text ?? '').includes('f2'));
+    await onSecondBot.sendText('https://vimeo.com/f3 https://vimeo.com/f4');
+    const polite = await onSecondBot.nextBotMessage((m) => (m.text ?? '').includes('links a minute'));
+    expect(polite.text).toContain('1 link(s) were not queued');
+    expect((await db.link.findMany({ where: { userId: 203n } })).map((l) => l.url).sort()).toEqual(['https://vimeo.com/f1', 'https://vimeo.com/f2', 'https://vimeo.com/f3']);
+  });
 });

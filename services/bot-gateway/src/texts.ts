@@ -82,6 +82,8 @@ const en = {
   linkDuplicate: (url: string) => `ℹ️ ${e(url)} is already in your queue.`,
   tooManyLinks: (max: number, extra: number) => `⚠️ Only ${max} links are taken per message; ${extra} more were ignored. Send them in another message.`,
   noLinks: 'I found no link in that message. Send an http or https link, or /help.',
+  slowDown: (perMinute: number, retryS: number, skipped: number) =>
+    `🐢 That is more than ${perMinute} links a minute. ${skipped} link(s) were not queued: send them again in ${retryS} s.`,
   urgent: (url: string) => `⚠️ The queue is unavailable right now, so ${e(url)} was sent for immediate download at the default quality; it cannot be changed.`,
   notQueued: (url: string) => `❌ ${e(url)} was NOT queued: the service is unavailable. Please send it again later.`,
   qualitySet: (quality: string) => `Quality: ${quality}`,
@@ -186,6 +188,7 @@ const ru: Texts = {
   linkDuplicate: (url) => `ℹ️ ${e(url)} уже в вашей очереди.`,
   tooManyLinks: (max, extra) => `⚠️ Из одного сообщения берётся не больше ${max} ссылок; ещё ${extra} пропущено. Пришлите их отдельно.`,
   noLinks: 'В сообщении нет ссылки. Пришлите ссылку http или https, или /help.',
+  slowDown: (perMinute, retryS, skipped) => `🐢 Это больше ${perMinute} ссылок в минуту. Не поставлено: ${skipped}. Пришлите их снова через ${retryS} с.`,
   urgent: (url) => `⚠️ Очередь сейчас недоступна, поэтому ${e(url)} отправлена на загрузку сразу, с качеством по умолчанию; изменить его нельзя.`,
   notQueued: (url) => `❌ ${e(url)} НЕ поставлена в очередь: сервис недоступен. Пришлите её позже.`,
   qualitySet: (quality) => `Качество: ${quality}`,

@@ -6,6 +6,7 @@ import type { EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';
 import type { LinkIntake } from '../intake';
+import type { LinkRateLimiter } from '../rate-limit';
 import type { LinkStore } from '../store/links';
 import type { SettingsStore } from '../store/settings';
 import type { UserStore } from '../store/users';
@@ -35,6 +36,7 @@ export interface BotDeps {
   users: UserStore;
   settings: SettingsStore;
   intake: LinkIntake;
+  linkRate: LinkRateLimiter;
   outbox: TelegramOutbox;
   publisher: EventPublisher;
   downloaders: DownloaderClient;

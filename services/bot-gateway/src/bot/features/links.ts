@@ -31,8 +31,14 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     const { texts } = ctx.actor;
     const found = candidateLinks(text, entities);
     if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true });
-    const taken = found.slice(0, config.MAX_LINKS_PER_MESSAGE);
+    let taken = found.slice(0, config.MAX_LINKS_PER_MESSAGE);
     if (found.length > taken.length) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, found.length - taken.length), { replyTo: msg.message_id, transient: true });
+    const rate = await deps.linkRate.take(ctx.actor.id, taken.length);
+    if (rate.allowed < taken.length) {
+      ctx.log.info('link rate limit reached', { wanted: taken.length, allowed: rate.allowed });
+      await say(deps, ctx, texts.slowDown(config.LINKS_PER_MINUTE, Math.ceil(rate.retryAfterMs / 1000), taken.length - rate.allowed), { replyTo: msg.message_id, transient: true });
+      taken = taken.slice(0, rate.allowed);
+    }
 
     for (const raw of taken) {
       const outcome = await intake.accept({
