@@ -1,0 +1,90 @@
+import * as grpc from '@grpc/grpc-js';
+import fc from 'fast-check';
+import { registerDownloader } from '@dwld/contract';
+import { createDatabase, type Database } from '@dwld/db';
+import { EventPublisher } from '@dwld/events';
+import { silentLogger } from '@dwld/logger';
+import { createRedisNamespace, createTestDatabase, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { RegistryApp } from './app';
+import { parseRegistryConfig } from './config';
+import { validateRegistration } from './registration';
+
+// Hostile registrations over real gRPC: every call is answered OK, INVALID_ARGUMENT or
+// UNAUTHENTICATED; only valid, authenticated ones are stored; the server stays up.
+describe('registration with random input (property-based, real gRPC)', () => {
+  const token = 'fuzz-registration-token-0001';
+  let database: TestDatabase;
+  let ns: RedisNamespace;
+  let db: Database;
+  let app: RegistryApp;
+  let target: string;
+
+  beforeAll(async () => {
+    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('registry-fuzz')]);
+    db = createDatabase(database.url, { poolSize: 4 });
+    const config = parseRegistryConfig({ DATABASE_URL: database.url, REDIS_URL: ns.url, STREAM_PREFIX: ns.prefix, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', HEALTH_INTERVAL_S: '3600', REGISTRATION_TOKEN: token });
+    app = new RegistryApp({ config, db, redis: ns.redis, publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }), logger: silentLogger() });
+    target = `127.0.0.1:${(await app.start()).grpcPort}`;
+  });
+  afterAll(async () => {
+    await app.stop();
+    await db.$disconnect();
+    await Promise.all([database.drop(), ns.cleanup()]);
+  });
+
+  const hostish = fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 300 }), fc.constantFrom('', ' ', 'localhost', '*', 'any'));
+  const request = fc.record({
+    serverName: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constant('')),
+    serverHost: hostish,
+    serverPort: fc.oneof(fc.integer({ min: -70_000, max: 70_000 }), fc.constantFrom(0, 1, 65535, 65536, -1, 2 ** 31 - 1, -(2 ** 31))),
+    allowedRootLinks: fc.array(fc.oneof(hostish, fc.webUrl()), { maxLength: 300 }),
+  });
+
+  it('answers every call with OK, INVALID_ARGUMENT or UNAUTHENTICATED and stores exactly the valid authenticated ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(request, fc.constantFrom<'none' | 'wrong' | 'right'>('none', 'wrong', 'right'), async (req, auth) => {
+        const before = await db.downloader.count();
+        const options = auth === 'none' ? {} : { token: auth === 'right' ? token : `${token}-x` };
+        const outcome = await registerDownloader(target, req, options).then(
+          () => 'ok',
+          (err: grpc.ServiceError) => grpc.status[err.code],
+        );
+        const valid = validateRegistration(req);
+        if (auth !== 'right') {
+          expect(outcome).toBe('UNAUTHENTICATED');
+          expect(await db.downloader.count()).toBe(before);
+        } else if (!valid.ok) {
+          expect(outcome).toBe('INVALID_ARGUMENT');
+          expect(await db.downloader.count()).toBe(before);
+        } else {
+          expect(outcome).toBe('ok');
+          expect(await db.downloader.findUnique({ where: { name: valid.registration.name } })).toMatchObject({ host: valid.registration.host, port: valid.registration.port, allowedPatterns: valid.registration.patterns });
+        }
+      }),
+      { numRuns: 150 },
+    );
+    // Still serving.
+    await registerDownloader(target, { serverName: 'after-fuzz', serverHost: '127.0.0.1', serverPort: 5000, allowedRootLinks: ['*'] }, { token });
+    expect(await db.downloader.findUnique({ where: { name: 'after-fuzz' } })).not.toBeNull();
+  });
+
+  it('stores any valid registration exactly as validated, replacing the previous one of that name', async () => {
+    const valid = fc.record({
+      serverName: fc.string({ minLength: 1, maxLength: 128 }).filter((n) => validateRegistration({ serverName: n, serverHost: 'h', serverPort: 1, allowedRootLinks: ['*'] }).ok),
+      serverHost: fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6()),
+      serverPort: fc.integer({ min: 1, max: 65535 }),
+      allowedRootLinks: fc.array(fc.oneof(fc.domain(), fc.constantFrom('*', 'any', 'all')), { minLength: 1, maxLength: 256 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(valid, async (req) => {
+        await registerDownloader(target, req, { token });
+        const expected = validateRegistration(req);
+        if (!expected.ok) throw new Error(`generator produced an invalid registration: ${expected.reason}`);
+        expect(await db.downloader.findMany({ where: { name: expected.registration.name } })).toEqual([
+          expect.objectContaining({ host: expected.registration.host, port: req.serverPort, allowedPatterns: expected.registration.patterns }),
+        ]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
