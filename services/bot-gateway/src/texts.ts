@@ -82,6 +82,8 @@ const en = {
   linkDuplicate: (url: string) => `ℹ️ ${e(url)} is already in your queue.`,
   tooManyLinks: (max: number, extra: number) => `⚠️ Only ${max} links are taken per message; ${extra} more were ignored. Send them in another message.`,
   noLinks: 'I found no link in that message. Send an http or https link, or /help.',
+  editIgnored: 'I do not read edited messages: send the link again as a new message.',
+  alreadyAllowed: 'You are already allowed in: just send me a link.',
   slowDown: (perMinute: number, retryS: number, skipped: number) =>
     `🐢 That is more than ${perMinute} links a minute. ${skipped} link(s) were not queued: send them again in ${retryS} s.`,
   urgent: (url: string) => `⚠️ The queue is unavailable right now, so ${e(url)} was sent for immediate download at the default quality; it cannot be changed.`,
@@ -188,6 +190,8 @@ const ru: Texts = {
   linkDuplicate: (url) => `ℹ️ ${e(url)} уже в вашей очереди.`,
   tooManyLinks: (max, extra) => `⚠️ Из одного сообщения берётся не больше ${max} ссылок; ещё ${extra} пропущено. Пришлите их отдельно.`,
   noLinks: 'В сообщении нет ссылки. Пришлите ссылку http или https, или /help.',
+  editIgnored: 'Изменённые сообщения я не читаю: пришлите ссылку новым сообщением.',
+  alreadyAllowed: 'У вас уже есть доступ: просто пришлите ссылку.',
   slowDown: (perMinute, retryS, skipped) => `🐢 Это больше ${perMinute} ссылок в минуту. Не поставлено: ${skipped}. Пришлите их снова через ${retryS} с.`,
   urgent: (url) => `⚠️ Очередь сейчас недоступна, поэтому ${e(url)} отправлена на загрузку сразу, с качеством по умолчанию; изменить его нельзя.`,
   notQueued: (url) => `❌ ${e(url)} НЕ поставлена в очередь: сервис недоступен. Пришлите её позже.`,

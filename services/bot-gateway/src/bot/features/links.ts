@@ -72,5 +72,12 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
       }
     }
   });
+  // Whatever else a person sends (a sticker, a photo without caption, their contact while
+  // already allowed in) still gets an answer.
+  composer.on('message', (ctx) =>
+    say(deps, ctx, 'contact' in ctx.message ? ctx.actor.texts.alreadyAllowed : ctx.actor.texts.noLinks, { replyTo: ctx.message.message_id, transient: true }),
+  );
+  // Telegram sends edits as their own updates; acting on them would queue links twice.
+  composer.on('edited_message', (ctx) => say(deps, ctx, ctx.actor.texts.editIgnored, { transient: true }));
   return composer;
 }
