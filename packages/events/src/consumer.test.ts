@@ -227,7 +227,7 @@ describe('EventConsumer', () => {
       deliveries: '3',
     });
     expect(dead!.error).toMatch(/cannot handle n=7/);
-    expect(await pendingOf('workers')).toBe(0);
+    await waitFor(async () => (await pendingOf('workers')) === 0, { what: 'every entry acknowledged' });
   });
 
   it('dead-letters unreadable entries at once, without calling the handler', async () => {
@@ -251,7 +251,7 @@ describe('EventConsumer', () => {
       'wrong-shape': expect.stringMatching(/invalid payload: n:/),
       '(none)': 'entry has no event id',
     });
-    expect(await pendingOf('workers')).toBe(0);
+    await waitFor(async () => (await pendingOf('workers')) === 0, { what: 'every entry acknowledged' });
   });
 
   it('loses nothing across a restart under the same consumer name', async () => {
@@ -356,7 +356,7 @@ describe('EventConsumer', () => {
     await publishRange(1, 2);
     await waitFor(() => handled.length === 2, { what: 'the event after the deletion' });
     expect(numbers(handled)).toEqual([0, 1]);
-    expect(await pendingOf('workers')).toBe(0);
+    await waitFor(async () => (await pendingOf('workers')) === 0, { what: 'every entry acknowledged' });
   });
 
   it('keeps going through Redis errors and a killed connection', async () => {

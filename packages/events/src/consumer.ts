@@ -419,9 +419,14 @@ export class EventConsumer<D extends AnyEventDef> {
           this.slots.release();
           break;
         }
+        let released = false;
+        const releaseSlot = () => {
+          if (!released) this.slots.release();
+          released = true;
+        };
         running.push(
-          this.handleEntry(entry).finally(() => {
-            this.slots.release();
+          this.handleEntry(entry, releaseSlot).finally(() => {
+            releaseSlot();
             this.held.delete(entry.streamId);
           }),
         );
@@ -433,8 +438,12 @@ export class EventConsumer<D extends AnyEventDef> {
     }
   }
 
-  /** Never rejects: every outcome is logged here, once. */
-  private async handleEntry(entry: Delivery): Promise<void> {
+  /**
+   * Never rejects: every outcome is logged here, once. `handlerDone` frees the concurrency
+   * slot as soon as the handler settled, so the next entry starts while this one's ack is
+   * still on its way (acks are coalesced into one XACK per turn of the event loop).
+   */
+  private async handleEntry(entry: Delivery, handlerDone: () => void): Promise<void> {
     const { streamId, fields, deliveries } = entry;
     try {
       if (fields === null) {
@@ -470,6 +479,7 @@ export class EventConsumer<D extends AnyEventDef> {
         if (final) await this.deadLetter(entry, fields, `handler failed ${deliveries} times, last: ${message}`);
         return;
       }
+      handlerDone();
       await this.ack(streamId);
     } catch (err) {
       // Redis failed while acking or dead-lettering: the entry stays pending and comes back.
@@ -477,10 +487,22 @@ export class EventConsumer<D extends AnyEventDef> {
     }
   }
 
-  private async ack(streamId: string): Promise<void> {
-    if (this.abandoned) return;
+  private ackQueue: string[] = [];
+  private ackFlush: Promise<void> | undefined;
+
+  /** Acknowledges an entry together with the others settled in the same turn of the event loop. */
+  private ack(streamId: string): Promise<void> {
+    if (this.abandoned) return Promise.resolve();
     this.lastErrors.delete(streamId);
-    await this.requireCommands().xack(this.stream, this.group, streamId);
+    this.ackQueue.push(streamId);
+    this.ackFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const ids = this.ackQueue;
+      this.ackQueue = [];
+      this.ackFlush = undefined;
+      if (this.abandoned) return;
+      await this.requireCommands().xack(this.stream, this.group, ...ids);
+    });
+    return this.ackFlush;
   }
 
   /** Moves an entry to the dead-letter stream and acknowledges it, atomically. */
