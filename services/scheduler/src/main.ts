@@ -1,1 +1,53 @@
-export {};
+import { ConfigError } from '@dwld/config';
+import { createDatabase } from '@dwld/db';
+import { createLogger } from '@dwld/logger';
+import { handleShutdown } from '@dwld/runtime';
+import { Redis } from 'ioredis';
+import { SchedulerApp } from './app';
+import { parseSchedulerConfig } from './config';
+
+// The scheduler's composition root: read config once, build every dependency, start, stop on signal.
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseSchedulerConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({
+    service: 'scheduler',
+    level: config.LOG_LEVEL,
+    json: config.NODE_ENV === 'production',
+    secrets: [config.DATABASE_URL, config.REDIS_URL],
+  });
+  // Every dispatch slot may hold a connection while it records its outcome, plus the poll itself.
+  const db = createDatabase(config.DATABASE_URL, { poolSize: Math.min(config.DISPATCH_CONCURRENCY + 4, 40) });
+  // Fail fast per command while Redis is away instead of queueing commands for minutes.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
+  redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
+  const app = new SchedulerApp({ config, db, redis, logger });
+
+  const shutdown = handleShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
+    stop: async () => {
+      await app.stop();
+      await Promise.allSettled([db.$disconnect(), redis.quit()]);
+    },
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    void shutdown('unhandled rejection', 1);
+  });
+
+  try {
+    await app.start();
+  } catch (err) {
+    logger.error('scheduler could not start', { error: (err as Error).message });
+    await shutdown('start failed', 1);
+  }
+}
+
+void main();

@@ -1,0 +1,131 @@
+import * as grpc from '@grpc/grpc-js';
+import { registerDownloader, type RegisterDownloaderRequest } from '@dwld/contract';
+import type { Logger } from '@dwld/logger';
+
+/** The wait before retry number `failures` (1, 2, …): doubling from `minMs`, never more than `maxMs`. */
+export function retryDelay(failures: number, minMs: number, maxMs: number): number {
+  const exponent = Math.max(0, Math.min(30, failures - 1));
+  return Math.max(0, Math.min(maxMs, minMs * 2 ** exponent));
+}
+
+/** What the last registration attempt came to: `registered`, or the failure's gRPC status name. */
+export type RegistrationState = 'registered' | string;
+
+export interface RegistrarOptions {
+  /** host:port of the registry (grpc.v1.Bot). */
+  target: string;
+  /** The request to send; called at each attempt (the port is known only once the server is bound). */
+  request: () => RegisterDownloaderRequest;
+  token?: string;
+  /** Re-register this often once registered. */
+  intervalMs: number;
+  /** First retry after a failure; it doubles up to `intervalMs`. */
+  retryMinMs?: number;
+  deadlineMs?: number;
+  logger: Logger;
+  /** While this answers true, attempts are skipped: a downloader acting as down does not announce itself. */
+  paused?: () => boolean;
+  /** Called after each attempt (metrics). */
+  onAttempt?: (outcome: 'ok' | 'failed') => void;
+}
+
+/**
+ * Registers the downloader with the registry at start and every `intervalMs`, retrying with
+ * backoff while the registry does not answer. It never throws: a registry that is down is
+ * logged once (and again only when the state changes), not once per attempt.
+ */
+export class Registrar {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private stopped = true;
+  private failures = 0;
+  private lastState: RegistrationState | undefined;
+  private successes = 0;
+
+  constructor(private readonly options: RegistrarOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops re-registering; waits for an attempt in flight (bounded by its deadline). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  /** `registered`, a gRPC status name of the last failure, or undefined before the first answer. */
+  state(): RegistrationState | undefined {
+    return this.lastState;
+  }
+
+  /** Successful registrations so far. */
+  registrations(): number {
+    return this.successes;
+  }
+
+  /** Registers now (and re-plans the next attempt from here); does nothing once stopped or while paused. */
+  registerNow(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.attempt();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.attempt(), delayMs);
+    this.timer.unref();
+  }
+
+  private attempt(): Promise<void> {
+    // A stopped downloader no longer serves, so it must not announce itself.
+    if (this.stopped) return Promise.resolve();
+    if (this.inFlight) return this.inFlight;
+    const { options } = this;
+    if (options.paused?.()) {
+      options.logger.debug('registration skipped: acting as down');
+      this.schedule(options.intervalMs);
+      return Promise.resolve();
+    }
+    const run = async () => {
+      let delay: number;
+      try {
+        const request = options.request();
+        await registerDownloader(options.target, request, { token: options.token, deadlineMs: options.deadlineMs ?? 5000 });
+        this.failures = 0;
+        this.successes += 1;
+        const details = { registry: options.target, name: request.serverName, address: `${request.serverHost}:${request.serverPort}`, patterns: request.allowedRootLinks };
+        if (this.changeState('registered')) options.logger.info('registered with the registry', details);
+        else options.logger.debug('registered again', details);
+        options.onAttempt?.('ok');
+        delay = options.intervalMs;
+      } catch (err) {
+        this.failures += 1;
+        const code = (err as grpc.ServiceError).code;
+        const state = typeof code === 'number' ? (grpc.status[code] ?? String(code)) : 'ERROR';
+        delay = retryDelay(this.failures, options.retryMinMs ?? 1000, options.intervalMs);
+        const details = { registry: options.target, error: (err as Error).message, retryInMs: delay };
+        if (this.changeState(state)) options.logger.warn('cannot register with the registry: will keep trying', details);
+        else options.logger.debug('registration failed again', details);
+        options.onAttempt?.('failed');
+      }
+      this.schedule(delay);
+    };
+    this.inFlight = run().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** Records the state; true when it differs from the last one (then it is worth a log line). */
+  private changeState(state: RegistrationState): boolean {
+    const changed = this.lastState !== state;
+    this.lastState = state;
+    return changed;
+  }
+}

@@ -1,0 +1,399 @@
+import { createDatabase, type Database } from '@dwld/db';
+import { EventPublisher, linkAdded, linkUrgent, type EventInput } from '@dwld/events';
+import { silentLogger } from '@dwld/logger';
+import { createRedisNamespace, createTestDatabase, deferred, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { CONSUMER_GROUP, SchedulerApp } from './app';
+import { parseSchedulerConfig } from './config';
+import { urgentResultEventId } from './decisions';
+import { CuttableProxy, FakeDownloader, Status, groupCaughtUp, readResults, refuse, register } from './testing/harness';
+
+describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
+  let database: TestDatabase;
+  let redisNs: RedisNamespace;
+  let db: Database;
+  const apps: SchedulerApp[] = [];
+  const downloaders: FakeDownloader[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    [database, redisNs] = await Promise.all([createTestDatabase(), createRedisNamespace('scheduler')]);
+    db = createDatabase(database.url, { poolSize: 6 });
+  });
+  afterAll(async () => {
+    await db.$disconnect();
+    await Promise.all([database.drop(), redisNs.cleanup()]);
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.stop()));
+    await Promise.all(downloaders.splice(0).map((d) => d.stop()));
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    await db.link.deleteMany();
+    await db.dispatch.deleteMany();
+    await db.downloader.deleteMany();
+    await db.setting.deleteMany();
+    const keys = await redisNs.redis.keys(`${redisNs.prefix}:*`);
+    if (keys.length > 0) await redisNs.redis.del(...keys);
+  });
+
+  async function startApp(env: Record<string, string> = {}, options: { db?: Database } = {}) {
+    const config = parseSchedulerConfig({
+      DATABASE_URL: database.url,
+      REDIS_URL: redisNs.url,
+      STREAM_PREFIX: redisNs.prefix,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      SCHEDULER_INTERVAL_S: '0.05',
+      CLAIM_LEASE_S: '10',
+      DOWNLOADER_DEADLINE_S: '2',
+      RETRY_BASE_S: '60',
+      ...env,
+    });
+    const app = new SchedulerApp({ config, db: options.db ?? db, redis: redisNs.redis, logger: silentLogger() });
+    apps.push(app);
+    const { httpPort } = await app.start();
+    return { app, httpPort };
+  }
+
+  async function downloader(name: string, patterns: string[], behaviour?: FakeDownloader['behaviour'], healthy = true) {
+    const d = await FakeDownloader.start(name, behaviour);
+    downloaders.push(d);
+    await register(db, d, patterns, healthy);
+    return d;
+  }
+
+  let counter = 0;
+  function addLink(url: string, extra: Partial<{ quality: string; folder: string | null; username: string | null; sendAt: Date }> = {}) {
+    const host = new URL(url).hostname;
+    counter++;
+    return db.link.create({
+      data: {
+        url, host, chatId: 100n + BigInt(counter), userId: 200n + BigInt(counter), username: 'ann', quality: '720', folder: null,
+        messageId: 10, replyMessageId: 11, sendAt: new Date(Date.now() - 1000), ...extra,
+      },
+    });
+  }
+
+  const publisher = () => new EventPublisher({ redis: redisNs.redis, prefix: redisNs.prefix });
+
+  const gone = (id: number) => async () => (await db.link.count({ where: { id } })) === 0;
+
+  async function pollsPass(app: SchedulerApp, count: number) {
+    const target = app.scheduler.polls + count;
+    await waitFor(() => app.scheduler.polls >= target, { what: `${count} more polls` });
+  }
+
+  it('routes by exact host, parent domain and wildcard; no match is recorded as no_downloader and retried', async () => {
+    const yt = await downloader('yt', ['youtube.com']);
+    const vk = await downloader('vk', ['vk.com']);
+    const { app } = await startApp({ RETRY_BASE_S: '0.1', RETRY_CAP_S: '0.2' });
+    const vkLink = await addLink('https://vk.com/video1', { folder: 'Films', quality: 'max' });
+    const ytLink = await addLink('https://m.youtube.com/watch?v=1', { username: null });
+    const lost = await addLink('https://notyoutube.com/x');
+    app.scheduler.wake();
+
+    await waitFor(async () => (await gone(vkLink.id)()) && (await gone(ytLink.id)()), { what: 'the routed links' });
+    expect(vk.calls).toEqual([{ link: 'https://vk.com/video1', userName: '[ann] Films', maxQuality: 2160 }]);
+    expect(yt.calls).toEqual([{ link: 'https://m.youtube.com/watch?v=1', userName: String(ytLink.userId), maxQuality: 720 }]);
+
+    const failed = await waitFor(async () => {
+      const row = await db.link.findUnique({ where: { id: lost.id } });
+      return row && row.attempts >= 1 ? row : undefined;
+    });
+    expect(failed.status).toBe('queued');
+    expect(failed.lastError).toBe('no downloader takes links from notyoutube.com');
+    const results = await readResults(redisNs.redis, redisNs.prefix);
+    const noMatch = results.find((r) => r.payload.linkId === lost.id)!;
+    expect(noMatch.payload).toMatchObject({ ok: false, error: { kind: 'no_downloader' }, failed: false, attempts: 1, replyMessageId: 11, messageId: 10 });
+    expect(noMatch.payload.nextAttemptAt).not.toBeNull();
+    expect(results.find((r) => r.payload.linkId === vkLink.id)!.payload).toMatchObject({ ok: true, downloader: 'vk', attempts: 1, chatId: String(vkLink.chatId) });
+
+    // A wildcard downloader appears: the retry reaches it.
+    const any = await downloader('anything', ['any']);
+    await waitFor(gone(lost.id), { what: 'the retried link' });
+    expect(any.links()).toEqual(['https://notyoutube.com/x']);
+    expect(yt.links()).toEqual(['https://m.youtube.com/watch?v=1']);
+    expect(vk.links()).toEqual(['https://vk.com/video1']);
+    const history = await db.dispatch.findFirstOrThrow({ where: { linkId: lost.id } });
+    expect(history.downloader).toBe('anything');
+    expect(history.attempts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('picks the first downloader at random among the eligible ones, fails over within the attempt, tries unhealthy ones last', async () => {
+    const a = await downloader('a', ['*']);
+    const b = await downloader('b', ['all']);
+    const broken = await downloader('broken', ['example.com'], () => refuse(Status.UNAVAILABLE, 'disk full'));
+    const sick = await downloader('sick', ['*'], undefined, false);
+    const links = await Promise.all(Array.from({ length: 90 }, (_, i) => addLink(`https://www.example.com/v/${i}`)));
+    await startApp();
+    await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched' });
+
+    // Every healthy eligible downloader went first for some links; the broken one's were taken by the next.
+    expect(a.calls.length).toBeGreaterThan(0);
+    expect(b.calls.length).toBeGreaterThan(0);
+    expect(broken.calls.length).toBeGreaterThan(0);
+    expect(sick.calls).toHaveLength(0);
+    expect(a.calls.length + b.calls.length).toBe(90);
+    expect(new Set([...a.links(), ...b.links()]).size).toBe(90);
+    const history = await db.dispatch.findMany();
+    expect(history).toHaveLength(90);
+    expect(history.every((row) => row.attempts === 1 && (row.downloader === 'a' || row.downloader === 'b'))).toBe(true);
+    const results = await readResults(redisNs.redis, redisNs.prefix);
+    expect(results.filter((r) => r.payload.ok)).toHaveLength(90);
+    expect(results.filter((r) => !r.payload.ok)).toHaveLength(0);
+    expect(new Set(results.map((r) => r.payload.linkId))).toEqual(new Set(links.map((l) => l.id)));
+  });
+
+  it('records the error and pushes the send time back exponentially, with jitter, up to the cap', async () => {
+    let up = false;
+    const nas = await downloader('nas', ['*'], () => {
+      if (!up) refuse(Status.UNAVAILABLE, 'going to sleep');
+    });
+    const { app } = await startApp({ RETRY_BASE_S: '20', RETRY_CAP_S: '30' });
+    const link = await addLink('https://example.com/a');
+    app.scheduler.wake();
+
+    const attemptRow = (n: number) =>
+      waitFor(async () => {
+        const row = await db.link.findUniqueOrThrow({ where: { id: link.id } });
+        return row.attempts === n && row.claimOwner === null ? row : undefined;
+      }, { what: `attempt ${n} recorded` });
+    const first = await attemptRow(1);
+    expect(first.lastError).toContain('nas: SetToQueue to downloader "nas"');
+    expect(first.lastError).toContain('UNAVAILABLE: going to sleep');
+    // Equal jitter: the first delay lies in [base/2, base] from the moment of the failure (±1 s of clock reading).
+    const firstDelay = first.sendAt.getTime() - first.updatedAt.getTime();
+    expect(firstDelay).toBeGreaterThanOrEqual(10_000 - 1000);
+    expect(firstDelay).toBeLessThanOrEqual(20_000 + 1000);
+
+    // Time passes (the send time is moved, not waited for): the second delay's bound doubles, then meets the cap.
+    await db.link.update({ where: { id: link.id }, data: { sendAt: new Date(Date.now() - 1) } });
+    const second = await attemptRow(2);
+    const secondDelay = second.sendAt.getTime() - second.updatedAt.getTime();
+    expect(secondDelay).toBeGreaterThanOrEqual(15_000 - 1000);
+    expect(secondDelay).toBeLessThanOrEqual(30_000 + 1000);
+
+    const failures = (await readResults(redisNs.redis, redisNs.prefix)).map((r) => r.payload);
+    expect(failures).toEqual([
+      expect.objectContaining({ ok: false, attempts: 1, failed: false, error: { kind: 'unavailable', message: first.lastError }, nextAttemptAt: first.sendAt.toISOString() }),
+      expect.objectContaining({ ok: false, attempts: 2, failed: false, error: { kind: 'unavailable', message: second.lastError }, nextAttemptAt: second.sendAt.toISOString() }),
+    ]);
+
+    up = true;
+    await db.link.update({ where: { id: link.id }, data: { sendAt: new Date(Date.now() - 1) } });
+    await waitFor(gone(link.id), { what: 'the link dispatched on its third try' });
+    expect(nas.calls).toHaveLength(3);
+    expect((await db.dispatch.findFirstOrThrow({ where: { linkId: link.id } })).attempts).toBe(3);
+    const ok = (await readResults(redisNs.redis, redisNs.prefix)).at(-1)!;
+    expect(ok.eventId).toBe(`dispatch.result:${link.id}:3`);
+    expect(ok.payload).toMatchObject({ ok: true, downloader: 'nas', attempts: 3 });
+  });
+
+  it('marks a link failed after MAX_REFUSALS refusals (INVALID_ARGUMENT, FAILED_PRECONDITION) and stops trying it', async () => {
+    const picky = await downloader('picky', ['*'], (request) =>
+      request.link.endsWith('/bad') ? refuse(Status.INVALID_ARGUMENT, 'unsupported site') : refuse(Status.FAILED_PRECONDITION, 'login required'),
+    );
+    const { app } = await startApp({ MAX_REFUSALS: '2', RETRY_BASE_S: '0.05', RETRY_CAP_S: '0.1' });
+    const bad = await addLink('https://example.com/bad');
+    const locked = await addLink('https://example.com/locked');
+    app.scheduler.wake();
+
+    for (const link of [bad, locked]) {
+      const row = await waitFor(async () => {
+        const r = await db.link.findUniqueOrThrow({ where: { id: link.id } });
+        return r.status === 'failed' ? r : undefined;
+      }, { what: 'the link marked failed' });
+      expect(row.attempts).toBe(2);
+      expect(row.claimOwner).toBeNull();
+    }
+    expect((await db.link.findUniqueOrThrow({ where: { id: bad.id } })).lastError).toContain('INVALID_ARGUMENT: unsupported site');
+    expect((await db.link.findUniqueOrThrow({ where: { id: locked.id } })).lastError).toContain('FAILED_PRECONDITION: login required');
+    const results = (await readResults(redisNs.redis, redisNs.prefix)).filter((r) => r.payload.linkId === bad.id).map((r) => r.payload);
+    expect(results).toEqual([
+      expect.objectContaining({ attempts: 1, failed: false, error: expect.objectContaining({ kind: 'refused' }) }),
+      expect.objectContaining({ attempts: 2, failed: true, nextAttemptAt: null, error: expect.objectContaining({ kind: 'refused' }) }),
+    ]);
+
+    await pollsPass(app, 5);
+    expect(picky.calls).toHaveLength(4);
+  });
+
+  it('dispatches nothing while paused, and resumes when the flag is cleared', async () => {
+    await db.setting.create({ data: { key: 'dispatch.paused', value: true } });
+    const nas = await downloader('nas', ['*']);
+    const link = await addLink('https://example.com/paused');
+    const { app, httpPort } = await startApp();
+    await pollsPass(app, 3);
+    expect(nas.calls).toHaveLength(0);
+    expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ claimOwner: null, attempts: 0 });
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/dwld_scheduler_paused\{service="scheduler"\} 1/);
+    expect(metrics).toMatch(/dwld_scheduler_links_due\{service="scheduler"\} 1/);
+
+    await db.setting.update({ where: { key: 'dispatch.paused' }, data: { value: false } });
+    await waitFor(gone(link.id), { what: 'the link dispatched after resume' });
+    expect(nas.links()).toEqual(['https://example.com/paused']);
+  });
+
+  it('reaches a re-registered downloader at its new address', async () => {
+    const old = await downloader('nas', ['*']);
+    const { app } = await startApp();
+    const first = await addLink('https://example.com/1');
+    app.scheduler.wake();
+    await waitFor(gone(first.id));
+    expect(old.links()).toEqual(['https://example.com/1']);
+
+    // The same name registers again from another address; the old one goes away.
+    const moved = await FakeDownloader.start('nas');
+    downloaders.push(moved);
+    await register(db, moved, ['*']);
+    await old.stop();
+    const second = await addLink('https://example.com/2');
+    app.scheduler.wake();
+    await waitFor(gone(second.id));
+    expect(moved.links()).toEqual(['https://example.com/2']);
+    expect(old.links()).toEqual(['https://example.com/1']);
+  });
+
+  it('wakes up on link.added instead of waiting for the next poll', async () => {
+    const nas = await downloader('nas', ['*']);
+    const { app } = await startApp({ SCHEDULER_INTERVAL_S: '3600' });
+    await pollsPass(app, 1);
+    const link = await addLink('https://example.com/new');
+    const event: EventInput<typeof linkAdded> = {
+      linkId: link.id, url: link.url, host: link.host, userId: String(link.userId), chatId: String(link.chatId), username: 'ann', quality: '720', folder: null,
+      sendAt: link.sendAt.toISOString(),
+    };
+    await publisher().publish(linkAdded, event, { id: `link.added:${link.id}` });
+    await waitFor(gone(link.id), { what: 'the link dispatched after the wake-up' });
+    expect(nas.links()).toEqual([link.url]);
+  });
+
+  it('claims no more links than it has dispatch slots, and takes over an expired claim but not a live one', async () => {
+    const gate = deferred();
+    const nas = await downloader('nas', ['*'], () => gate.promise);
+    const links = await Promise.all(Array.from({ length: 8 }, (_, i) => addLink(`https://example.com/slot/${i}`)));
+    const orphan = await addLink('https://example.com/orphan');
+    await db.link.update({ where: { id: orphan.id }, data: { claimOwner: 'crashed#1', claimExpiresAt: new Date(Date.now() - 1) } });
+    const held = await addLink('https://example.com/held');
+    await db.link.update({ where: { id: held.id }, data: { claimOwner: 'alive#1', claimExpiresAt: new Date(Date.now() + 60_000) } });
+    const { app } = await startApp({ DISPATCH_CONCURRENCY: '3' });
+
+    await waitFor(() => nas.inFlight === 3, { what: 'three calls in flight' });
+    await pollsPass(app, 3);
+    expect(nas.inFlight).toBe(3);
+    expect(await db.link.count({ where: { claimOwner: app.owner } })).toBe(3);
+
+    gate.resolve();
+    await waitFor(async () => (await db.link.count()) === 1, { what: 'all but the live claim dispatched' });
+    expect(new Set(nas.links())).toEqual(new Set([...links.map((l) => l.url), orphan.url]));
+    expect(nas.calls).toHaveLength(9);
+    expect(await db.link.findUniqueOrThrow({ where: { id: held.id } })).toMatchObject({ claimOwner: 'alive#1', attempts: 0 });
+  });
+
+  it('on stop finishes the calls in flight and releases a claim whose next call has not started', async () => {
+    const finish = deferred();
+    const failLater = deferred();
+    const slow = await downloader('slow', ['done.example'], () => finish.promise);
+    const flaky = await downloader('flaky', ['next.example'], async () => {
+      await failLater.promise;
+      refuse(Status.UNAVAILABLE, 'gone');
+    });
+    const spare = await downloader('spare', ['next.example'], undefined, false); // unhealthy: tried after flaky
+    const done = await addLink('https://done.example/1');
+    const interrupted = await addLink('https://next.example/1');
+    const { app } = await startApp();
+    await waitFor(() => slow.inFlight === 1 && flaky.inFlight === 1, { what: 'both calls in flight' });
+
+    const stopped = app.stop();
+    finish.resolve();
+    failLater.resolve();
+    await stopped;
+
+    expect(await db.link.count({ where: { id: done.id } })).toBe(0);
+    expect(await db.dispatch.count({ where: { linkId: done.id, downloader: 'slow' } })).toBe(1);
+    expect(spare.calls).toHaveLength(0);
+    expect(await db.link.findUniqueOrThrow({ where: { id: interrupted.id } })).toMatchObject({ claimOwner: null, claimExpiresAt: null, attempts: 0, lastError: null });
+    expect(await db.link.count({ where: { claimOwner: { not: null } } })).toBe(0);
+  });
+
+  describe('link.urgent', () => {
+    const urgent = (url: string): EventInput<typeof linkUrgent> => ({
+      url, host: new URL(url).hostname, userId: '501', chatId: '502', username: 'bob', quality: '1080', folder: 'Music',
+      messageId: 7, replyMessageId: null, acceptedAt: new Date().toISOString(),
+    });
+
+    /** The same event twice (a publisher that retried, or a redelivery), and both handled. */
+    async function publishTwice(payload: EventInput<typeof linkUrgent>, id: string) {
+      await publisher().publish(linkUrgent, payload, { id });
+      await publisher().publish(linkUrgent, payload, { id });
+      await waitFor(() => groupCaughtUp(redisNs.redis, redisNs.prefix, linkUrgent, CONSUMER_GROUP), { what: 'both deliveries handled' });
+    }
+
+    it('is dispatched from the event once, even when delivered twice to two replicas', async () => {
+      const nas = await downloader('nas', ['*']);
+      await Promise.all([startApp({ URGENT_RETRY_S: '0.3' }), startApp({ URGENT_RETRY_S: '0.3', CONSUMER_NAME: 'second' })]);
+      await publishTwice(urgent('https://example.com/urgent'), 'urgent-1');
+
+      expect(nas.calls).toEqual([{ link: 'https://example.com/urgent', userName: '[bob] Music', maxQuality: 1080 }]);
+      const history = await db.dispatch.findMany();
+      expect(history).toEqual([expect.objectContaining({ linkId: null, url: 'https://example.com/urgent', downloader: 'nas', userId: 501n, attempts: 1 })]);
+      const results = await readResults(redisNs.redis, redisNs.prefix);
+      expect(results).toEqual([{ eventId: urgentResultEventId('urgent-1'), payload: expect.objectContaining({ ok: true, linkId: null, urgentEventId: 'urgent-1', downloader: 'nas', messageId: 7 }) }]);
+      expect(await db.link.count()).toBe(0);
+    });
+
+    it('is written down once as a queued link when no downloader takes it, and the polls dispatch it later', async () => {
+      await startApp({ RETRY_BASE_S: '0.05', RETRY_CAP_S: '0.1' });
+      await publishTwice(urgent('https://nowhere.example/u'), 'urgent-2');
+      const rows = await db.link.findMany();
+      expect(rows).toEqual([expect.objectContaining({ urgentEventId: 'urgent-2', url: 'https://nowhere.example/u', attempts: 1, messageId: 7, status: 'queued', lastError: 'no downloader takes links from nowhere.example' })]);
+      const [failure] = await readResults(redisNs.redis, redisNs.prefix);
+      expect(failure!.payload).toMatchObject({ ok: false, linkId: rows[0]!.id, urgentEventId: 'urgent-2', attempts: 1, error: { kind: 'no_downloader' } });
+
+      const nas = await downloader('nas', ['nowhere.example']);
+      await waitFor(gone(rows[0]!.id), { what: 'the written-down link dispatched' });
+      expect(nas.links()).toEqual(['https://nowhere.example/u']);
+      const ok = (await readResults(redisNs.redis, redisNs.prefix)).find((r) => r.payload.ok)!;
+      expect(ok.payload).toMatchObject({ linkId: rows[0]!.id, urgentEventId: 'urgent-2', downloader: 'nas' });
+    });
+
+    it('is queued instead while dispatching is paused, and sent on resume', async () => {
+      await db.setting.create({ data: { key: 'dispatch.paused', value: true } });
+      const nas = await downloader('nas', ['*']);
+      await startApp();
+      await publishTwice(urgent('https://example.com/paused-urgent'), 'urgent-4');
+      const rows = await db.link.findMany();
+      expect(rows).toEqual([expect.objectContaining({ urgentEventId: 'urgent-4', attempts: 0, status: 'queued', claimOwner: null })]);
+      expect(nas.calls).toHaveLength(0);
+
+      await db.setting.update({ where: { key: 'dispatch.paused' }, data: { value: false } });
+      await waitFor(gone(rows[0]!.id), { what: 'the urgent link dispatched after resume' });
+      expect(nas.links()).toEqual(['https://example.com/paused-urgent']);
+    });
+
+    it('is dispatched while PostgreSQL is down and written down once it is back, neither lost nor sent twice', async () => {
+      const target = new URL(database.url);
+      const proxy = await CuttableProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+      const proxiedDb = createDatabase(proxy.urlFor(database.url), { connectionTimeoutMs: 1000, poolSize: 4 });
+      cleanups.push(async () => {
+        await proxiedDb.$disconnect();
+        await proxy.down();
+      });
+      const nas = await downloader('nas', ['*']);
+      const { app } = await startApp({ URGENT_RETRY_S: '0.3' }, { db: proxiedDb });
+      await pollsPass(app, 2); // the downloader list has been read once
+
+      await proxy.down();
+      await publisher().publish(linkUrgent, urgent('https://example.com/db-down'), { id: 'urgent-3' });
+      await waitFor(() => nas.calls.length === 1, { what: 'the urgent link dispatched with the database down' });
+      await waitFor(async () => (await redisNs.redis.hget(`${redisNs.prefix}:scheduler:urgent:urgent-3`, 'stage')) === 'dispatched');
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([]);
+
+      await proxy.up();
+      await waitFor(() => groupCaughtUp(redisNs.redis, redisNs.prefix, linkUrgent, CONSUMER_GROUP), { what: 'the event written down and acknowledged' });
+      expect(await db.dispatch.findMany()).toEqual([expect.objectContaining({ linkId: null, url: 'https://example.com/db-down', downloader: 'nas' })]);
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([{ eventId: urgentResultEventId('urgent-3'), payload: expect.objectContaining({ ok: true, urgentEventId: 'urgent-3' }) }]);
+      expect(nas.calls).toHaveLength(1);
+    });
+  });
+});

@@ -1,0 +1,74 @@
+import type { SetToQueueRequest } from '@dwld/contract';
+import { classifyFailure, planRoute, type RoutableDownloader } from '@dwld/domain';
+import type { Logger } from '@dwld/logger';
+import { summariseAttempt, truncate, type AttemptFailure, type CallFailure } from './decisions';
+import type { SchedulerMetrics } from './metrics';
+
+/** Asked before each call: may it start? Not when stopping, nor when it might outlast the claim. */
+export type CallGate = () => 'go' | 'stopping' | 'out_of_time';
+
+export type AttemptOutcome =
+  | { ok: true; downloader: string; failures: CallFailure[] }
+  /** Stopping before a call started: nothing to record, the claim is to be released. */
+  | { ok: false; interrupted: true; failures: CallFailure[] }
+  | { ok: false; interrupted: false; failure: AttemptFailure; failures: CallFailure[] };
+
+/**
+ * One attempt: the eligible downloaders in the given order until one takes the link. Every
+ * failure moves on to the next downloader (a refusal by one says nothing about another).
+ */
+export async function tryInTurn(
+  host: string,
+  route: readonly RoutableDownloader[],
+  call: (downloader: string) => Promise<void>,
+  gate: CallGate,
+): Promise<AttemptOutcome> {
+  const failures: CallFailure[] = [];
+  for (const downloader of route) {
+    const verdict = gate();
+    if (verdict === 'stopping') return { ok: false, interrupted: true, failures };
+    if (verdict === 'out_of_time') break;
+    try {
+      await call(downloader.name);
+      return { ok: true, downloader: downloader.name, failures };
+    } catch (err) {
+      failures.push({ downloader: downloader.name, kind: classifyFailure(err), message: truncate(err instanceof Error ? err.message : String(err), 300) });
+    }
+  }
+  return { ok: false, interrupted: false, failure: summariseAttempt(host, route.length, failures), failures };
+}
+
+export type SetToQueue = (downloader: string, request: SetToQueueRequest) => Promise<unknown>;
+
+export interface DispatcherOptions {
+  setToQueue: SetToQueue;
+  metrics: SchedulerMetrics;
+  logger: Logger;
+  random: () => number;
+}
+
+/** Routes a link and hands it over, timing every call per downloader. */
+export class Dispatcher {
+  constructor(private readonly options: DispatcherOptions) {}
+
+  async attempt(host: string, request: SetToQueueRequest, downloaders: readonly RoutableDownloader[], gate: CallGate): Promise<AttemptOutcome> {
+    const { setToQueue, metrics, random } = this.options;
+    const route = planRoute(host, downloaders, random);
+    return tryInTurn(
+      host,
+      route,
+      async (downloader) => {
+        const stopTimer = metrics.callSeconds.startTimer({ downloader });
+        try {
+          await setToQueue(downloader, request);
+          stopTimer({ outcome: 'ok' });
+        } catch (err) {
+          stopTimer({ outcome: classifyFailure(err) });
+          this.options.logger.debug('downloader did not take the link', { downloader, error: (err as Error).message });
+          throw err;
+        }
+      },
+      gate,
+    );
+  }
+}

@@ -1,0 +1,126 @@
+import { DownloaderCallError } from '@dwld/contract';
+import { tryInTurn } from './attempt';
+import {
+  callFitsLease,
+  isPausedValue,
+  leaseMarginMs,
+  planRequest,
+  resultEventId,
+  summariseAttempt,
+  truncate,
+  urgentResultEventId,
+  type CallFailure,
+} from './decisions';
+
+const OPTIONS = ['360', '480', '720', '1080', '1440', '2160', 'max'];
+const link = { url: 'https://www.youtube.com/watch?v=x', host: 'www.youtube.com', userId: '42', username: 'ann', quality: '720', folder: null };
+
+describe('planRequest', () => {
+  it('sends the link, the username and the chosen quality', () => {
+    expect(planRequest(link, OPTIONS)).toEqual({ ok: true, request: { link: link.url, userName: 'ann', maxQuality: 720 } });
+  });
+  it('files into "[username] Folder" with a folder, and under the user id without a username', () => {
+    expect(planRequest({ ...link, folder: 'Films' }, OPTIONS)).toMatchObject({ request: { userName: '[ann] Films' } });
+    expect(planRequest({ ...link, username: null }, OPTIONS)).toMatchObject({ request: { userName: '42' } });
+  });
+  it('sends the highest configured number for max, and no limit when none is configured', () => {
+    expect(planRequest({ ...link, quality: 'max' }, OPTIONS)).toMatchObject({ request: { maxQuality: 2160 } });
+    expect(planRequest({ ...link, quality: 'max' }, ['max'])).toEqual({ ok: true, request: { link: link.url, userName: 'ann' } });
+  });
+  it('refuses a malformed quality', () => {
+    expect(planRequest({ ...link, quality: 'hd' }, OPTIONS)).toMatchObject({ ok: false, message: expect.stringContaining('not a quality') });
+  });
+});
+
+describe('isPausedValue', () => {
+  it.each([
+    [true, true],
+    ['true', true],
+    [false, false],
+    [null, false],
+    [1, false],
+    [{}, false],
+  ])('%p → %p', (value, paused) => expect(isPausedValue(value)).toBe(paused));
+});
+
+describe('lease budget', () => {
+  it('keeps a tenth of the lease, between 100 ms and 2 s, for recording', () => {
+    expect(leaseMarginMs(30_000)).toBe(2_000);
+    expect(leaseMarginMs(5_000)).toBe(500);
+    expect(leaseMarginMs(500)).toBe(100);
+  });
+  it('lets a call start only if it ends, deadline and margin included, before the lease', () => {
+    expect(callFitsLease(0, 10_000, 5_000, 2_000)).toBe(true);
+    expect(callFitsLease(3_000, 10_000, 5_000, 2_000)).toBe(true);
+    expect(callFitsLease(3_001, 10_000, 5_000, 2_000)).toBe(false);
+  });
+});
+
+describe('summariseAttempt', () => {
+  const f = (downloader: string, kind: CallFailure['kind']): CallFailure => ({ downloader, kind, message: `${kind} here` });
+  it('says no_downloader when nothing is eligible', () => {
+    expect(summariseAttempt('notyoutube.com', 0, [])).toEqual({ kind: 'no_downloader', message: 'no downloader takes links from notyoutube.com' });
+  });
+  it('says refused only when every eligible downloader refused', () => {
+    expect(summariseAttempt('h', 2, [f('a', 'refused'), f('b', 'refused')])).toEqual({ kind: 'refused', message: 'a: refused here; b: refused here' });
+    expect(summariseAttempt('h', 2, [f('a', 'refused'), f('b', 'unavailable')]).kind).toBe('unavailable');
+    expect(summariseAttempt('h', 3, [f('a', 'refused'), f('b', 'refused')]).kind).toBe('unavailable');
+  });
+  it('treats a downloader gone meanwhile as unavailable, and only internal errors as internal', () => {
+    expect(summariseAttempt('h', 1, [f('a', 'no_downloader')]).kind).toBe('unavailable');
+    expect(summariseAttempt('h', 2, [f('a', 'internal'), f('b', 'refused')]).kind).toBe('internal');
+  });
+  it('mentions the downloaders left untried', () => {
+    expect(summariseAttempt('h', 3, [f('a', 'unavailable')]).message).toContain('2 downloader(s) not tried');
+  });
+  it('bounds the stored message', () => {
+    expect(truncate('x'.repeat(5000))).toHaveLength(1000);
+    expect(summariseAttempt('h', 50, Array.from({ length: 50 }, (_, i) => ({ downloader: `d${i}`, kind: 'unavailable' as const, message: 'y'.repeat(100) }))).message.length).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('result event ids', () => {
+  it('are the same for one link and attempt, and differ otherwise', () => {
+    expect(resultEventId(7, 1)).toBe(resultEventId(7, 1));
+    expect(resultEventId(7, 1)).not.toBe(resultEventId(7, 2));
+    expect(resultEventId(7, 1)).not.toBe(resultEventId(8, 1));
+    expect(urgentResultEventId('abc')).toBe('dispatch.result:urgent:abc');
+  });
+});
+
+describe('tryInTurn', () => {
+  const route = ['a', 'b', 'c'].map((name) => ({ name, patterns: ['*'], healthy: true }));
+  const fail = (failure: 'unavailable' | 'refused') => new DownloaderCallError(failure, 'x', 'SetToQueue', `${failure}!`);
+
+  it('stops at the first downloader that takes the link', async () => {
+    const calls: string[] = [];
+    const outcome = await tryInTurn('h', route, async (name) => {
+      calls.push(name);
+      if (name === 'a') throw fail('unavailable');
+    }, () => 'go');
+    expect(calls).toEqual(['a', 'b']);
+    expect(outcome).toMatchObject({ ok: true, downloader: 'b', failures: [{ downloader: 'a', kind: 'unavailable' }] });
+  });
+
+  it('tries every one, then summarises', async () => {
+    const outcome = await tryInTurn('h', route, async () => { throw fail('refused'); }, () => 'go');
+    expect(outcome).toMatchObject({ ok: false, interrupted: false, failure: { kind: 'refused' } });
+  });
+
+  it('is interrupted, without a failure, when stopping before a call', async () => {
+    let n = 0;
+    const outcome = await tryInTurn('h', route, async () => { throw fail('unavailable'); }, () => (n++ === 0 ? 'go' : 'stopping'));
+    expect(outcome).toMatchObject({ ok: false, interrupted: true });
+  });
+
+  it('ends the attempt as unavailable when the claim runs out before the next call', async () => {
+    let n = 0;
+    const outcome = await tryInTurn('h', route, async () => { throw fail('refused'); }, () => (n++ === 0 ? 'go' : 'out_of_time'));
+    expect(outcome).toMatchObject({ ok: false, interrupted: false, failure: { kind: 'unavailable' } });
+  });
+
+  it('classifies anything unexpected as internal', async () => {
+    const outcome = await tryInTurn('h', route.slice(0, 1), async () => { throw new TypeError('bug'); }, () => 'go');
+    expect(outcome).toMatchObject({ ok: false, failure: { kind: 'internal', message: 'a: bug' } });
+  });
+});

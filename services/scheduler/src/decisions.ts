@@ -1,0 +1,101 @@
+// The scheduler's pure decisions: no I/O, no clock, no randomness of their own.
+import type { SetToQueueRequest } from '@dwld/contract';
+import { formatDestination, qualityToMaxQuality, type DispatchFailureKind, type Quality } from '@dwld/domain';
+
+/** The settings row written by the gateway's /pooloff and /poolon. */
+export const DISPATCH_PAUSED_KEY = 'dispatch.paused';
+
+/** The stored value of `dispatch.paused` means paused only when it is JSON true (or the string "true"). */
+export function isPausedValue(value: unknown): boolean {
+  return value === true || value === 'true';
+}
+
+/** What a hand-over needs to know about a link, whether it comes from a row or a link.urgent event. */
+export interface DispatchableLink {
+  url: string;
+  host: string;
+  userId: string;
+  username: string | null;
+  quality: string;
+  folder: string | null;
+}
+
+export type RequestPlan = { ok: true; request: SetToQueueRequest } | { ok: false; message: string };
+
+/**
+ * The SetToQueue request for a link: `userName` as the deployed downloaders expect it
+ * ("[username] Folder" or the username) and `maxQuality` (`max`: the highest configured number;
+ * absent when none is configured). A malformed quality cannot be sent at all.
+ */
+export function planRequest(link: DispatchableLink, qualityOptions: readonly Quality[]): RequestPlan {
+  let maxQuality: number | undefined;
+  try {
+    maxQuality = qualityToMaxQuality(link.quality, qualityOptions);
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+  const userName = formatDestination({ username: link.username, userId: link.userId, folder: link.folder });
+  return { ok: true, request: { link: link.url, userName, ...(maxQuality === undefined ? {} : { maxQuality }) } };
+}
+
+/** How much of a lease is kept free at its end: enough to record the outcome before it runs out. */
+export function leaseMarginMs(leaseMs: number): number {
+  return Math.min(2_000, Math.max(100, Math.floor(leaseMs / 10)));
+}
+
+/**
+ * Whether one more downloader call may start for a claimed link: the call, with its deadline,
+ * and the recording of its outcome must end before the lease does, or another replica could
+ * take the link while it is still being handed over.
+ */
+export function callFitsLease(nowMs: number, leaseEndsAtMs: number, deadlineMs: number, marginMs: number): boolean {
+  return nowMs + deadlineMs + marginMs <= leaseEndsAtMs;
+}
+
+export interface CallFailure {
+  downloader: string;
+  kind: DispatchFailureKind;
+  message: string;
+}
+
+export interface AttemptFailure {
+  kind: DispatchFailureKind;
+  message: string;
+}
+
+export const MAX_ERROR_LENGTH = 1000;
+
+export function truncate(text: string, max = MAX_ERROR_LENGTH): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * One attempt's failure, from the failed calls in it and the eligible downloaders left untried:
+ * - no eligible downloader at all: no_downloader;
+ * - every eligible downloader was tried and refused the link: refused (counts towards MAX_REFUSALS);
+ * - any downloader unreachable, gone meanwhile, or left untried: unavailable (retry later);
+ * - otherwise (only internal errors, maybe with refusals): internal.
+ */
+export function summariseAttempt(host: string, eligible: number, failures: readonly CallFailure[]): AttemptFailure {
+  if (eligible === 0) return { kind: 'no_downloader', message: `no downloader takes links from ${host}` };
+  const untried = eligible - failures.length;
+  const details = failures.map((f) => `${f.downloader}: ${f.message}`);
+  if (untried > 0) details.push(`${untried} downloader(s) not tried before the claim ran out`);
+  const message = truncate(details.join('; '));
+  if (untried === 0 && failures.every((f) => f.kind === 'refused')) return { kind: 'refused', message };
+  if (untried > 0 || failures.some((f) => f.kind === 'unavailable' || f.kind === 'no_downloader')) return { kind: 'unavailable', message };
+  return { kind: 'internal', message };
+}
+
+/**
+ * The event id of one attempt's dispatch.result: the same for a link and attempt number
+ * wherever and however often it is published, so consumers recognise duplicates.
+ */
+export function resultEventId(linkId: number, attempt: number): string {
+  return `dispatch.result:${linkId}:${attempt}`;
+}
+
+/** The event id of the result of a link.urgent dispatched straight from the event. */
+export function urgentResultEventId(urgentEventId: string): string {
+  return `dispatch.result:urgent:${urgentEventId}`;
+}

@@ -1,0 +1,147 @@
+import { createDatabase, type Database } from '@dwld/db';
+import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
+import { LinkStore, type UrgentLink } from './link-store';
+
+describe('LinkStore (real PostgreSQL)', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+  let store: LinkStore;
+  const past = () => new Date(Date.now() - 60_000);
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = createDatabase(testDb.url, { poolSize: 12 });
+    store = new LinkStore(db);
+  });
+  afterAll(async () => {
+    await db.$disconnect();
+    await testDb.drop();
+  });
+  beforeEach(async () => {
+    await db.link.deleteMany();
+    await db.dispatch.deleteMany();
+    await db.setting.deleteMany();
+  });
+
+  function addLinks(count: number, extra: Partial<{ sendAt: Date; claimOwner: string; claimExpiresAt: Date; status: 'queued' | 'failed' }> = {}) {
+    return db.link.createMany({
+      data: Array.from({ length: count }, (_, i) => ({
+        url: `https://example.com/${i}-${Math.random()}`,
+        host: 'example.com',
+        chatId: 10n,
+        userId: 9_007_199_254_740_993n,
+        quality: '720',
+        sendAt: past(),
+        ...extra,
+      })),
+    });
+  }
+
+  it('claims only due, queued, unclaimed links, oldest first, with the row as it is', async () => {
+    await addLinks(2);
+    await addLinks(1, { sendAt: new Date(Date.now() + 60_000) });
+    await addLinks(1, { status: 'failed' });
+    await addLinks(1, { claimOwner: 'other', claimExpiresAt: new Date(Date.now() + 60_000) });
+    const claimed = await store.claim('me', 10, 30_000);
+    expect(claimed).toHaveLength(2);
+    expect(claimed[0]).toMatchObject({ host: 'example.com', userId: 9_007_199_254_740_993n, chatId: 10n, quality: '720', attempts: 0, urgentEventId: null });
+    expect(claimed[0]!.sendAt).toBeInstanceOf(Date);
+    const rows = await db.link.findMany({ where: { claimOwner: 'me' } });
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row.claimExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 20_000);
+    // Claimed already: nothing more for anyone.
+    expect(await store.claim('you', 10, 30_000)).toHaveLength(0);
+  });
+
+  it('takes over a claim whose lease ran out', async () => {
+    await addLinks(1, { claimOwner: 'crashed', claimExpiresAt: new Date(Date.now() - 1) });
+    const [link] = await store.claim('me', 10, 30_000);
+    expect(link).toBeDefined();
+    expect((await db.link.findUniqueOrThrow({ where: { id: link!.id } })).claimOwner).toBe('me');
+  });
+
+  it('never gives one link to two claimers racing for 600 links', async () => {
+    await addLinks(600);
+    const owners = Array.from({ length: 8 }, (_, i) => `owner-${i}`);
+    const taken = new Map<number, string>();
+    await Promise.all(
+      owners.map(async (owner) => {
+        for (;;) {
+          const batch = await store.claim(owner, 25, 30_000);
+          if (batch.length === 0) return;
+          for (const link of batch) {
+            expect(taken.get(link.id)).toBeUndefined();
+            taken.set(link.id, owner);
+          }
+        }
+      }),
+    );
+    expect(taken.size).toBe(600);
+    expect(new Set(taken.values()).size).toBeGreaterThan(1);
+  });
+
+  it('records a hand-over only for the claim owner, with a history row and the latest message ids', async () => {
+    await addLinks(1);
+    const [link] = await store.claim('me', 1, 30_000);
+    // The gateway records its reply after the claim.
+    await db.link.update({ where: { id: link!.id }, data: { replyMessageId: 77 } });
+    expect(await store.complete(link!, 'me', 'nas')).toEqual({ replyMessageId: 77, messageId: null });
+    expect(await db.link.count()).toBe(0);
+    const [history] = await db.dispatch.findMany();
+    expect(history).toMatchObject({ linkId: link!.id, downloader: 'nas', attempts: 1, userId: 9_007_199_254_740_993n, url: link!.url });
+
+    // A row that is gone: the history is still written, and null says so.
+    expect(await store.complete(link!, 'me', 'nas')).toBeNull();
+    expect(await db.dispatch.count()).toBe(2);
+  });
+
+  it('records a failure (retry or failed) and lets go of the claim, only for its owner', async () => {
+    await addLinks(2);
+    const [a, b] = await store.claim('me', 2, 30_000);
+    const next = new Date(Date.now() + 30_000);
+    expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next })).toBeNull();
+    expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', nextAttemptAt: next })).toEqual({ replyMessageId: null, messageId: null });
+    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', nextAttemptAt: null })).not.toBeNull();
+    const rowA = await db.link.findUniqueOrThrow({ where: { id: a!.id } });
+    expect(rowA).toMatchObject({ attempts: 1, lastError: 'down', status: 'queued', claimOwner: null, claimExpiresAt: null, sendAt: next });
+    const rowB = await db.link.findUniqueOrThrow({ where: { id: b!.id } });
+    expect(rowB).toMatchObject({ attempts: 3, lastError: 'refused', status: 'failed', claimOwner: null, sendAt: b!.sendAt });
+  });
+
+  it('releases claims of its owner only', async () => {
+    await addLinks(3);
+    const claimed = await store.claim('me', 3, 30_000);
+    expect(await store.release([claimed[0]!.id], 'other')).toBe(0);
+    expect(await store.release([claimed[0]!.id], 'me')).toBe(1);
+    expect(await store.releaseAll('me')).toBe(2);
+    expect(await db.link.count({ where: { claimOwner: { not: null } } })).toBe(0);
+  });
+
+  it('reads the pause flag and counts due links', async () => {
+    expect(await store.isPaused()).toBe(false);
+    await db.setting.create({ data: { key: 'dispatch.paused', value: true } });
+    expect(await store.isPaused()).toBe(true);
+    await db.setting.update({ where: { key: 'dispatch.paused' }, data: { value: false } });
+    expect(await store.isPaused()).toBe(false);
+    await addLinks(3);
+    await addLinks(1, { sendAt: new Date(Date.now() + 60_000) });
+    expect(await store.countDue()).toBe(3);
+  });
+
+  it('writes an urgent link down once, and its history once', async () => {
+    const link: UrgentLink = {
+      eventId: 'evt-1', url: 'https://vk.com/v', host: 'vk.com', userId: 5n, chatId: 5n, username: 'ann', quality: 'max', folder: 'Films', messageId: 3, replyMessageId: null,
+    };
+    const row = { sendAt: new Date(), attempts: 1, lastError: 'down', failed: false };
+    const first = await store.writeDownUrgent(link, row);
+    expect(first.created).toBe(true);
+    expect(await store.writeDownUrgent(link, row)).toEqual({ id: first.id, created: false });
+    expect(await store.findUrgent('evt-1')).toBe(first.id);
+    expect(await db.link.findUniqueOrThrow({ where: { id: first.id } })).toMatchObject({ urgentEventId: 'evt-1', attempts: 1, folder: 'Films', messageId: 3, status: 'queued' });
+
+    const acceptedAt = new Date();
+    await store.recordUrgentDispatch({ ...link, eventId: 'evt-2', url: 'https://vk.com/w' }, 'nas', acceptedAt, 1);
+    await store.recordUrgentDispatch({ ...link, eventId: 'evt-2', url: 'https://vk.com/w' }, 'nas', acceptedAt, 1);
+    expect(await db.dispatch.count({ where: { url: 'https://vk.com/w' } })).toBe(1);
+  });
+});

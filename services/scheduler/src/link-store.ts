@@ -1,0 +1,202 @@
+import type { Database } from '@dwld/db';
+import { DISPATCH_PAUSED_KEY, isPausedValue } from './decisions';
+
+/** A link as this replica claimed it: the row's state for the duration of the claim. */
+export interface ClaimedLink {
+  id: number;
+  url: string;
+  host: string;
+  chatId: bigint;
+  userId: bigint;
+  username: string | null;
+  quality: string;
+  folder: string | null;
+  replyMessageId: number | null;
+  messageId: number | null;
+  sendAt: Date;
+  /** Tries made before this claim. */
+  attempts: number;
+  urgentEventId: string | null;
+}
+
+/** The message ids as the row held them when it was settled (the gateway may have stored the reply id late). */
+export interface SettledMessages {
+  replyMessageId: number | null;
+  messageId: number | null;
+}
+
+export interface FailureRecord {
+  /** Tries made, this one included. */
+  attempts: number;
+  lastError: string;
+  /** When to try again; null marks the link failed for good. */
+  nextAttemptAt: Date | null;
+}
+
+/** A link.urgent event's link, for writing it down as a row. */
+export interface UrgentLink {
+  eventId: string;
+  url: string;
+  host: string;
+  userId: bigint;
+  chatId: bigint;
+  username: string | null;
+  quality: string;
+  folder: string | null;
+  messageId: number | null;
+  replyMessageId: number | null;
+}
+
+/** How a link.urgent event's link is written down. */
+export interface UrgentRow {
+  sendAt: Date;
+  attempts: number;
+  lastError: string | null;
+  failed: boolean;
+}
+
+/**
+ * The scheduler's side of `links` and `dispatches`. Every write to a claimed row is guarded by
+ * `claim_owner = owner`: a replica whose claim was lost (lease expired and taken) changes nothing.
+ */
+export class LinkStore {
+  constructor(private readonly db: Database) {}
+
+  async isPaused(): Promise<boolean> {
+    const row = await this.db.setting.findUnique({ where: { key: DISPATCH_PAUSED_KEY } });
+    return row !== null && isPausedValue(row.value);
+  }
+
+  /**
+   * Claims up to `limit` due links for `owner` for `leaseMs`, atomically across replicas: rows
+   * another transaction is claiming are skipped (not waited for), and a row is due only when it
+   * is unclaimed or its lease has run out. Oldest send time first.
+   */
+  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedLink[]> {
+    const rows = await this.db.$queryRaw<ClaimedLink[]>`
+      UPDATE links
+         SET claim_owner = ${owner},
+             claim_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
+       WHERE id IN (
+              SELECT id FROM links
+               WHERE status = 'queued'
+                 AND send_at <= now()
+                 AND (claim_owner IS NULL OR claim_expires_at < now())
+               ORDER BY send_at, id
+               LIMIT ${limit}::int
+                 FOR UPDATE SKIP LOCKED)
+      RETURNING id, url, host, chat_id AS "chatId", user_id AS "userId", username, quality, folder,
+                reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt",
+                attempts, urgent_event_id AS "urgentEventId"`;
+    return rows.sort((a, b) => a.sendAt.getTime() - b.sendAt.getTime() || a.id - b.id);
+  }
+
+  /**
+   * Records a hand-over: deletes the row (if this replica still holds it) and keeps a history
+   * row, in one statement. Returns the message ids the row held at that moment, or null when
+   * the row was gone (removed by its owner meanwhile); the history row is written either way.
+   */
+  async complete(link: ClaimedLink, owner: string, downloader: string): Promise<SettledMessages | null> {
+    const rows = await this.db.$queryRaw<SettledMessages[]>`
+      WITH gone AS (
+        DELETE FROM links WHERE id = ${link.id}::int AND claim_owner = ${owner}
+        RETURNING id, url, host, user_id, chat_id, quality, folder, attempts, send_at, reply_message_id, message_id
+      ), history AS (
+        INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, attempts, send_at)
+        SELECT id, url, host, user_id, chat_id, ${downloader}, quality, folder, attempts + 1, send_at FROM gone
+        RETURNING id
+      )
+      SELECT reply_message_id AS "replyMessageId", message_id AS "messageId" FROM gone`;
+    if (rows[0]) return rows[0];
+    await this.db.dispatch.create({
+      data: {
+        linkId: link.id, url: link.url, host: link.host, userId: link.userId, chatId: link.chatId, downloader,
+        quality: link.quality, folder: link.folder, attempts: link.attempts + 1, sendAt: link.sendAt,
+      },
+    });
+    return null;
+  }
+
+  /** Records a failed try and lets go of the claim; null when the row is gone or no longer this replica's. */
+  async recordFailure(link: ClaimedLink, owner: string, failure: FailureRecord): Promise<SettledMessages | null> {
+    const failed = failure.nextAttemptAt === null;
+    const rows = await this.db.$queryRaw<SettledMessages[]>`
+      UPDATE links
+         SET attempts = ${failure.attempts}::int,
+             last_error = ${failure.lastError},
+             send_at = COALESCE(${failure.nextAttemptAt}::timestamptz, send_at),
+             status = CASE WHEN ${failed}::boolean THEN 'failed'::"LinkStatus" ELSE status END,
+             claim_owner = NULL,
+             claim_expires_at = NULL,
+             updated_at = now()
+       WHERE id = ${link.id}::int AND claim_owner = ${owner}
+      RETURNING reply_message_id AS "replyMessageId", message_id AS "messageId"`;
+    return rows[0] ?? null;
+  }
+
+  /** Lets go of claims without recording a try (stopping before the call started). */
+  async release(ids: readonly number[], owner: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.db.$executeRaw`
+      UPDATE links SET claim_owner = NULL, claim_expires_at = NULL
+       WHERE id = ANY(${[...ids]}::int[]) AND claim_owner = ${owner}`;
+  }
+
+  /** Lets go of every claim this owner still holds (the last step of a stop). */
+  async releaseAll(owner: string): Promise<number> {
+    return this.db.$executeRaw`UPDATE links SET claim_owner = NULL, claim_expires_at = NULL WHERE claim_owner = ${owner}`;
+  }
+
+  /** Queued links whose send time has passed, claimed or not (the "links due" gauge). */
+  async countDue(): Promise<number> {
+    const [row] = await this.db.$queryRaw<Array<{ due: number }>>`
+      SELECT count(*)::int AS due FROM links WHERE status = 'queued' AND send_at <= now()`;
+    return row?.due ?? 0;
+  }
+
+  /** The id of the row a link.urgent event was written down as, if any. */
+  async findUrgent(eventId: string): Promise<number | null> {
+    const row = await this.db.link.findUnique({ where: { urgentEventId: eventId }, select: { id: true } });
+    return row?.id ?? null;
+  }
+
+  /**
+   * Writes a link.urgent event's link down as a queued row, once: `urgent_event_id` is unique,
+   * so a second delivery finds the first row. When the person queued the same link again in
+   * the meantime, that row stands for it. Returns the row's id and whether it was created here.
+   */
+  async writeDownUrgent(link: UrgentLink, row: UrgentRow): Promise<{ id: number; created: boolean }> {
+    const inserted = await this.db.$queryRaw<Array<{ id: number }>>`
+      INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, reply_message_id, message_id,
+                         send_at, attempts, last_error, status, urgent_event_id, updated_at)
+      VALUES (${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.quality},
+              ${link.folder}, ${link.replyMessageId}::int, ${link.messageId}::int, ${row.sendAt}::timestamptz,
+              ${row.attempts}::int, ${row.lastError}, ${row.failed ? 'failed' : 'queued'}::"LinkStatus",
+              ${link.eventId}, now())
+      ON CONFLICT DO NOTHING
+      RETURNING id`;
+    if (inserted[0]) return { id: inserted[0].id, created: true };
+    const existing = await this.db.link.findFirst({
+      where: { OR: [{ urgentEventId: link.eventId }, { userId: link.userId, url: link.url }] },
+      orderBy: { id: 'asc' },
+      select: { id: true },
+    });
+    if (!existing) throw new Error('urgent link was neither inserted nor found');
+    return { id: existing.id, created: false };
+  }
+
+  /**
+   * The history row of a link.urgent dispatched straight from the event, once: a second
+   * delivery finds the first by user, link and acceptance time.
+   */
+  async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number): Promise<void> {
+    await this.db.$executeRaw`
+      INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, attempts, send_at)
+      SELECT NULL, ${link.url}, ${link.host}, ${link.userId}::bigint, ${link.chatId}::bigint, ${downloader},
+             ${link.quality}, ${link.folder}, ${attempts}::int, ${acceptedAt}::timestamptz
+       WHERE NOT EXISTS (
+             SELECT 1 FROM dispatches
+              WHERE link_id IS NULL AND user_id = ${link.userId}::bigint AND url = ${link.url}
+                AND send_at = ${acceptedAt}::timestamptz)`;
+  }
+}

@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, createMetricsRegistry, type Registry } from '@dwld/runtime';
+
+/** The scheduler's Prometheus series (every one also carries service="scheduler"). */
+export class SchedulerMetrics {
+  readonly registry: Registry;
+  readonly linksDue: Gauge;
+  readonly paused: Gauge;
+  readonly inFlight: Gauge;
+  readonly polls: Counter;
+  readonly claimed: Counter;
+  readonly dispatched: Counter;
+  readonly failures: Counter;
+  readonly givenUp: Counter;
+  readonly released: Counter;
+  readonly urgent: Counter;
+  readonly publishFailures: Counter;
+  readonly dispatchLag: Histogram;
+  readonly callSeconds: Histogram;
+
+  /** `countDue` is asked at each scrape (one indexed count), so the gauge is never stale. */
+  constructor(countDue: () => Promise<number>) {
+    const registers = [(this.registry = createMetricsRegistry('scheduler'))];
+    this.linksDue = new Gauge({
+      name: 'dwld_scheduler_links_due',
+      help: 'Queued links whose send time has passed (claimed or not), at scrape time',
+      registers,
+      async collect() {
+        try {
+          this.set(await countDue());
+        } catch {
+          // The database is away: keep the last value; /readyz tells the story.
+        }
+      },
+    });
+    this.paused = new Gauge({ name: 'dwld_scheduler_paused', help: '1 while dispatching is paused (/pooloff), as last read', registers });
+    this.inFlight = new Gauge({ name: 'dwld_scheduler_links_in_flight', help: 'Links this replica holds claimed and is handing over now', registers });
+    this.polls = new Counter({ name: 'dwld_scheduler_polls_total', help: 'Looks for due links, by outcome', labelNames: ['outcome'], registers });
+    this.claimed = new Counter({ name: 'dwld_scheduler_links_claimed_total', help: 'Links claimed by this replica', registers });
+    this.dispatched = new Counter({ name: 'dwld_scheduler_links_dispatched_total', help: 'Links handed to a downloader, by downloader', labelNames: ['downloader'], registers });
+    this.failures = new Counter({
+      name: 'dwld_scheduler_dispatch_failures_total',
+      help: 'Attempts that handed a link to no downloader, by reason (no_downloader, unavailable, refused, internal)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.givenUp = new Counter({ name: 'dwld_scheduler_links_failed_total', help: 'Links marked failed for good, by reason', labelNames: ['reason'], registers });
+    this.released = new Counter({ name: 'dwld_scheduler_claims_released_total', help: 'Claims let go without a try (stopping)', registers });
+    this.urgent = new Counter({ name: 'dwld_scheduler_urgent_total', help: 'link.urgent events handled, by outcome', labelNames: ['outcome'], registers });
+    this.publishFailures = new Counter({ name: 'dwld_scheduler_result_publish_failures_total', help: 'dispatch.result events that could not be published', registers });
+    this.dispatchLag = new Histogram({
+      name: 'dwld_scheduler_dispatch_lag_seconds',
+      help: 'From a link\'s send time to its hand-over',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.callSeconds = new Histogram({
+      name: 'dwld_scheduler_downloader_call_seconds',
+      help: 'SetToQueue latency, by downloader and outcome (ok, no_downloader, unavailable, refused, internal)',
+      labelNames: ['downloader', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,309 @@
+import { isDatabaseUnavailable } from '@dwld/db';
+import { decideAfterFailure, type Quality } from '@dwld/domain';
+import { dispatchResult, type EventInput, type EventPublisher } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import type { Dispatcher } from './attempt';
+import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure } from './decisions';
+import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
+import type { ClaimedLink, LinkStore, SettledMessages } from './link-store';
+import type { SchedulerMetrics } from './metrics';
+
+/** How old the remembered downloader list (used while the database is down) may get. */
+const DIRECTORY_MAX_AGE_MS = 5_000;
+
+export interface SchedulerOptions {
+  store: LinkStore;
+  directory: DownloaderDirectory;
+  dispatcher: Dispatcher;
+  publisher: EventPublisher;
+  metrics: SchedulerMetrics;
+  logger: Logger;
+  /** This replica's claim owner: unique per process life. */
+  owner: string;
+  intervalMs: number;
+  leaseMs: number;
+  batchSize: number;
+  concurrency: number;
+  deadlineMs: number;
+  backoff: { baseMs: number; capMs: number };
+  maxRefusals: number;
+  qualityOptions: readonly Quality[];
+  random: () => number;
+}
+
+/**
+ * The dispatch loop of one replica: every interval (or at once when woken), claim as many due
+ * links as there are free dispatch slots, hand each to a downloader, and record the outcome.
+ */
+export class Scheduler {
+  private readonly logger: Logger;
+  private readonly marginMs: number;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private wakePending = false;
+  private wakeIdle: () => void = () => {};
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt = Number.POSITIVE_INFINITY;
+  /** The last poll found more due links than it could take: a freed slot should look again. */
+  private saturated = false;
+  private paused: boolean | undefined;
+  private failingSince: number | undefined;
+  private completedPolls = 0;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.logger = options.logger.child({ component: 'scheduler' });
+    this.marginMs = leaseMarginMs(options.leaseMs);
+  }
+
+  /** Polls completed so far (tests wait on it instead of sleeping). */
+  get polls(): number {
+    return this.completedPolls;
+  }
+
+  get linksInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    if (this.loopDone) throw new Error('The scheduler was already started');
+    this.loopDone = this.loop();
+  }
+
+  /** Look for due links now (a link was added or its quality set). */
+  wake(): void {
+    this.wakePending = true;
+    this.wakeIdle();
+  }
+
+  /** Look for due links at `at` (a link's send time), or now when it has passed. */
+  wakeAt(at: Date): void {
+    const atMs = at.getTime();
+    const delay = atMs - Date.now();
+    if (!(delay > 0)) return this.wake();
+    // One timer, for the earliest time asked; later ones are left to the regular polls.
+    if (this.stopping || atMs >= this.wakeTimerAt || delay > 2 ** 31 - 1) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = atMs;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimerAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, delay);
+  }
+
+  /**
+   * Stops claiming, lets the calls in flight finish and records them; a link whose next call
+   * has not started is released (claim cleared, no try counted) for another replica.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.wakeTimer);
+    this.wake();
+    await this.loopDone;
+    await Promise.all(this.inFlight.values());
+    try {
+      // Nothing should be left; a claim whose outcome could not be recorded is let go here.
+      const left = await this.options.store.releaseAll(this.options.owner);
+      if (left > 0) this.logger.warn('released claims left behind', { count: left });
+    } catch (err) {
+      this.logger.warn('could not release claims on stop; they expire with their lease', { error: (err as Error).message });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let again = false;
+      try {
+        again = await this.poll();
+        if (this.failingSince !== undefined) {
+          this.logger.info('polling works again', { afterMs: Date.now() - this.failingSince });
+          this.failingSince = undefined;
+        }
+      } catch (err) {
+        this.options.metrics.polls.inc({ outcome: 'error' });
+        if (this.failingSince === undefined) {
+          this.failingSince = Date.now();
+          const unavailable = isDatabaseUnavailable(err);
+          this.logger[unavailable ? 'warn' : 'error'](unavailable ? 'database unavailable: cannot claim links' : 'poll failed', { error: (err as Error).message });
+        }
+      }
+      this.completedPolls++;
+      if (this.stopping) break;
+      if (!again) await this.idle(this.options.intervalMs);
+    }
+  }
+
+  /** Waits for the interval or a wake-up, whichever comes first (at once if one is pending). */
+  private idle(ms: number): Promise<void> {
+    if (this.wakePending) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeIdle = () => {};
+        this.wakePending = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeIdle = done;
+    });
+  }
+
+  /** One look for due links; true when there is likely more to take right away. */
+  private async poll(): Promise<boolean> {
+    const { store, directory, metrics, owner, leaseMs } = this.options;
+    await directory.refresh(DIRECTORY_MAX_AGE_MS);
+    const free = this.options.concurrency - this.inFlight.size;
+    if (free <= 0) {
+      this.saturated = true;
+      metrics.polls.inc({ outcome: 'busy' });
+      return false;
+    }
+    const paused = await store.isPaused();
+    if (paused !== this.paused) {
+      if (this.paused !== undefined || paused) this.logger.info(paused ? 'dispatching is paused' : 'dispatching resumed');
+      this.paused = paused;
+      metrics.paused.set(paused ? 1 : 0);
+    }
+    if (paused) {
+      metrics.polls.inc({ outcome: 'paused' });
+      return false;
+    }
+    const limit = Math.min(this.options.batchSize, free);
+    // The lease started at the database's now(), after this: counting from here is on the safe side.
+    const claimedAt = Date.now();
+    const links = await store.claim(owner, limit, leaseMs);
+    this.saturated = links.length === limit;
+    if (links.length === 0) {
+      metrics.polls.inc({ outcome: 'idle' });
+      return false;
+    }
+    metrics.polls.inc({ outcome: 'claimed' });
+    metrics.claimed.inc(links.length);
+    let downloaders: KnownDownloader[];
+    try {
+      downloaders = await directory.list();
+    } catch (err) {
+      await store.release(links.map((link) => link.id), owner).catch(() => undefined);
+      throw err;
+    }
+    const leaseEndsAt = claimedAt + leaseMs;
+    for (const link of links) this.track(link.id, this.dispatch(link, downloaders, leaseEndsAt));
+    return this.saturated && links.length < free;
+  }
+
+  private track(id: number, work: Promise<void>): void {
+    this.inFlight.set(id, work);
+    this.options.metrics.inFlight.set(this.inFlight.size);
+    void work.finally(() => {
+      this.inFlight.delete(id);
+      this.options.metrics.inFlight.set(this.inFlight.size);
+      if (this.saturated && !this.stopping) this.wake();
+    });
+  }
+
+  /** Never rejects: a link whose outcome cannot be recorded keeps its claim until the lease ends. */
+  private async dispatch(link: ClaimedLink, downloaders: readonly KnownDownloader[], leaseEndsAt: number): Promise<void> {
+    const attempt = link.attempts + 1;
+    try {
+      const plan = planRequest({ ...link, userId: String(link.userId) }, this.options.qualityOptions);
+      if (!plan.ok) {
+        await this.settleFailure(link, attempt, { kind: 'internal', message: `cannot be sent: ${plan.message}` }, true, leaseEndsAt);
+        return;
+      }
+      const outcome = await this.options.dispatcher.attempt(link.host, plan.request, downloaders, () => {
+        if (this.stopping) return 'stopping';
+        return callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs) ? 'go' : 'out_of_time';
+      });
+      if (outcome.ok) await this.settleSuccess(link, attempt, outcome.downloader, leaseEndsAt);
+      else if (outcome.interrupted) await this.releaseUnstarted(link);
+      else await this.settleFailure(link, attempt, outcome.failure, false, leaseEndsAt);
+    } catch (err) {
+      this.logger.error('could not settle a claimed link; it is retried when its claim expires', { linkId: link.id, error: (err as Error).message });
+    }
+  }
+
+  private async settleSuccess(link: ClaimedLink, attempt: number, downloader: string, leaseEndsAt: number): Promise<void> {
+    const { store, metrics, owner } = this.options;
+    let messages: SettledMessages | null = { replyMessageId: link.replyMessageId, messageId: link.messageId };
+    try {
+      messages = await this.persist(() => store.complete(link, owner, downloader), leaseEndsAt);
+      if (messages === null) this.logger.info('link was removed while it was being dispatched', { linkId: link.id, downloader });
+    } catch (err) {
+      // Told anyway: the downloader has it. If another replica sends it again, its result has the same event id.
+      this.logger.error('link dispatched but not recorded; it may be dispatched again', { linkId: link.id, downloader, error: (err as Error).message });
+    }
+    metrics.dispatched.inc({ downloader });
+    metrics.dispatchLag.observe(Math.max(0, Date.now() - link.sendAt.getTime()) / 1000);
+    this.logger.debug('link dispatched', { linkId: link.id, downloader, attempt });
+    await this.publish(link, attempt, messages, { ok: true, downloader, error: null, nextAttemptAt: null, failed: false });
+  }
+
+  private async settleFailure(link: ClaimedLink, attempt: number, failure: AttemptFailure, giveUp: boolean, leaseEndsAt: number): Promise<void> {
+    const { store, metrics, owner, backoff, maxRefusals, random } = this.options;
+    const decision = giveUp
+      ? ({ action: 'fail' } as const)
+      : decideAfterFailure({ kind: failure.kind, attempts: attempt, maxRefusals, now: new Date(), baseMs: backoff.baseMs, capMs: backoff.capMs, random });
+    const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
+    const messages = await this.persist(() => store.recordFailure(link, owner, { attempts: attempt, lastError: failure.message, nextAttemptAt }), leaseEndsAt);
+    metrics.failures.inc({ reason: failure.kind });
+    if (nextAttemptAt === null) metrics.givenUp.inc({ reason: failure.kind });
+    this.logger[nextAttemptAt === null ? 'warn' : 'info'](nextAttemptAt === null ? 'link failed for good' : 'dispatch failed; will retry', {
+      linkId: link.id, attempt, reason: failure.kind, error: failure.message, ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+    });
+    // Gone (removed meanwhile): nobody to tell.
+    if (messages === null) return;
+    await this.publish(link, attempt, messages, {
+      ok: false,
+      downloader: null,
+      error: failure,
+      nextAttemptAt: nextAttemptAt?.toISOString() ?? null,
+      failed: nextAttemptAt === null,
+    });
+  }
+
+  private async releaseUnstarted(link: ClaimedLink): Promise<void> {
+    await this.options.store.release([link.id], this.options.owner);
+    this.options.metrics.released.inc();
+    this.logger.debug('claim released: stopping', { linkId: link.id });
+  }
+
+  /** Runs a write, retrying while the database is unreachable, until the claim runs out. */
+  private async persist<T>(write: () => Promise<T>, leaseEndsAt: number): Promise<T> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() + delay >= leaseEndsAt) throw err;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async publish(
+    link: ClaimedLink,
+    attempt: number,
+    messages: SettledMessages | null,
+    outcome: Pick<EventInput<typeof dispatchResult>, 'ok' | 'downloader' | 'error' | 'nextAttemptAt' | 'failed'>,
+  ): Promise<void> {
+    const payload: EventInput<typeof dispatchResult> = {
+      linkId: link.id,
+      urgentEventId: link.urgentEventId,
+      url: link.url,
+      userId: String(link.userId),
+      chatId: String(link.chatId),
+      messageId: messages?.messageId ?? link.messageId,
+      replyMessageId: messages?.replyMessageId ?? link.replyMessageId,
+      attempts: attempt,
+      ...outcome,
+    };
+    try {
+      await this.options.publisher.publish(dispatchResult, payload, { id: resultEventId(link.id, attempt) });
+    } catch (err) {
+      this.options.metrics.publishFailures.inc();
+      this.logger.warn('could not publish dispatch.result', { linkId: link.id, attempt, error: (err as Error).message });
+    }
+  }
+}
