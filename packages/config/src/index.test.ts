@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, commonEnv, ConfigError, int, list, parseEnv, port, secondsAsMs, secret, url } from './index';
+import { bool, commonEnv, ConfigError, int, list, parseEnv, parsedWith, port, secondsAsMs, secret, url } from './index';
 
 describe('parseEnv', () => {
   const schema = z.object({
@@ -70,5 +70,21 @@ describe('parseEnv', () => {
     } catch (err) {
       expect((err as Error).message).toBe('Invalid configuration: TOKEN is invalid: must be at least 16 characters');
     }
+  });
+});
+
+describe('parsedWith', () => {
+  const parseList = (raw: string) => {
+    const parts = raw.split(',');
+    if (parts.some((p) => !/^\d+$/.test(p))) throw new Error('must be numbers separated by commas');
+    return parts.map(Number);
+  };
+  const s = z.object({ SIZES: parsedWith(parseList, '1,2') });
+  it('parses the value, or the default when unset', () => {
+    expect(parseEnv(s, { SIZES: '5,6' }).SIZES).toEqual([5, 6]);
+    expect(parseEnv(s, {}).SIZES).toEqual([1, 2]);
+  });
+  it('reports the parser’s words in one line', () => {
+    expect(() => parseEnv(s, { SIZES: '5,x' })).toThrow('Invalid configuration: SIZES is invalid: must be numbers separated by commas');
   });
 });

@@ -124,6 +124,29 @@ export function url(protocols: string[], defaultValue?: string) {
   return defaultValue === undefined ? base : base.optional().transform((v) => v ?? defaultValue);
 }
 
+/**
+ * A value read by a parser of the domain's own (which throws an Error saying what is wrong);
+ * `defaultRaw` is parsed the same way when the variable is unset.
+ */
+export function parsedWith<T>(parse: (raw: string) => T, defaultRaw?: string) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const raw = value ?? defaultRaw;
+      if (raw === undefined) {
+        ctx.addIssue({ code: 'invalid_type', expected: 'string', message: 'is required' });
+        return z.NEVER;
+      }
+      try {
+        return parse(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+}
+
 /** A secret: required length, and kept out of error messages. */
 export function secret(minLength = 16) {
   return z.string().min(minLength, `must be at least ${minLength} characters`);

@@ -4,6 +4,7 @@ import { PrismaClient } from './generated/prisma/client';
 export { PrismaClient, Prisma } from './generated/prisma/client';
 export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus } from './generated/prisma/client';
 export * from './errors';
+export * from './settings';
 
 export interface DatabaseOptions {
   /** Connections in this process's pool. */

@@ -2,6 +2,9 @@
 export type Quality = string;
 
 export const MAX_QUALITY_OPTIONS = 12;
+
+/** The quality buttons when QUALITY_OPTIONS is unset (gateway and scheduler must agree on what `max` means). */
+export const DEFAULT_QUALITY_OPTIONS = '360,480,720,1080,1440,2160,max';
 // Positive and canonical (no leading zeros), 2 to 5 digits: what callback data can carry.
 const NUMERIC_QUALITY = /^[1-9]\d{1,4}$/;
 

@@ -11,6 +11,8 @@ import { createRouter } from './routes';
 import { type BotProfile, type BotState, type ChatEvent, clone, type UserProfile, World } from './state/world';
 import type { BotCommand, CallbackAnswer, Message, Update, User, WebhookInfo } from './types';
 import { waitForEvent } from './wait-for-event';
+import { type ChatSnapshot, chatSnapshot, watchChat, type WebChatEvent } from './web-chat/chat-feed';
+import { DEFAULT_PEOPLE, type Person, type PersonOptions, personOf } from './web-chat/people';
 
 export interface TelegramEmulatorOptions {
   /** Default 127.0.0.1. */
@@ -26,6 +28,11 @@ export interface TelegramEmulatorOptions {
   webhook?: Partial<WebhookDeliveryOptions>;
   /** How many calls calls() keeps (default 10 000; older ones are dropped). */
   maxCallLog?: number;
+  /**
+   * Who a person at the web chat page (`GET /`) may be. Default: Admin (id 100), Alice (200),
+   * Bob (201) and Stranger (999). They also give emulator.user() its defaults for those ids.
+   */
+  people?: PersonOptions[];
 }
 
 export interface FakeUserOptions {
@@ -51,7 +58,7 @@ export interface EmulatorEvents {
   call: [CallRecord];
   /** Every update queued for a bot. */
   update: [{ botId: number; update: Update }];
-  /** A message sent, edited or deleted, in either direction. */
+  /** A message sent, edited or deleted, in either direction, or the custom keyboard changed. */
   chat: [ChatEvent];
   callbackAnswer: [{ id: string; botId: number; answer: CallbackAnswer }];
   /** A getUpdates request is now waiting for updates. */
@@ -60,6 +67,10 @@ export interface EmulatorEvents {
   webhookDelivered: [{ botId: number; update: Update }];
   /** Delivering an update to a webhook failed; it will be retried. */
   webhookFailed: [{ botId: number; update: Update; error: string }];
+  /** A bot appeared (or its name changed). */
+  bot: [User];
+  /** reset() ran. */
+  reset: [];
 }
 
 const DEFAULT_WAIT_MS = 10_000;
@@ -77,6 +88,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   private readonly api: BotApi;
   private readonly userHost: FakeUserHost;
   private readonly maxCallLog: number;
+  private readonly peopleById = new Map<number, Person>();
   private callLog: CallRecord[] = [];
   private latencyMs = 0;
   private stopController = new AbortController();
@@ -89,6 +101,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     this.world = new World(events, { acceptAnyToken: options.acceptAnyToken ?? true, botProfile: options.defaultBotProfile ?? {} });
     for (const { token, ...profile } of options.bots ?? []) this.world.addBot(token, profile);
     this.maxCallLog = options.maxCallLog ?? 10_000;
+    for (const person of options.people ?? DEFAULT_PEOPLE) this.addPerson(person);
     this.api = new BotApi({
       world: this.world,
       events,
@@ -109,7 +122,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   async start(): Promise<{ url: string }> {
     if (this.baseUrl) return { url: this.baseUrl };
     this.stopController = new AbortController();
-    const router = createRouter(this, (token, method, params, signal) => this.callApi(token, method, params, signal));
+    const router = createRouter(this, (token, method, params, signal) => this.callApi(token, method, params, signal), this.stopController.signal);
     const server = createServer((request, response) => void router.handle(request, response));
     // Outlive the clients' idle keep-alive (5 s for Node's agents): when both sides give up at
     // the same moment, a request sent on the closing socket fails with ECONNRESET.
@@ -167,11 +180,51 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     return clone(this.world.resolveBot(bot).user);
   }
 
-  /** A person who has started the bot (their private chat exists, chat id = user id). */
+  /**
+   * A person who has started the bot (their private chat exists, chat id = user id). One of the
+   * people (see addPerson) is registered with their name, phone… unless others are given.
+   */
   user({ bot, ...options }: FakeUserOptions): FakeUser {
-    const profile: UserProfile = { ...options, firstName: options.firstName ?? this.world.users.get(options.id)?.firstName ?? `User ${options.id}` };
+    const registered = this.world.users.get(options.id);
+    // A person not yet registered starts with their web chat identity (name, phone…).
+    const { label: _label, ...defaults }: Partial<Person> = (registered ? undefined : this.peopleById.get(options.id)) ?? {};
+    const profile: UserProfile = { ...defaults, ...dropUndefined(options), id: options.id, firstName: options.firstName ?? registered?.firstName ?? defaults.firstName ?? `User ${options.id}` };
     this.world.addUser(profile);
     return new FakeUser(this.userHost, options.id, bot);
+  }
+
+  /**
+   * Adds someone the web chat page lets a person be (or replaces the one with that id). They
+   * become known to the bot, as after Telegram's "Start", when they first do something.
+   */
+  addPerson(options: PersonOptions): Person {
+    const person = personOf(options);
+    this.peopleById.set(person.id, person);
+    if (this.world.users.has(person.id)) {
+      const { label: _label, ...profile } = person;
+      this.world.addUser(profile);
+    }
+    return { ...person };
+  }
+
+  /** The people the web chat page offers, in the order added. */
+  people(): Person[] {
+    return [...this.peopleById.values()].map((person) => ({ ...person }));
+  }
+
+  /** Everything the web chat page shows of a person's chat with a bot (default: the first bot, if any). */
+  chatSnapshot(chatId: number, bot?: number | string): ChatSnapshot {
+    return chatSnapshot(this.world, this.personFor(chatId), bot);
+  }
+
+  /**
+   * Calls `listener` with each change of a person's chat with a bot (see chatSnapshot) until the
+   * returned function is called. Listeners run inside the Bot API call that caused the change.
+   */
+  watchChat(chatId: number, listener: (event: WebChatEvent) => void, bot?: number | string): () => void {
+    this.personFor(chatId);
+    if (bot !== undefined) this.world.resolveBot(bot);
+    return watchChat(this.world, this as EventEmitter, { person: () => this.personFor(chatId), bot }, listener);
   }
 
   /** Every call received (optionally of one method), oldest first. */
@@ -249,6 +302,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     this.faults.clear();
     this.latencyMs = 0;
     this.callLog = [];
+    this.emit('reset');
   }
 
   /** Queues an update for a bot (FakeUser does this; tests rarely need to). */
@@ -288,7 +342,20 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     );
   }
 
+  /** One of the people, or a person registered otherwise (emulator.user(), the control API). */
+  private personFor(chatId: number): Person {
+    const person = this.peopleById.get(chatId);
+    if (person) return { ...person };
+    const user = this.world.users.get(chatId);
+    if (user) return { ...user, label: '' };
+    throw new Error(`No person ${chatId}`);
+  }
+
   private startWebhook(bot: BotState) {
     return this.api.startWebhook(bot, bot.webhook!);
   }
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

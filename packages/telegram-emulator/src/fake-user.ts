@@ -15,8 +15,11 @@ export interface FakeUserHost {
 export interface ContactCard {
   /** Defaults to the person's own `phone`. */
   phoneNumber?: string;
-  /** Defaults to the person's own id; another id is someone else's card (a forwarded contact). */
-  userId?: number;
+  /**
+   * Defaults to the person's own id; another id is someone else's card (a forwarded contact),
+   * null a card of someone not on Telegram (no user_id).
+   */
+  userId?: number | null;
   firstName?: string;
   lastName?: string;
 }
@@ -67,13 +70,14 @@ export class FakeUser {
   }
 
   sendContact(card: ContactCard = {}): Message {
-    const own = card.userId === undefined || card.userId === this.id;
+    const userId = card.userId === undefined ? this.id : card.userId;
+    const own = userId === this.id;
     const phone = card.phoneNumber ?? (own ? this.profile.phone : undefined);
     if (!phone) throw new Error('sendContact needs a phoneNumber (or the user created with `phone`)');
     const firstName = card.firstName ?? (own ? this.profile.firstName : 'Contact');
     const lastName = card.lastName ?? (own ? this.profile.lastName : undefined);
     return this.send({
-      contact: { phone_number: phone, first_name: firstName, ...(lastName ? { last_name: lastName } : {}), user_id: card.userId ?? this.id },
+      contact: { phone_number: phone, first_name: firstName, ...(lastName ? { last_name: lastName } : {}), ...(userId !== null ? { user_id: userId } : {}) },
     });
   }
 

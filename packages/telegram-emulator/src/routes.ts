@@ -3,14 +3,19 @@ import type { Fault } from './bot-api/faults';
 import type { TelegramEmulator } from './emulator';
 import { BodyParseError, parseParams } from './http/request-params';
 import { type RouteHandler, type RouteRequest, Router } from './http/router';
+import type { WebChatEvent } from './web-chat/chat-feed';
+import { webAsset, WEB_ASSETS } from './web-chat/assets';
+import { openEventStream } from './web-chat/event-stream';
 
 /**
- * Every HTTP route the emulator serves, in one place: the Bot API (`/bot<token>/<method>`) and
- * the test-control API under `/__emulator/` (pages such as a web chat belong here too).
+ * Every HTTP route the emulator serves, in one place: the Bot API (`/bot<token>/<method>`), the
+ * test-control API under `/__emulator/`, and the web chat page (`/`, its files and its stream).
  */
 export function createRouter(
   emulator: TelegramEmulator,
   callApi: (token: string, method: string, params: Record<string, unknown>, signal: AbortSignal) => Promise<ApiReply>,
+  /** Aborted when the emulator stops: event streams end then. */
+  stopSignal?: AbortSignal,
 ): Router {
   // Telegram answers unknown paths with its JSON 404.
   const router = new Router(() => ({ status: 404, statusText: 'Not Found', json: { ok: false, error_code: 404, description: 'Not Found' } }));
@@ -48,11 +53,42 @@ export function createRouter(
       ...(botOf(request) ? { bot: botOf(request) } : {}),
     });
 
+  // The web chat page: its files, and the stream of one person's chat (first event: a snapshot).
+  for (const path of Object.keys(WEB_ASSETS)) router.get(path, () => webAsset(path));
+  router.get('/favicon.ico', () => ({ status: 204 }));
+  router.get('/__emulator/stream', (request) => {
+    let chatId: number;
+    let bot: string | undefined;
+    try {
+      chatId = integer(request.query.get('chat'), 'chat');
+      bot = botOf(request);
+      // Refuses an unknown person or bot before the stream starts.
+      emulator.chatSnapshot(chatId, bot);
+    } catch (err) {
+      return { status: 404, json: { error: err instanceof Error ? err.message : String(err) } };
+    }
+    openEventStream<WebChatEvent>(
+      request.response,
+      (send) => {
+        send({ type: 'snapshot', ...emulator.chatSnapshot(chatId, bot) });
+        return emulator.watchChat(chatId, send, bot);
+      },
+      stopSignal ? { signal: stopSignal } : {},
+    );
+    return undefined;
+  });
+  control('GET', '/people', () => emulator.people());
+  control('POST', '/people', (_request, body) =>
+    emulator.addPerson({ id: integer(body.id, 'id'), ...pick(body, ['firstName', 'lastName', 'username', 'languageCode', 'phone', 'label']) }),
+  );
+
   control('GET', '/bots', () => emulator.bots());
   control('POST', '/users', (_request, body) => emulator.user({ id: integer(body.id, 'id'), ...pick(body, ['firstName', 'lastName', 'username', 'languageCode', 'phone']) }).profile);
   control('POST', '/users/:id/messages', (request, body) => userOf(request, body).sendText(string(body.text, 'text')));
   control('POST', '/users/:id/edits', (request, body) => userOf(request, body).editText(integer(body.messageId, 'messageId'), string(body.text, 'text')));
-  control('POST', '/users/:id/contact', (request, body) => userOf(request, body).sendContact(pick(body, ['phoneNumber', 'userId', 'firstName', 'lastName'])));
+  control('POST', '/users/:id/keyboard', (request, body) => userOf(request, body).pressKeyboardButton(string(body.text, 'text')));
+  // The body is the card, not the sender: its firstName must not rename them.
+  control('POST', '/users/:id/contact', (request, body) => userOf(request, {}).sendContact(pick(body, ['phoneNumber', 'userId', 'firstName', 'lastName'])));
   control('POST', '/users/:id/callback', (request, body) => {
     const user = userOf(request, {});
     const messageId = integer(body.messageId, 'messageId');

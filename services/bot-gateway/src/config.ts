@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { bool, commonEnv, int, list, parseEnv, secondsAsMs, secret, url } from '@dwld/config';
+import { bool, commonEnv, int, list, parseEnv, parsedWith, secondsAsMs, secret, url } from '@dwld/config';
+import { DEFAULT_QUALITY_OPTIONS, parseQualityOptions } from '@dwld/domain';
 
 const telegramId = z.string().regex(/^\d{1,20}$/, 'is not a Telegram user id');
 const phone = z.string().regex(/^\+?[\d\s()-]{5,24}$/, 'is not a phone number');
@@ -20,7 +21,7 @@ export const gatewayEnv = z
     ALLOWED_IDS: list(telegramId),
     ALLOWED_PHONES: list(phone),
     DEFAULT_QUALITY: quality.optional().transform((v) => v ?? '1080'),
-    QUALITY_OPTIONS: list(quality, ['360', '480', '720', '1080', '1440', '2160', 'max']),
+    QUALITY_OPTIONS: parsedWith(parseQualityOptions, DEFAULT_QUALITY_OPTIONS),
     FOLDERS: list(folder),
     DISPATCH_DELAY_S: secondsAsMs(60),
     MAX_LINKS_PER_MESSAGE: int({ min: 1, max: 100, default: 10 }),
@@ -41,9 +42,6 @@ export const gatewayEnv = z
   .superRefine((env, ctx) => {
     if (!env.QUALITY_OPTIONS.includes(env.DEFAULT_QUALITY)) {
       ctx.addIssue({ code: 'custom', path: ['DEFAULT_QUALITY'], message: 'must be one of QUALITY_OPTIONS' });
-    }
-    if (new Set(env.QUALITY_OPTIONS).size !== env.QUALITY_OPTIONS.length) {
-      ctx.addIssue({ code: 'custom', path: ['QUALITY_OPTIONS'], message: 'lists a quality twice' });
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required with WEBHOOK_URL' });

@@ -1,21 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, commonEnv, int, parseEnv, secondsAsMs } from '@dwld/config';
-import { parseQualityOptions } from '@dwld/domain';
-
-/** The gateway's default, so `max` means the same number on both sides unless both are configured. */
-export const DEFAULT_QUALITY_OPTIONS = '360,480,720,1080,1440,2160,max';
-
-const qualityOptions = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
-    try {
-      return parseQualityOptions(value ?? DEFAULT_QUALITY_OPTIONS);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+import { ConfigError, commonEnv, int, parseEnv, parsedWith, secondsAsMs } from '@dwld/config';
+import { DEFAULT_QUALITY_OPTIONS, parseQualityOptions } from '@dwld/domain';
 
 export const schedulerEnv = z.object({
   ...commonEnv(8083),
@@ -33,7 +18,7 @@ export const schedulerEnv = z.object({
   RETRY_CAP_S: secondsAsMs(1800, { min: 0.01 }),
   /** Tries a link gets while downloaders refuse it; then it is marked failed. */
   MAX_REFUSALS: int({ min: 1, max: 100, default: 3 }),
-  QUALITY_OPTIONS: qualityOptions,
+  QUALITY_OPTIONS: parsedWith(parseQualityOptions, DEFAULT_QUALITY_OPTIONS),
   /** How long a link.urgent event that could not be written down waits before it is handled again. */
   URGENT_RETRY_S: secondsAsMs(10, { min: 0.2, max: 3600 }),
   SHUTDOWN_TIMEOUT_S: secondsAsMs(15, { min: 1 }),

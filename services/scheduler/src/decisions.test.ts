@@ -2,7 +2,6 @@ import { DownloaderCallError } from '@dwld/contract';
 import { tryInTurn } from './attempt';
 import {
   callFitsLease,
-  isPausedValue,
   leaseMarginMs,
   planRequest,
   resultEventId,
@@ -32,16 +31,6 @@ describe('planRequest', () => {
   });
 });
 
-describe('isPausedValue', () => {
-  it.each([
-    [true, true],
-    ['true', true],
-    [false, false],
-    [null, false],
-    [1, false],
-    [{}, false],
-  ])('%p → %p', (value, paused) => expect(isPausedValue(value)).toBe(paused));
-});
 
 describe('lease budget', () => {
   it('keeps a tenth of the lease, between 100 ms and 2 s, for recording', () => {

@@ -2,14 +2,6 @@
 import type { SetToQueueRequest } from '@dwld/contract';
 import { formatDestination, qualityToMaxQuality, type DispatchFailureKind, type Quality } from '@dwld/domain';
 
-/** The settings row written by the gateway's /pooloff and /poolon. */
-export const DISPATCH_PAUSED_KEY = 'dispatch.paused';
-
-/** The stored value of `dispatch.paused` means paused only when it is JSON true (or the string "true"). */
-export function isPausedValue(value: unknown): boolean {
-  return value === true || value === 'true';
-}
-
 /** What a hand-over needs to know about a link, whether it comes from a row or a link.urgent event. */
 export interface DispatchableLink {
   url: string;

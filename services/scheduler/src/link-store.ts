@@ -1,5 +1,4 @@
-import type { Database } from '@dwld/db';
-import { DISPATCH_PAUSED_KEY, isPausedValue } from './decisions';
+import { isDispatchPaused, type Database } from '@dwld/db';
 
 /** A link as this replica claimed it: the row's state for the duration of the claim. */
 export interface ClaimedLink {
@@ -62,9 +61,8 @@ export interface UrgentRow {
 export class LinkStore {
   constructor(private readonly db: Database) {}
 
-  async isPaused(): Promise<boolean> {
-    const row = await this.db.setting.findUnique({ where: { key: DISPATCH_PAUSED_KEY } });
-    return row !== null && isPausedValue(row.value);
+  isPaused(): Promise<boolean> {
+    return isDispatchPaused(this.db);
   }
 
   /**

@@ -63,8 +63,8 @@ const sendMessage: MethodHandler = (ctx) => {
     ...(inline ? { reply_markup: inline } : {}),
   });
   // A custom keyboard is not part of the message: it replaces what the person's keyboard shows.
-  if (markup?.kind === 'keyboard') chat.replyKeyboard = markup.markup;
-  if (markup?.kind === 'remove_keyboard') delete chat.replyKeyboard;
+  if (markup?.kind === 'keyboard') ctx.world.setReplyKeyboard(chat, markup.markup);
+  if (markup?.kind === 'remove_keyboard') ctx.world.setReplyKeyboard(chat, undefined);
   return clone(message);
 };
 

@@ -72,11 +72,13 @@ export interface CallbackQueryState {
   answer?: CallbackAnswer;
 }
 
-/** How a conversation changed, for listeners (tests, later a web chat page). */
+/** How a conversation changed, for listeners (tests, the web chat page). */
 export type ChatEvent =
   | { kind: 'message'; botId: number; chatId: number; message: Message }
   | { kind: 'edit'; botId: number; chatId: number; message: Message }
-  | { kind: 'delete'; botId: number; chatId: number; messageId: number };
+  | { kind: 'delete'; botId: number; chatId: number; messageId: number }
+  /** The bot sent a custom keyboard (or removed it: no `replyKeyboard`). */
+  | { kind: 'keyboard'; botId: number; chatId: number; replyKeyboard?: ReplyKeyboardMarkup };
 
 export const DEFAULT_BOT_USERNAME = 'dwld_test_bot';
 export const DEFAULT_BOT_FIRST_NAME = 'dwld test bot';
@@ -113,6 +115,7 @@ export class World {
     const existing = this.bots.get(id);
     if (existing && existing.token !== token) throw new Error(`Bot ${id} already exists with another token`);
     const bot: BotState = existing ?? { id, token, user: { id, is_bot: true, first_name: '' }, updates: new UpdateQueue(), commands: new Map() };
+    const before = JSON.stringify(existing?.user);
     bot.user = {
       id,
       is_bot: true,
@@ -120,6 +123,7 @@ export class World {
       username: profile.username ?? existing?.user.username ?? this.options.botProfile.username ?? DEFAULT_BOT_USERNAME,
     };
     this.bots.set(id, bot);
+    if (JSON.stringify(bot.user) !== before) this.events.emit('bot', clone(bot.user));
     return bot;
   }
 
@@ -203,6 +207,13 @@ export class World {
     if (!chat.messages.delete(messageId)) return false;
     this.emitChat({ kind: 'delete', botId: chat.bot.id, chatId: chat.chat.id, messageId });
     return true;
+  }
+
+  /** What the person's keyboard shows from now on: a custom keyboard, or theirs again (undefined). */
+  setReplyKeyboard(chat: ChatState, keyboard: ReplyKeyboardMarkup | undefined): void {
+    if (keyboard) chat.replyKeyboard = keyboard;
+    else delete chat.replyKeyboard;
+    this.emitChat({ kind: 'keyboard', botId: chat.bot.id, chatId: chat.chat.id, ...(keyboard ? { replyKeyboard: clone(keyboard) } : {}) });
   }
 
   addCallbackQuery(query: Omit<CallbackQueryState, 'id'>): CallbackQueryState {

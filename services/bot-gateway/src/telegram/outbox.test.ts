@@ -90,8 +90,8 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
     box.startWorker();
     await box.delete('504', 999_999);
     await box.edit({ chatId: '504', messageId: 999_998, text: 'nothing to edit' });
-    await box.send({ chatId: '504', text: 'once' }, { jobId: 'same-key' });
-    await box.send({ chatId: '504', text: 'once' }, { jobId: 'same-key' });
+    await box.send({ chatId: '504', text: 'once' }, { jobId: 'dispatch.result:12:1' });
+    await box.send({ chatId: '504', text: 'once' }, { jobId: 'dispatch.result:12:1' });
     await box.send({ chatId: '504', text: 'marker' });
     await user.nextBotMessage((m) => m.text === 'marker');
     expect(user.botMessages().filter((m) => m.text === 'once')).toHaveLength(1);

@@ -26,7 +26,7 @@ export type OutboxJob =
   | { kind: 'delete'; chatId: string; messageId: number };
 
 export interface EnqueueOptions {
-  /** An idempotency key: a second job with the same id (a redelivered event) is dropped. BullMQ refuses ':' in it. */
+  /** An idempotency key: a second job with the same id (a redelivered event) is dropped. */
   jobId?: string;
   delayMs?: number;
 }
@@ -117,7 +117,9 @@ export class TelegramOutbox {
       const slot = await this.reserveChatSlot(job.chatId, now + delay, parts);
       delay = Math.max(0, slot - now);
     }
-    await this.queue.add(job.kind, job, { ...(options.jobId ? { jobId: options.jobId } : {}), ...(delay > 0 ? { delay } : {}) });
+    // BullMQ refuses ':' in custom job ids; event ids (dispatch.result:<link>:<attempt>) have them.
+    const jobId = options.jobId?.replace(/:/g, '_');
+    await this.queue.add(job.kind, job, { ...(jobId ? { jobId } : {}), ...(delay > 0 ? { delay } : {}) });
   }
 
   send(job: Omit<Extract<OutboxJob, { kind: 'send' }>, 'kind'>, options?: EnqueueOptions) {
