@@ -140,22 +140,24 @@ function build(pnpm, filter) {
   run(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...(filter ? [`--filter=${filter}...`] : [])]);
 }
 
-/** Runs the services as child processes; Ctrl-C / SIGTERM stops them all and waits for them. */
-function runServices(names) {
-  const children = names.map((name) => {
-    const main = path.join(root, 'services', name, 'dist', 'main.js');
-    if (!existsSync(main)) throw new StepFailed(`services/${name} has no build output (${path.relative(root, main)})`);
+/**
+ * Runs processes ({ name, main, env? }) as children; Ctrl-C / SIGTERM stops them all and waits.
+ * If one exits on its own, the others are stopped too: a half-running system helps nobody.
+ */
+function runProcesses(processes) {
+  let stopping = false;
+  let exitCode = 0;
+  const children = processes.map(({ name, main, env: extra }) => {
+    if (!existsSync(main)) throw new StepFailed(`${name} has no build output (${path.relative(root, main)})`);
     // Own process group: a terminal's Ctrl-C reaches only this runner, which then sends each
     // service one SIGTERM (a second signal would make a service exit without finishing its work).
-    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env, stdio: 'inherit', detached: true });
+    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env: { ...env, ...extra }, stdio: 'inherit', detached: true });
     child.on('exit', (code, signal) => {
       say(`${name} exited (${signal ?? code})`);
       if (!stopping) stop(code || 1);
     });
     return child;
   });
-  let stopping = false;
-  let exitCode = 0;
   function stop(code = 0) {
     if (stopping) return;
     stopping = true;
@@ -168,6 +170,48 @@ function runServices(names) {
     let left = children.length;
     for (const child of children) child.on('exit', () => --left === 0 && resolve(exitCode));
   });
+}
+
+const serviceMain = (name) => path.join(root, 'services', name, 'dist', 'main.js');
+
+/**
+ * The sandbox: dwld with no Telegram account and no downloader. The Bot API emulator (with its
+ * web chat page), two simulated downloaders and the three services, wired together.
+ */
+function sandboxProcesses() {
+  const emulatorPort = env.EMULATOR_PORT || '8088';
+  const apiRoot = `http://127.0.0.1:${emulatorPort}`;
+  const common = {
+    TELEGRAM_BOT_TOKEN: '1000000:sandbox-bot-token-not-a-real-one',
+    TELEGRAM_API_ROOT: apiRoot,
+    // The emulator's people: Admin 100, Alice 200, Bob 201; the Stranger (999) may log in by
+    // sharing his contact.
+    ADMIN_IDS: env.ADMIN_IDS || '100',
+    ALLOWED_IDS: env.ALLOWED_IDS || '200,201',
+    ALLOWED_PHONES: env.ALLOWED_PHONES || '+15550100999',
+    FOLDERS: env.FOLDERS || 'Music,Films,Shows',
+    DISPATCH_DELAY_S: env.DISPATCH_DELAY_S || '20',
+  };
+  const sim = (name, patterns, httpPort) => ({
+    name,
+    main: serviceMain('downloader-sim'),
+    env: { SIM_NAME: name, PATTERNS: patterns, HTTP_PORT: httpPort, REGISTER_INTERVAL_S: '10', DOWNLOAD_SECONDS: '30', REGISTRY_ADDRESS: '127.0.0.1:9999' },
+  });
+  return [
+    { name: 'telegram-emulator', main: path.join(root, 'packages', 'telegram-emulator', 'dist', 'main.js'), env: { EMULATOR_PORT: emulatorPort } },
+    ...SERVICES.map((name) => ({ name, main: serviceMain(name), env: common })),
+    sim('video-nas', 'youtube.com,youtu.be,vimeo.com,rutube.ru,vk.com', '8091'),
+    sim('anything-box', '*', '8092'),
+  ];
+}
+
+function sandbox(pnpm) {
+  build(pnpm);
+  const processes = sandboxProcesses();
+  const url = processes[0].env.EMULATOR_PORT;
+  say(`sandbox: no TELEGRAM_BOT_TOKEN, so dwld talks to the built-in Telegram emulator.`);
+  say(`sandbox: open the web chat at http://127.0.0.1:${url}/ (Ctrl-C stops everything)`);
+  return runProcesses(processes);
 }
 
 async function main() {
@@ -197,12 +241,20 @@ async function main() {
       await ensureServicesAnswer(env.DATABASE_URL);
       // Starting one service applies nothing by surprise; `start` of everything migrates first.
       if (!only) await migrate(pnpm, env.DATABASE_URL);
+      if (!only && !env.TELEGRAM_BOT_TOKEN) return sandbox(pnpm);
       const names = only ? [only] : SERVICES;
       for (const name of names) build(pnpm, `./services/${name}`);
-      return runServices(names);
+      return runProcesses(names.map((name) => ({ name, main: serviceMain(name) })));
+    }
+    case 'sandbox': {
+      const pnpm = ensurePnpm();
+      install(pnpm);
+      await ensureServicesAnswer(env.DATABASE_URL);
+      await migrate(pnpm, env.DATABASE_URL);
+      return sandbox(pnpm);
     }
     default:
-      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway]\n');
+      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox\n');
       return command === 'help' ? 0 : 2;
   }
 }

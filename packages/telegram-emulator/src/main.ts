@@ -1,0 +1,28 @@
+// Runs the emulator on its own (the sandbox): EMULATOR_HOST (default 127.0.0.1) and
+// EMULATOR_PORT (default 8088). The web chat page is at the root.
+import { TelegramEmulator } from './emulator';
+
+async function main(): Promise<void> {
+  const host = process.env.EMULATOR_HOST || '127.0.0.1';
+  const port = Number(process.env.EMULATOR_PORT || 8088);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write('Invalid configuration: EMULATOR_PORT is invalid: must be a port number\n');
+    process.exit(1);
+  }
+  const emulator = new TelegramEmulator({ host, port });
+  const { url } = await emulator.start();
+  process.stdout.write(`Telegram Bot API emulator and web chat on ${url}\n`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    void emulator.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`emulator could not start: ${(err as Error).message}\n`);
+  process.exit(1);
+});
