@@ -1,0 +1,3 @@
+// Whole-system tests: the services run as built, in their own processes.
+const base = require('../../jest.config.base.js')(__dirname);
+module.exports = { ...base, roots: ['<rootDir>'], testTimeout: 120000 };

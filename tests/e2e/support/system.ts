@@ -1,0 +1,136 @@
+// The whole system for a test: the built services as separate processes, the Telegram
+// emulator, simulated downloaders, a fresh database and a Redis prefix. Tests drive it only
+// from the outside: Telegram updates and HTTP in; Bot API calls, gRPC calls and HTTP out.
+import path from 'node:path';
+import { createDatabase, type Database } from '@dwld/db';
+import { TelegramEmulator } from '@dwld/telegram-emulator';
+import { createRedisNamespace, createTestDatabase, freePort, spawnService, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const main = (service: string) => path.join(ROOT, 'services', service, 'dist', 'main.js');
+
+export const BOT_TOKEN = '5550001:e2e-bot-token-for-the-emulator-only';
+export const API_TOKEN = 'e2e-api-token-0123456789';
+export const ADMIN = 100;
+export const ALICE = 200;
+export const BOB = 201;
+
+export interface Received {
+  at: string;
+  link: string;
+  userName: string;
+  maxQuality?: number;
+  outcome: string;
+}
+
+export interface Sim {
+  name: string;
+  httpPort: number;
+  grpcPort: number;
+  process: ServiceProcess;
+  received(): Promise<Received[]>;
+  setMode(mode: 'ok' | 'fail' | 'refuse' | 'hang', count?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface System {
+  emulator: TelegramEmulator;
+  db: Database;
+  gatewayHttp: number;
+  registryGrpc: number;
+  processes: Map<string, ServiceProcess>;
+  startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string }): Promise<Sim>;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  schedulers?: number;
+  env?: Record<string, string>;
+}
+
+async function stopProcess(proc: ServiceProcess): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  await proc.exited;
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const emulator = new TelegramEmulator({ people: [
+    { id: ADMIN, firstName: 'Admin', username: 'admin', label: 'Admin' },
+    { id: ALICE, firstName: 'Alice', username: 'alice', label: 'User' },
+    { id: BOB, firstName: 'Bob', username: 'bob', label: 'User' },
+  ] });
+  const { url: apiRoot } = await emulator.start();
+  emulator.addBot(BOT_TOKEN);
+  const [database, ns]: [TestDatabase, RedisNamespace] = await Promise.all([createTestDatabase(), createRedisNamespace('e2e')]);
+  const db = createDatabase(database.url, { poolSize: 3 });
+  const [registryGrpc, registryHttp, gatewayHttp] = await Promise.all([freePort(), freePort(), freePort()]);
+  const processes = new Map<string, ServiceProcess>();
+  const sims: Sim[] = [];
+  const common = { DATABASE_URL: database.url, REDIS_URL: ns.url, STREAM_PREFIX: ns.prefix, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1' };
+
+  const registry = spawnService(main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
+  processes.set('registry', registry);
+  for (let i = 0; i < (options.schedulers ?? 1); i++) {
+    processes.set(`scheduler-${i}`, spawnService(main('scheduler'), { ...common, HTTP_PORT: String(await freePort()), CONSUMER_NAME: `scheduler-${i}`, RETRY_BASE_S: '1', RETRY_CAP_S: '2', DOWNLOADER_DEADLINE_S: '2', CLAIM_LEASE_S: '10', ...options.env }));
+  }
+  const gateway = spawnService(main('bot-gateway'), {
+    ...common,
+    HTTP_PORT: String(gatewayHttp),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    TELEGRAM_API_ROOT: apiRoot,
+    ADMIN_IDS: String(ADMIN),
+    ALLOWED_IDS: `${ALICE},${BOB}`,
+    FOLDERS: 'Music,Films',
+    DISPATCH_DELAY_S: '4',
+    SERVICE_MESSAGE_TTL_S: '0',
+    TELEGRAM_CHAT_INTERVAL_S: '0.05',
+    API_TOKEN,
+    LINKS_PER_MINUTE: '100000',
+    ...options.env,
+  });
+  processes.set('bot-gateway', gateway);
+
+  const system: System = {
+    emulator,
+    db,
+    gatewayHttp,
+    registryGrpc,
+    processes,
+    async startSim(name, patterns, simOptions = {}) {
+      const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];
+      const proc = spawnService(main('downloader-sim'), {
+        SIM_NAME: name, PATTERNS: patterns, REGISTRY_ADDRESS: `127.0.0.1:${registryGrpc}`, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort),
+        HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), REGISTER_INTERVAL_S: '2', DOWNLOAD_SECONDS: '1', MODE: simOptions.mode ?? 'ok',
+      });
+      const control = `http://127.0.0.1:${httpPort}`;
+      const sim: Sim = {
+        name, httpPort, grpcPort, process: proc,
+        received: async () => ((await (await fetch(`${control}/received`)).json()) as { received: Received[] }).received,
+        setMode: async (mode, count) => {
+          const res = await fetch(`${control}/mode`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode, ...(count ? { count } : {}) }) });
+          if (!res.ok) throw new Error(`cannot set mode: ${res.status}`);
+        },
+        stop: () => stopProcess(proc),
+      };
+      sims.push(sim);
+      await waitFor(async () => (await db.downloader.findUnique({ where: { name } }))?.port === grpcPort, { what: `${name} to register on port ${grpcPort}`, timeout: 20_000 });
+      return sim;
+    },
+    async stop() {
+      await Promise.all([...sims.map((s) => s.stop()), ...[...processes.values()].map(stopProcess)]);
+      await emulator.stop();
+      await db.$disconnect();
+      await Promise.all([database.drop(), ns.cleanup()]);
+    },
+  };
+  try {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${gatewayHttp}/readyz`).catch(() => null))?.status === 200, { what: 'the gateway to be ready', timeout: 30_000 });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${registryHttp}/readyz`).catch(() => null))?.status === 200, { what: 'the registry to be ready', timeout: 30_000 });
+  } catch (err) {
+    const logs = [...processes.entries()].map(([n, p]) => `--- ${n}\n${p.output().slice(-2000)}`).join('\n');
+    await system.stop();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+  return system;
+}
