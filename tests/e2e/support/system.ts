@@ -38,6 +38,8 @@ export interface System {
   db: Database;
   gatewayHttp: number;
   registryGrpc: number;
+  /** The schedulers' ops ports (metrics), in start order. */
+  schedulerHttp: number[];
   processes: Map<string, ServiceProcess>;
   startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string }): Promise<Sim>;
   stop(): Promise<void>;
@@ -52,6 +54,15 @@ async function stopProcess(proc: ServiceProcess): Promise<void> {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
   proc.child.kill('SIGTERM');
   await proc.exited;
+}
+
+/** The value of a counter or gauge on a service's /metrics, summed over its label sets. */
+export async function metric(port: number, name: string): Promise<number> {
+  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return body
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
@@ -71,8 +82,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 
   const registry = spawnService(main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
   processes.set('registry', registry);
+  const schedulerHttp: number[] = [];
   for (let i = 0; i < (options.schedulers ?? 1); i++) {
-    processes.set(`scheduler-${i}`, spawnService(main('scheduler'), { ...common, HTTP_PORT: String(await freePort()), CONSUMER_NAME: `scheduler-${i}`, RETRY_BASE_S: '1', RETRY_CAP_S: '2', DOWNLOADER_DEADLINE_S: '2', CLAIM_LEASE_S: '10', ...options.env }));
+    schedulerHttp.push(await freePort());
+    processes.set(`scheduler-${i}`, spawnService(main('scheduler'), { ...common, HTTP_PORT: String(schedulerHttp[i]), CONSUMER_NAME: `scheduler-${i}`, RETRY_BASE_S: '1', RETRY_CAP_S: '2', DOWNLOADER_DEADLINE_S: '2', CLAIM_LEASE_S: '10', ...options.env }));
   }
   const gateway = spawnService(main('bot-gateway'), {
     ...common,
@@ -96,6 +109,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     db,
     gatewayHttp,
     registryGrpc,
+    schedulerHttp,
     processes,
     async startSim(name, patterns, simOptions = {}) {
       const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];
