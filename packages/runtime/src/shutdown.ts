@@ -53,3 +53,33 @@ export function handleShutdown(options: ShutdownOptions): (reason: string, exitC
   signals.on('SIGINT', () => void shutdown('SIGINT'));
   return shutdown;
 }
+
+export interface RunOptions {
+  /** Names the service in the start-failure line. */
+  service: string;
+  logger: Logger;
+  /** How long a stop may take before the process exits anyway. */
+  timeoutMs: number;
+  start: () => Promise<unknown>;
+  /** Stops the service and closes what the composition root opened. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * The tail of every composition root: start, stop cleanly on SIGTERM/SIGINT, and treat an
+ * unhandled rejection or a failed start as fatal (stop, exit 1) rather than run half-broken.
+ */
+export async function runUntilSignalled(options: RunOptions): Promise<void> {
+  const { logger } = options;
+  const shutdown = handleShutdown({ logger, timeoutMs: options.timeoutMs, stop: options.stop });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    void shutdown('unhandled rejection', 1);
+  });
+  try {
+    await options.start();
+  } catch (err) {
+    logger.error(`${options.service} could not start`, { error: (err as Error).message });
+    await shutdown('start failed', 1);
+  }
+}

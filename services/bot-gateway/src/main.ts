@@ -2,7 +2,7 @@ import { loadEnvOrExit } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { defaultConsumerName } from '@dwld/events';
 import { createLogger } from '@dwld/logger';
-import { handleShutdown } from '@dwld/runtime';
+import { runUntilSignalled } from '@dwld/runtime';
 import { Redis } from 'ioredis';
 import { GatewayApp } from './app';
 import { gatewayEnv } from './config';
@@ -23,24 +23,16 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
   const app = new GatewayApp({ config, db, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
 
-  const shutdown = handleShutdown({
+  await runUntilSignalled({
+    service: 'gateway',
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_S,
+    start: () => app.start(),
     stop: async () => {
       await app.stop();
       await Promise.allSettled([db.$disconnect(), redis.quit()]);
     },
   });
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
-  });
-
-  try {
-    await app.start();
-  } catch (err) {
-    logger.error('gateway could not start', { error: (err as Error).message });
-    await shutdown('start failed', 1);
-  }
 }
 
 void main();

@@ -1,6 +1,6 @@
 import { loadEnvOrExit } from '@dwld/config';
 import { createLogger } from '@dwld/logger';
-import { handleShutdown } from '@dwld/runtime';
+import { runUntilSignalled } from '@dwld/runtime';
 import { DownloaderSimApp } from './app';
 import { simEnv } from './config';
 
@@ -16,18 +16,13 @@ async function main(): Promise<void> {
   });
   const app = new DownloaderSimApp({ config, logger });
 
-  const shutdown = handleShutdown({ logger, timeoutMs: config.SHUTDOWN_TIMEOUT_S, stop: () => app.stop() });
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
-    void shutdown('unhandled rejection', 1);
+  await runUntilSignalled({
+    service: 'downloader-sim',
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
+    start: () => app.start(),
+    stop: () => app.stop(),
   });
-
-  try {
-    await app.start();
-  } catch (err) {
-    logger.error('downloader-sim could not start', { error: (err as Error).message });
-    await shutdown('start failed', 1);
-  }
 }
 
 void main();

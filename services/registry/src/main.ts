@@ -2,7 +2,7 @@ import { loadEnvOrExit } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
 import { createLogger } from '@dwld/logger';
-import { handleShutdown } from '@dwld/runtime';
+import { runUntilSignalled } from '@dwld/runtime';
 import { Redis } from 'ioredis';
 import { RegistryApp } from './app';
 import { registryEnv } from './config';
@@ -24,25 +24,16 @@ async function main(): Promise<void> {
   const publisher = new EventPublisher({ redis, prefix: config.STREAM_PREFIX });
   const app = new RegistryApp({ config, db, redis, publisher, logger });
 
-  const shutdown = handleShutdown({
+  await runUntilSignalled({
+    service: 'registry',
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_S,
+    start: () => app.start(),
     stop: async () => {
       await app.stop();
       await Promise.allSettled([db.$disconnect(), redis.quit()]);
     },
   });
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
-    void shutdown('unhandled rejection', 1);
-  });
-
-  try {
-    await app.start();
-  } catch (err) {
-    logger.error('registry could not start', { error: (err as Error).message });
-    await shutdown('start failed', 1);
-  }
 }
 
 void main();

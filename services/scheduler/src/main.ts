@@ -1,7 +1,7 @@
 import { ConfigError } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { createLogger } from '@dwld/logger';
-import { handleShutdown } from '@dwld/runtime';
+import { runUntilSignalled } from '@dwld/runtime';
 import { Redis } from 'ioredis';
 import { SchedulerApp } from './app';
 import { parseSchedulerConfig } from './config';
@@ -29,25 +29,16 @@ async function main(): Promise<void> {
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
   const app = new SchedulerApp({ config, db, redis, logger });
 
-  const shutdown = handleShutdown({
+  await runUntilSignalled({
+    service: 'scheduler',
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_S,
+    start: () => app.start(),
     stop: async () => {
       await app.stop();
       await Promise.allSettled([db.$disconnect(), redis.quit()]);
     },
   });
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
-    void shutdown('unhandled rejection', 1);
-  });
-
-  try {
-    await app.start();
-  } catch (err) {
-    logger.error('scheduler could not start', { error: (err as Error).message });
-    await shutdown('start failed', 1);
-  }
 }
 
 void main();
