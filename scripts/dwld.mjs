@@ -226,6 +226,16 @@ async function main() {
       run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
       return 0;
     }
+    case 'bench': {
+      const pnpm = ensurePnpm();
+      install(pnpm);
+      await ensureServicesAnswer(env.TEST_DATABASE_URL);
+      // Benchmarks clone the same migrated template the tests use.
+      await migrate(pnpm, env.TEST_DATABASE_URL);
+      build(pnpm);
+      run(process.execPath, [path.join(root, 'bench', 'dist', 'run.js'), ...rest]);
+      return 0;
+    }
     case 'migrate': {
       const pnpm = ensurePnpm();
       install(pnpm);
@@ -254,7 +264,7 @@ async function main() {
       return sandbox(pnpm);
     }
     default:
-      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox\n');
+      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick]\n');
       return command === 'help' ? 0 : 2;
   }
 }

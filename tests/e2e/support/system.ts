@@ -1,6 +1,8 @@
 // The whole system for a test: the built services as separate processes, the Telegram
 // emulator, simulated downloaders, a fresh database and a Redis prefix. Tests drive it only
 // from the outside: Telegram updates and HTTP in; Bot API calls, gRPC calls and HTTP out.
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
@@ -37,6 +39,8 @@ export interface System {
   emulator: TelegramEmulator;
   db: Database;
   gatewayHttp: number;
+  /** Every gateway replica's HTTP port (the first is gatewayHttp). */
+  gatewayPorts: number[];
   registryGrpc: number;
   /** The schedulers' ops ports (metrics), in start order. */
   schedulerHttp: number[];
@@ -47,7 +51,34 @@ export interface System {
 
 export interface SystemOptions {
   schedulers?: number;
+  /** Gateway replicas; more than one means webhook mode behind one URL (a round-robin proxy). */
+  gateways?: number;
   env?: Record<string, string>;
+}
+
+/** One URL in front of several gateways, taking turns: what a load balancer does. */
+async function startRoundRobinProxy(targets: number[]): Promise<{ port: number; close(): Promise<void> }> {
+  let next = 0;
+  const server = createServer((req, res) => {
+    const port = targets[next++ % targets.length]!;
+    const upstream = request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
 }
 
 async function stopProcess(proc: ServiceProcess): Promise<void> {
@@ -87,27 +118,38 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     schedulerHttp.push(await freePort());
     processes.set(`scheduler-${i}`, spawnService(main('scheduler'), { ...common, HTTP_PORT: String(schedulerHttp[i]), CONSUMER_NAME: `scheduler-${i}`, RETRY_BASE_S: '1', RETRY_CAP_S: '2', DOWNLOADER_DEADLINE_S: '2', CLAIM_LEASE_S: '10', ...options.env }));
   }
-  const gateway = spawnService(main('bot-gateway'), {
-    ...common,
-    HTTP_PORT: String(gatewayHttp),
-    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-    TELEGRAM_API_ROOT: apiRoot,
-    ADMIN_IDS: String(ADMIN),
-    ALLOWED_IDS: `${ALICE},${BOB}`,
-    FOLDERS: 'Music,Films',
-    DISPATCH_DELAY_S: '4',
-    SERVICE_MESSAGE_TTL_S: '0',
-    TELEGRAM_CHAT_INTERVAL_S: '0.05',
-    API_TOKEN,
-    LINKS_PER_MINUTE: '100000',
-    ...options.env,
+  const gatewayCount = options.gateways ?? 1;
+  const gatewayPorts = [gatewayHttp];
+  for (let i = 1; i < gatewayCount; i++) gatewayPorts.push(await freePort());
+  const proxy = gatewayCount > 1 ? await startRoundRobinProxy(gatewayPorts) : undefined;
+  gatewayPorts.forEach((port, i) => {
+    processes.set(
+      i === 0 ? 'bot-gateway' : `bot-gateway-${i}`,
+      spawnService(main('bot-gateway'), {
+        ...common,
+        HTTP_PORT: String(port),
+        CONSUMER_NAME: `gateway-${i}`,
+        TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+        TELEGRAM_API_ROOT: apiRoot,
+        ADMIN_IDS: String(ADMIN),
+        ALLOWED_IDS: `${ALICE},${BOB}`,
+        FOLDERS: 'Music,Films',
+        DISPATCH_DELAY_S: '4',
+        SERVICE_MESSAGE_TTL_S: '0',
+        TELEGRAM_CHAT_INTERVAL_S: '0.05',
+        API_TOKEN,
+        LINKS_PER_MINUTE: '100000',
+        ...(proxy ? { WEBHOOK_URL: `http://127.0.0.1:${proxy.port}/telegram/hook`, WEBHOOK_SECRET: 'e2e-webhook-secret-0123456789' } : {}),
+        ...options.env,
+      }),
+    );
   });
-  processes.set('bot-gateway', gateway);
 
   const system: System = {
     emulator,
     db,
     gatewayHttp,
+    gatewayPorts,
     registryGrpc,
     schedulerHttp,
     processes,
@@ -133,13 +175,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     async stop() {
       await Promise.all([...sims.map((s) => s.stop()), ...[...processes.values()].map(stopProcess)]);
+      await proxy?.close();
       await emulator.stop();
       await db.$disconnect();
       await Promise.all([database.drop(), ns.cleanup()]);
     },
   };
   try {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${gatewayHttp}/readyz`).catch(() => null))?.status === 200, { what: 'the gateway to be ready', timeout: 30_000 });
+    for (const port of gatewayPorts) {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, { what: 'the gateways to be ready', timeout: 30_000 });
+    }
     await waitFor(async () => (await fetch(`http://127.0.0.1:${registryHttp}/readyz`).catch(() => null))?.status === 200, { what: 'the registry to be ready', timeout: 30_000 });
   } catch (err) {
     const logs = [...processes.entries()].map(([n, p]) => `--- ${n}\n${p.output().slice(-2000)}`).join('\n');
