@@ -4,7 +4,7 @@
 // Redis and PostgreSQL: it installs the pinned pnpm and the dependencies itself, checks that
 // Redis and PostgreSQL answer, and prepares the database before doing what was asked.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -205,6 +205,24 @@ function sandboxProcesses() {
   ];
 }
 
+/** docs/RELIABILITY.md from the figures the fault tests recorded in this run. */
+function writeReliabilityReport(figuresFile) {
+  const rows = existsSync(figuresFile)
+    ? readFileSync(figuresFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
+    : [];
+  const table = [
+    '| what was broken | how often | links in | dispatched | duplicates | lost |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.fault} | ${r.times} | ${r.linksIn} | ${r.dispatched} | ${r.duplicates} | ${r.lost} |`),
+  ].join('\n');
+  const out = path.join(root, 'docs', 'RELIABILITY.md');
+  writeFileSync(
+    out,
+    `# Reliability\n\nWritten by \`pnpm test:faults\` (tests/e2e/faults): each test breaks the running system on purpose while links flow, then checks that every accepted link (the bot said "queued" or "sent for immediate download") was dispatched.\n\nLast run: ${new Date().toISOString()} on Node ${process.version}.\n\n${table}\n`,
+  );
+  say(`wrote ${path.relative(root, out)}`);
+}
+
 function sandbox(pnpm) {
   build(pnpm);
   const processes = sandboxProcesses();
@@ -224,6 +242,18 @@ async function main() {
       // Test databases are cloned from this migrated template, one per test file.
       await migrate(pnpm, env.TEST_DATABASE_URL);
       run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
+      return 0;
+    }
+    case 'faults': {
+      const pnpm = ensurePnpm();
+      install(pnpm);
+      await ensureServicesAnswer(env.TEST_DATABASE_URL);
+      await migrate(pnpm, env.TEST_DATABASE_URL);
+      build(pnpm);
+      const figures = path.join(root, 'tests', 'e2e', '.faults', 'figures.jsonl');
+      rmSync(figures, { force: true });
+      run(pnpm, ['--filter', '@dwld/e2e', 'run', 'test:faults', ...rest]);
+      writeReliabilityReport(figures);
       return 0;
     }
     case 'bench': {
@@ -264,7 +294,7 @@ async function main() {
       return sandbox(pnpm);
     }
     default:
-      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick]\n');
+      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults\n');
       return command === 'help' ? 0 : 2;
   }
 }

@@ -3,3 +3,4 @@ export * from './redis';
 export * from './postgres';
 export * from './ports';
 export * from './process';
+export * from './proxy';

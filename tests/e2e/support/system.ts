@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, freePort, spawnService, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, CuttableProxy, freePort, spawnService, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const main = (service: string) => path.join(ROOT, 'services', service, 'dist', 'main.js');
@@ -44,6 +44,8 @@ export interface System {
   registryGrpc: number;
   /** The schedulers' ops ports (metrics), in start order. */
   schedulerHttp: number[];
+  /** With `cuttableDatabase`: cut the services off PostgreSQL and restore them. */
+  database?: { cut(): Promise<void>; restore(): Promise<void> };
   processes: Map<string, ServiceProcess>;
   startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string }): Promise<Sim>;
   stop(): Promise<void>;
@@ -53,6 +55,10 @@ export interface SystemOptions {
   schedulers?: number;
   /** Gateway replicas; more than one means webhook mode behind one URL (a round-robin proxy). */
   gateways?: number;
+  /** A Redis of the test's own (fault tests restart it); default: the machine's, under a fresh prefix. */
+  redisUrl?: string;
+  /** Services reach PostgreSQL through a proxy the test can cut (system.database). */
+  cuttableDatabase?: boolean;
   env?: Record<string, string>;
 }
 
@@ -109,7 +115,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const [registryGrpc, registryHttp, gatewayHttp] = await Promise.all([freePort(), freePort(), freePort()]);
   const processes = new Map<string, ServiceProcess>();
   const sims: Sim[] = [];
-  const common = { DATABASE_URL: database.url, REDIS_URL: ns.url, STREAM_PREFIX: ns.prefix, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1' };
+  const dbProxy = options.cuttableDatabase ? await CuttableProxy.start({ host: '127.0.0.1', port: Number(new URL(database.url).port || 5432) }) : undefined;
+  const common = { DATABASE_URL: dbProxy ? dbProxy.urlFor(database.url) : database.url, REDIS_URL: options.redisUrl ?? ns.url, STREAM_PREFIX: ns.prefix, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1' };
 
   const registry = spawnService(main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
   processes.set('registry', registry);
@@ -121,7 +128,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const gatewayCount = options.gateways ?? 1;
   const gatewayPorts = [gatewayHttp];
   for (let i = 1; i < gatewayCount; i++) gatewayPorts.push(await freePort());
-  const proxy = gatewayCount > 1 ? await startRoundRobinProxy(gatewayPorts) : undefined;
+  const webhookProxy = gatewayCount > 1 ? await startRoundRobinProxy(gatewayPorts) : undefined;
   gatewayPorts.forEach((port, i) => {
     processes.set(
       i === 0 ? 'bot-gateway' : `bot-gateway-${i}`,
@@ -139,7 +146,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         TELEGRAM_CHAT_INTERVAL_S: '0.05',
         API_TOKEN,
         LINKS_PER_MINUTE: '100000',
-        ...(proxy ? { WEBHOOK_URL: `http://127.0.0.1:${proxy.port}/telegram/hook`, WEBHOOK_SECRET: 'e2e-webhook-secret-0123456789' } : {}),
+        ...(webhookProxy ? { WEBHOOK_URL: `http://127.0.0.1:${webhookProxy.port}/telegram/hook`, WEBHOOK_SECRET: 'e2e-webhook-secret-0123456789' } : {}),
         ...options.env,
       }),
     );
@@ -153,6 +160,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     registryGrpc,
     schedulerHttp,
     processes,
+    ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up() } } : {}),
     async startSim(name, patterns, simOptions = {}) {
       const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];
       const proc = spawnService(main('downloader-sim'), {
@@ -175,7 +183,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     async stop() {
       await Promise.all([...sims.map((s) => s.stop()), ...[...processes.values()].map(stopProcess)]);
-      await proxy?.close();
+      await webhookProxy?.close();
+      await dbProxy?.down();
       await emulator.stop();
       await db.$disconnect();
       await Promise.all([database.drop(), ns.cleanup()]);
