@@ -44,6 +44,8 @@ export interface System {
   registryGrpc: number;
   /** The schedulers' ops ports (metrics), in start order. */
   schedulerHttp: number[];
+  /** SIGKILLs a service process (as a crash would) and starts it again with the same settings. */
+  crashAndRestart(name: string): Promise<ServiceProcess>;
   /** With `cuttableDatabase`: cut the services off PostgreSQL and restore them. */
   database?: { cut(): Promise<void>; restore(): Promise<void> };
   processes: Map<string, ServiceProcess>;
@@ -114,25 +116,32 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const db = createDatabase(database.url, { poolSize: 3 });
   const [registryGrpc, registryHttp, gatewayHttp] = await Promise.all([freePort(), freePort(), freePort()]);
   const processes = new Map<string, ServiceProcess>();
+  const specs = new Map<string, { main: string; env: Record<string, string> }>();
+  const launch = (name: string, mainJs: string, env: Record<string, string>) => {
+    specs.set(name, { main: mainJs, env });
+    const proc = spawnService(mainJs, env);
+    processes.set(name, proc);
+    return proc;
+  };
   const sims: Sim[] = [];
   const dbProxy = options.cuttableDatabase ? await CuttableProxy.start({ host: '127.0.0.1', port: Number(new URL(database.url).port || 5432) }) : undefined;
   const common = { DATABASE_URL: dbProxy ? dbProxy.urlFor(database.url) : database.url, REDIS_URL: options.redisUrl ?? ns.url, STREAM_PREFIX: ns.prefix, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1' };
 
-  const registry = spawnService(main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
-  processes.set('registry', registry);
+  launch('registry', main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
   const schedulerHttp: number[] = [];
   for (let i = 0; i < (options.schedulers ?? 1); i++) {
     schedulerHttp.push(await freePort());
-    processes.set(`scheduler-${i}`, spawnService(main('scheduler'), { ...common, HTTP_PORT: String(schedulerHttp[i]), CONSUMER_NAME: `scheduler-${i}`, RETRY_BASE_S: '1', RETRY_CAP_S: '2', DOWNLOADER_DEADLINE_S: '2', CLAIM_LEASE_S: '10', ...options.env }));
+    launch(`scheduler-${i}`, main('scheduler'), { ...common, HTTP_PORT: String(schedulerHttp[i]), CONSUMER_NAME: `scheduler-${i}`, DISPATCH_CONCURRENCY: '8', RETRY_BASE_S: '1', RETRY_CAP_S: '2', DOWNLOADER_DEADLINE_S: '2', CLAIM_LEASE_S: '10', ...options.env });
   }
   const gatewayCount = options.gateways ?? 1;
   const gatewayPorts = [gatewayHttp];
   for (let i = 1; i < gatewayCount; i++) gatewayPorts.push(await freePort());
   const webhookProxy = gatewayCount > 1 ? await startRoundRobinProxy(gatewayPorts) : undefined;
   gatewayPorts.forEach((port, i) => {
-    processes.set(
+    launch(
       i === 0 ? 'bot-gateway' : `bot-gateway-${i}`,
-      spawnService(main('bot-gateway'), {
+      main('bot-gateway'),
+      {
         ...common,
         HTTP_PORT: String(port),
         CONSUMER_NAME: `gateway-${i}`,
@@ -148,7 +157,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         LINKS_PER_MINUTE: '100000',
         ...(webhookProxy ? { WEBHOOK_URL: `http://127.0.0.1:${webhookProxy.port}/telegram/hook`, WEBHOOK_SECRET: 'e2e-webhook-secret-0123456789' } : {}),
         ...options.env,
-      }),
+      },
     );
   });
 
@@ -160,6 +169,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     registryGrpc,
     schedulerHttp,
     processes,
+    async crashAndRestart(name) {
+      const proc = processes.get(name);
+      const spec = specs.get(name);
+      if (!proc || !spec) throw new Error(`no process ${name}`);
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+      return launch(name, spec.main, spec.env);
+    },
     ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up() } } : {}),
     async startSim(name, patterns, simOptions = {}) {
       const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];

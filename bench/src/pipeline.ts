@@ -1,0 +1,286 @@
+// Scenario 1: dispatch pipeline. Links made due in PostgreSQL (+ one link.added event each),
+// dispatched by 1 or 3 real scheduler processes to 4 downloader gRPC servers in another process.
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { DownloaderGrpcClient } from '@dwld/contract';
+import { EventPublisher, linkAdded, outgoing } from '@dwld/events';
+import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
+import { Client } from 'pg';
+import { mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+
+export const DOWNLOADERS = 4;
+export const CONCURRENCY = 64;
+export const CLAIM_BATCH = 200;
+
+interface Report {
+  calls: number;
+  distinct: number;
+  duplicates: number;
+}
+
+/** The forked process with the fake downloaders. */
+export class FakeDownloaders {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly ports: number[],
+  ) {}
+
+  static async start(count = DOWNLOADERS): Promise<FakeDownloaders> {
+    const child = fork(path.join(__dirname, 'fake-downloaders.js'), [String(count)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ports = await new Promise<number[]>((resolve, reject) => {
+      child.once('message', (m: { type: string; ports: number[] }) => resolve(m.ports));
+      child.once('exit', (code) => reject(new Error(`fake downloaders exited (${code})`)));
+    });
+    return new FakeDownloaders(child, ports);
+  }
+
+  private ask<T>(type: string): Promise<T> {
+    return new Promise((resolve) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== type) return;
+        this.child.off('message', on);
+        resolve(m as T);
+      };
+      this.child.on('message', on);
+      this.child.send({ type });
+    });
+  }
+
+  reset = () => this.ask<unknown>('reset');
+  report = () => this.ask<Report>('report');
+
+  async stop(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'stop' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+const URL_BASE = 'https://www.youtube.com/watch?v=';
+
+/**
+ * Writes `n` links in one statement: send_at = now() (burst), or spread at `ratePerS` starting
+ * `startInMs` from now (paced). Returns the rows for the link.added events.
+ */
+async function insertLinks(pg: Client, n: number, tag: string, paced?: { ratePerS: number; startInMs: number }) {
+  const sendAt = paced ? `now() + ($3::float8 + (g - 1) * 1000.0 / $4::float8) * interval '1 millisecond'` : 'now()';
+  const params: unknown[] = [n, `${URL_BASE}${tag}-`];
+  if (paced) params.push(paced.startInMs, paced.ratePerS);
+  const { rows } = await pg.query<{ id: number; url: string; send_at: Date }>(
+    `INSERT INTO links (url, host, chat_id, user_id, quality, send_at, updated_at)
+     SELECT $2::text || g, 'www.youtube.com', 123456789, 123456789, '1080', ${sendAt}, now()
+       FROM generate_series(1, $1::int) g
+     RETURNING id, url, send_at`,
+    params,
+  );
+  return rows;
+}
+
+async function registerDownloaders(pg: Client, ports: number[]): Promise<void> {
+  for (const [i, port] of ports.entries()) {
+    await pg.query(
+      `INSERT INTO downloaders (name, host, port, allowed_patterns, registered_at, last_seen_at, updated_at)
+       VALUES ($1, '127.0.0.1', $2, ARRAY['*'], now(), now(), now())`,
+      [`bench-dl-${i}`, port],
+    );
+  }
+}
+
+export interface DispatchFigures {
+  schedulers: number;
+  links: number;
+  dispatched: number;
+  /** links dispatched per second, first due → last dispatched */
+  rate: number;
+  lagP50: number;
+  lagP95: number;
+  lagP99: number;
+  duplicates: number;
+  lost: number;
+  failed: number;
+  /** MiB, one per scheduler process */
+  peakRss: number[];
+}
+
+/** One run of the real pipeline on a fresh database and Redis prefix. */
+export async function runDispatch(downloaders: FakeDownloaders, schedulers: number, n: number, paced?: { ratePerS: number }): Promise<DispatchFigures> {
+  const db = await createTestDatabase();
+  const ns = await createRedisNamespace('bench-pipe');
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  const procs: ServiceProcess[] = [];
+  const samplers: Array<ReturnType<typeof sampleRss>> = [];
+  try {
+    await registerDownloaders(pg, downloaders.ports);
+    for (let i = 0; i < schedulers; i++) {
+      const port = await freePort();
+      const proc = spawnService(mainJs('scheduler'), {
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: db.url,
+        REDIS_URL: ns.url,
+        STREAM_PREFIX: ns.prefix,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(port),
+        CONSUMER_NAME: `bench-scheduler-${i}`,
+        DISPATCH_CONCURRENCY: String(CONCURRENCY),
+        CLAIM_BATCH_SIZE: String(CLAIM_BATCH),
+      });
+      procs.push(proc);
+      await waitReady(port, proc);
+    }
+    for (const proc of procs) samplers.push(sampleRss(proc.child.pid!));
+    await downloaders.reset();
+
+    const rows = await insertLinks(pg, n, `r${Date.now().toString(36)}`, paced ? { ratePerS: paced.ratePerS, startInMs: 1000 } : undefined);
+    const publisher = new EventPublisher({ redis: ns.redis, prefix: ns.prefix });
+    for (let i = 0; i < rows.length; i += 500) {
+      await publisher.publishMany(
+        rows.slice(i, i + 500).map((row) =>
+          outgoing(linkAdded, {
+            linkId: row.id,
+            url: row.url,
+            host: 'www.youtube.com',
+            userId: '123456789',
+            chatId: '123456789',
+            username: null,
+            quality: '1080',
+            folder: null,
+            sendAt: row.send_at.toISOString(),
+          }),
+        ),
+      );
+    }
+
+    // Wait until every link is dispatched, or nothing moved for 15 s.
+    let last = -1;
+    let lastMoved = Date.now();
+    for (;;) {
+      const { rows: c } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM dispatches');
+      const done = c[0]!.n;
+      if (done >= n) break;
+      if (done !== last) {
+        last = done;
+        lastMoved = Date.now();
+      } else if (Date.now() - lastMoved > 15_000 && (!paced || Date.now() - rows[rows.length - 1]!.send_at.getTime() > 15_000)) break;
+      await sleep(50);
+    }
+    await sleep(300); // let late duplicate calls (if any) arrive
+    const peakRss = samplers.map((s) => s.peak());
+
+    const { rows: stats } = await pg.query<{ dispatched: number; distinct: number; seconds: number; p50: number; p95: number; p99: number }>(`
+      SELECT count(*)::int AS dispatched, count(DISTINCT link_id)::int AS distinct,
+             extract(epoch FROM max(dispatched_at) - min(send_at))::float8 AS seconds,
+             percentile_cont(0.50) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched_at - send_at))::float8 AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched_at - send_at))::float8 AS p95,
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM dispatched_at - send_at))::float8 AS p99
+        FROM dispatches`);
+    const { rows: left } = await pg.query<{ remaining: number; failed: number }>(
+      `SELECT count(*)::int AS remaining, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM links`,
+    );
+    const s = stats[0]!;
+    const report = await downloaders.report();
+    return {
+      schedulers,
+      links: n,
+      dispatched: s.distinct,
+      rate: s.distinct / s.seconds,
+      lagP50: s.p50,
+      lagP95: s.p95,
+      lagP99: s.p99,
+      // extra calls at the servers, or extra history rows for one link, whichever is larger
+      duplicates: Math.max(report.duplicates, s.dispatched - s.distinct),
+      lost: n - s.distinct - left[0]!.remaining,
+      failed: left[0]!.failed,
+      peakRss,
+    };
+  } finally {
+    samplers.forEach((s) => s.stop());
+    await Promise.all(procs.map((p) => stopService(p)));
+    await pg.end();
+    await ns.cleanup();
+    await db.drop();
+  }
+}
+
+/** Baseline (a): bare SetToQueue calls from this process, round-robin over the servers. Returns calls/s and mean ms per call. */
+export async function bareCalls(ports: number[], n: number, concurrency: number): Promise<{ rate: number; meanMs: number }> {
+  const clients = ports.map((p) => new DownloaderGrpcClient(`127.0.0.1:${p}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>);
+  const call = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const client = clients[Math.abs(i) % clients.length]!;
+      client.SetToQueue!({ link: `${URL_BASE}bare-${i}`, userName: 'bench' }, { deadline: Date.now() + 5000 }, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
+  // warm the connections
+  await Promise.all(clients.map((_, i) => call(-1 - i)));
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await call(next++);
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  clients.forEach((c) => c.close());
+  return { rate: n / seconds, meanMs: (seconds * 1000 * concurrency) / n };
+}
+
+/** Baseline (b): claim with UPDATE … FOR UPDATE SKIP LOCKED in batches, then DELETE, on a fresh clone. rows/s */
+export async function bareSql(n: number, batch = CLAIM_BATCH): Promise<number> {
+  const db = await createTestDatabase();
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  try {
+    await insertLinks(pg, n, 'sql');
+    let claimed = 0;
+    const start = process.hrtime.bigint();
+    for (;;) {
+      const { rows } = await pg.query<{ id: number }>(
+        `UPDATE links SET claim_owner = 'bench', claim_expires_at = now() + interval '30 seconds'
+          WHERE id IN (SELECT id FROM links
+                        WHERE status = 'queued' AND send_at <= now() AND (claim_owner IS NULL OR claim_expires_at < now())
+                        ORDER BY send_at, id LIMIT $1::int FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
+        [batch],
+      );
+      if (rows.length === 0) break;
+      await pg.query('DELETE FROM links WHERE id = ANY($1::int[]) AND claim_owner = $2', [rows.map((r) => r.id), 'bench']);
+      claimed += rows.length;
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return claimed / seconds;
+  } finally {
+    await pg.end();
+    await db.drop();
+  }
+}
+
+/**
+ * Baseline (c): the original Go design, computed. One loop on a fixed 71 s ticker sends every
+ * due link one after another (`callMs` each); a tick missed while sending fires as soon as the
+ * batch ends (Go's ticker buffers one). The ticker's phase against the load is unknown, so
+ * lags are pooled over 71 evenly spread phases. `dueMs` sorted ascending, ms from t = 0.
+ */
+export function goDesignLags(dueMs: number[], callMs: number, tickMs = 71_000, phases = 71): { p50: number; p95: number; p99: number; rate: number } {
+  const lags = new Float64Array(dueMs.length * phases);
+  let k = 0;
+  for (let ph = 0; ph < phases; ph++) {
+    let tick = ((ph + 0.5) * tickMs) / phases;
+    let i = 0;
+    while (i < dueMs.length) {
+      while (dueMs[i]! > tick) tick += tickMs;
+      let cursor = tick;
+      while (i < dueMs.length && dueMs[i]! <= tick) {
+        cursor += callMs;
+        lags[k++] = cursor - dueMs[i]!;
+        i++;
+      }
+      tick = Math.max(tick + tickMs, cursor);
+    }
+  }
+  lags.sort();
+  return { p50: percentile(lags, 0.5) / 1000, p95: percentile(lags, 0.95) / 1000, p99: percentile(lags, 0.99) / 1000, rate: 1000 / callMs };
+}

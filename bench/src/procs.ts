@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { spawnService, type ServiceProcess } from '@dwld/testkit';
+
+export const REPO = path.resolve(__dirname, '../..');
+export const mainJs = (service: string) => path.join(REPO, 'services', service, 'dist', 'main.js');
+
+/** VmRSS and VmHWM of a process in MiB (0 when it is gone). */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+/** Samples VmRSS every `everyMs`; peak() is the larger of the sampled maximum and VmHWM. */
+export function sampleRss(pid: number, everyMs = 100): { peak(): number; stop(): void } {
+  let max = 0;
+  const timer = setInterval(() => (max = Math.max(max, memoryOf(pid).rss)), everyMs);
+  return {
+    peak: () => Math.max(max, memoryOf(pid).hwm),
+    stop: () => clearInterval(timer),
+  };
+}
+
+export async function waitReady(port: number, proc: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`service exited before ready:\n${proc.output().slice(-2000)}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`not ready on :${port} after ${timeoutMs} ms:\n${proc.output().slice(-2000)}`);
+    await sleep(100);
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopService(proc: ServiceProcess, graceMs = 10_000): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+export { spawnService, type ServiceProcess };
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[i]!;
+}
