@@ -1,6 +1,6 @@
 import { isDatabaseUnavailable } from '@dwld/db';
 import { decideAfterFailure, type Quality } from '@dwld/domain';
-import { dispatchResult, type EventMeta, type EventPublisher, type LinkUrgent } from '@dwld/events';
+import { dispatchResult, type DispatchResult, type EventMeta, type EventPublisher, type LinkUrgent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from './attempt';
@@ -119,25 +119,7 @@ export class UrgentDispatcher {
       if (!isDatabaseUnavailable(err)) throw err;
       throw new RetryLater(`urgent link dispatched to "${downloader}"; the database is unavailable to record it, retrying later`);
     }
-    await this.options.publisher.publish(
-      dispatchResult,
-      {
-        linkId: null,
-        urgentEventId: meta.eventId,
-        url: event.url,
-        userId: event.userId,
-        chatId: event.chatId,
-        messageId: event.messageId,
-        replyMessageId: event.replyMessageId,
-        ok: true,
-        downloader,
-        error: null,
-        attempts,
-        nextAttemptAt: null,
-        failed: false,
-      },
-      { id: urgentResultEventId(meta.eventId) },
-    );
+    await this.publishResult(event, meta, { linkId: null, ok: true, downloader, error: null, attempts, nextAttemptAt: null, failed: false }, urgentResultEventId(meta.eventId));
     await this.markDone(meta, 'dispatched');
   }
 
@@ -160,27 +142,25 @@ export class UrgentDispatcher {
     if (nextAttemptAt === null) metrics.givenUp.inc({ reason: failure.kind });
     this.logger.warn('urgent link not dispatched: written down for retries', { eventId: meta.eventId, linkId: written.id, reason: failure.kind, error: failure.message });
     if (written.created) {
-      await this.options.publisher.publish(
-        dispatchResult,
-        {
-          linkId: written.id,
-          urgentEventId: meta.eventId,
-          url: event.url,
-          userId: event.userId,
-          chatId: event.chatId,
-          messageId: event.messageId,
-          replyMessageId: event.replyMessageId,
-          ok: false,
-          downloader: null,
-          error: failure,
-          attempts: 1,
-          nextAttemptAt: nextAttemptAt?.toISOString() ?? null,
-          failed: nextAttemptAt === null,
-        },
-        { id: resultEventId(written.id, 1) },
+      await this.publishResult(
+        event,
+        meta,
+        { linkId: written.id, ok: false, downloader: null, error: failure, attempts: 1, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, failed: nextAttemptAt === null },
+        resultEventId(written.id, 1),
       );
     }
     await this.markDone(meta, 'written_down');
+  }
+
+  /** The dispatch.result of an urgent link: who asked and where to answer come from the event. */
+  private publishResult(
+    event: LinkUrgent,
+    meta: EventMeta,
+    outcome: Pick<DispatchResult, 'linkId' | 'ok' | 'downloader' | 'error' | 'attempts' | 'nextAttemptAt' | 'failed'>,
+    id: string,
+  ): Promise<string> {
+    const { url, userId, chatId, messageId, replyMessageId } = event;
+    return this.options.publisher.publish(dispatchResult, { urgentEventId: meta.eventId, url, userId, chatId, messageId, replyMessageId, ...outcome }, { id });
   }
 
   private async withLock(key: string, work: (lockedAt: number) => Promise<void>): Promise<void> {
