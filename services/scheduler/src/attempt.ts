@@ -4,8 +4,9 @@ import type { Logger } from '@dwld/logger';
 import { summariseAttempt, truncate, type AttemptFailure, type CallFailure } from './decisions';
 import type { SchedulerMetrics } from './metrics';
 
+export type GateVerdict = 'go' | 'stopping' | 'out_of_time';
 /** Asked before each call: may it start? Not when stopping, nor when it might outlast the claim. */
-export type CallGate = () => 'go' | 'stopping' | 'out_of_time';
+export type CallGate = () => GateVerdict | Promise<GateVerdict>;
 
 export type AttemptOutcome =
   | { ok: true; downloader: string; failures: CallFailure[] }
@@ -25,7 +26,7 @@ export async function tryInTurn(
 ): Promise<AttemptOutcome> {
   const failures: CallFailure[] = [];
   for (const downloader of route) {
-    const verdict = gate();
+    const verdict = await gate();
     if (verdict === 'stopping') return { ok: false, interrupted: true, failures };
     if (verdict === 'out_of_time') break;
     try {

@@ -60,6 +60,20 @@ describe('LinkStore (real PostgreSQL)', () => {
     expect((await db.link.findUniqueOrThrow({ where: { id: link!.id } })).claimOwner).toBe('me');
   });
 
+  it('renews a claim only for its owner: a replica whose lease was taken over must not call', async () => {
+    await addLinks(1);
+    const [link] = await store.claim('slow', 10, 1);
+    // Its lease ran out and another replica took the link.
+    await db.link.update({ where: { id: link!.id }, data: { claimExpiresAt: new Date(Date.now() - 1) } });
+    const [taken] = await store.claim('fast', 10, 30_000);
+    expect(taken!.id).toBe(link!.id);
+    expect(await store.renew(link!.id, 'slow', 30_000)).toBe(false);
+    expect(await store.renew(link!.id, 'fast', 60_000)).toBe(true);
+    const row = await db.link.findUniqueOrThrow({ where: { id: link!.id } });
+    expect(row.claimOwner).toBe('fast');
+    expect(row.claimExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+  });
+
   it('never gives one link to two claimers racing for 600 links', async () => {
     await addLinks(600);
     const owners = Array.from({ length: 8 }, (_, i) => `owner-${i}`);

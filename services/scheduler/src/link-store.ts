@@ -133,6 +133,17 @@ export class LinkStore {
   }
 
   /** Lets go of claims without recording a try (stopping before the call started). */
+  /**
+   * Extends this owner's claim right before a call; false when the claim is no longer its own
+   * (its lease ran out and another replica took the link), so the call must not be made.
+   */
+  async renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
+    const count = await this.db.$executeRaw`
+      UPDATE links SET claim_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
+       WHERE id = ${id}::int AND claim_owner = ${owner}`;
+    return count === 1;
+  }
+
   async release(ids: readonly number[], owner: string): Promise<number> {
     if (ids.length === 0) return 0;
     return this.db.$executeRaw`

@@ -12,6 +12,7 @@ export class SchedulerMetrics {
   readonly failures: Counter;
   readonly givenUp: Counter;
   readonly released: Counter;
+  readonly claimsLost: Counter;
   readonly urgent: Counter;
   readonly publishFailures: Counter;
   readonly dispatchLag: Histogram;
@@ -45,6 +46,7 @@ export class SchedulerMetrics {
     });
     this.givenUp = new Counter({ name: 'dwld_scheduler_links_failed_total', help: 'Links marked failed for good, by reason', labelNames: ['reason'], registers });
     this.released = new Counter({ name: 'dwld_scheduler_claims_released_total', help: 'Claims let go without a try (stopping)', registers });
+    this.claimsLost = new Counter({ name: 'dwld_scheduler_claims_lost_total', help: 'Links not sent because their lease ran out and another replica took them', registers });
     this.urgent = new Counter({ name: 'dwld_scheduler_urgent_total', help: 'link.urgent events handled, by outcome', labelNames: ['outcome'], registers });
     this.publishFailures = new Counter({ name: 'dwld_scheduler_result_publish_failures_total', help: 'dispatch.result events that could not be published', registers });
     this.dispatchLag = new Histogram({

@@ -213,8 +213,18 @@ export class Scheduler {
         await this.settleFailure(link, attempt, { kind: 'internal', message: `cannot be sent: ${plan.message}` }, true, leaseEndsAt);
         return;
       }
-      const outcome = await this.options.dispatcher.attempt(link.host, plan.request, downloaders, () => {
+      const outcome = await this.options.dispatcher.attempt(link.host, plan.request, downloaders, async () => {
         if (this.stopping) return 'stopping';
+        // Fencing: a call goes out only under a claim this replica still holds, freshly extended.
+        // A replica slowed down past its lease (overload, a long GC pause) finds the link taken
+        // and leaves it, instead of sending it a second time.
+        const renewedAt = Date.now();
+        if (!(await this.options.store.renew(link.id, this.options.owner, this.options.leaseMs))) {
+          this.logger.warn('claim lost before the call: leaving the link to its new owner', { linkId: link.id });
+          this.options.metrics.claimsLost.inc();
+          return 'out_of_time';
+        }
+        leaseEndsAt = renewedAt + this.options.leaseMs;
         return callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs) ? 'go' : 'out_of_time';
       });
       if (outcome.ok) await this.settleSuccess(link, attempt, outcome.downloader, leaseEndsAt);
