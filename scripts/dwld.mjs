@@ -232,23 +232,29 @@ function sandbox(pnpm) {
   return runProcesses(processes);
 }
 
+/**
+ * The steps every command starts with: the pinned pnpm, the dependencies, Redis and PostgreSQL
+ * answering, and (unless `migrateDb` is false) the database created and migrated.
+ */
+async function prepare(databaseUrl, { migrateDb = true } = {}) {
+  const pnpm = ensurePnpm();
+  install(pnpm);
+  await ensureServicesAnswer(databaseUrl);
+  if (migrateDb) await migrate(pnpm, databaseUrl);
+  return pnpm;
+}
+
 async function main() {
   const [command = 'help', ...rest] = process.argv.slice(2);
   switch (command) {
     case 'test': {
-      const pnpm = ensurePnpm();
-      install(pnpm);
-      await ensureServicesAnswer(env.TEST_DATABASE_URL);
       // Test databases are cloned from this migrated template, one per test file.
-      await migrate(pnpm, env.TEST_DATABASE_URL);
+      const pnpm = await prepare(env.TEST_DATABASE_URL);
       run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
       return 0;
     }
     case 'faults': {
-      const pnpm = ensurePnpm();
-      install(pnpm);
-      await ensureServicesAnswer(env.TEST_DATABASE_URL);
-      await migrate(pnpm, env.TEST_DATABASE_URL);
+      const pnpm = await prepare(env.TEST_DATABASE_URL);
       build(pnpm);
       const figures = path.join(root, 'tests', 'e2e', '.faults', 'figures.jsonl');
       rmSync(figures, { force: true });
@@ -257,41 +263,28 @@ async function main() {
       return 0;
     }
     case 'bench': {
-      const pnpm = ensurePnpm();
-      install(pnpm);
-      await ensureServicesAnswer(env.TEST_DATABASE_URL);
       // Benchmarks clone the same migrated template the tests use.
-      await migrate(pnpm, env.TEST_DATABASE_URL);
+      const pnpm = await prepare(env.TEST_DATABASE_URL);
       build(pnpm);
       run(process.execPath, [path.join(root, 'bench', 'dist', 'run.js'), ...rest]);
       return 0;
     }
     case 'migrate': {
-      const pnpm = ensurePnpm();
-      install(pnpm);
-      await ensureServicesAnswer(env.DATABASE_URL);
-      await migrate(pnpm, env.DATABASE_URL);
+      await prepare(env.DATABASE_URL);
       return 0;
     }
     case 'start': {
       const only = rest[0];
       if (only && !SERVICES.includes(only)) throw new StepFailed(`unknown service "${only}" (one of: ${SERVICES.join(', ')})`);
-      const pnpm = ensurePnpm();
-      install(pnpm);
-      await ensureServicesAnswer(env.DATABASE_URL);
       // Starting one service applies nothing by surprise; `start` of everything migrates first.
-      if (!only) await migrate(pnpm, env.DATABASE_URL);
+      const pnpm = await prepare(env.DATABASE_URL, { migrateDb: !only });
       if (!only && !env.TELEGRAM_BOT_TOKEN) return sandbox(pnpm);
       const names = only ? [only] : SERVICES;
       for (const name of names) build(pnpm, `./services/${name}`);
       return runProcesses(names.map((name) => ({ name, main: serviceMain(name) })));
     }
     case 'sandbox': {
-      const pnpm = ensurePnpm();
-      install(pnpm);
-      await ensureServicesAnswer(env.DATABASE_URL);
-      await migrate(pnpm, env.DATABASE_URL);
-      return sandbox(pnpm);
+      return sandbox(await prepare(env.DATABASE_URL));
     }
     default:
       process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults\n');
