@@ -19,6 +19,7 @@ describe('parseEnv', () => {
       LOG_LEVEL: 'info',
       HTTP_PORT: 8080,
       STREAM_PREFIX: 'dwld',
+      DATABASE_POOL_SIZE: 10,
       GRPC_PORT: 9999,
       POLL_S: 5000,
       IDS: [],
@@ -44,6 +45,7 @@ describe('parseEnv', () => {
     [{ ...base, FLAG: 'maybe' }, 'FLAG is invalid: must be true or false'],
     [{ ...base, STREAM_PREFIX: 'a b' }, 'STREAM_PREFIX is invalid'],
     [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL is invalid'],
+    [{ ...base, DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE is invalid: must be at least 1'],
   ])('rejects %j with one line naming the variable', (env, expected) => {
     let caught: unknown;
     try {

@@ -162,6 +162,8 @@ export function commonEnv(defaultHttpPort: number) {
   return {
     NODE_ENV: z.enum(['production', 'development', 'test']).optional().transform((v) => v ?? 'development'),
     DATABASE_URL: url(['postgres', 'postgresql']),
+    /** Connections this process opens to PostgreSQL at most (replicas × this must fit max_connections). */
+    DATABASE_POOL_SIZE: int({ min: 1, max: 200, default: 10 }),
     REDIS_URL: url(['redis', 'rediss'], 'redis://127.0.0.1:6379'),
     LOG_LEVEL: logLevel,
     HTTP_PORT: listenPort(defaultHttpPort),

@@ -102,6 +102,29 @@ describe('DownloaderClient against real gRPC servers', () => {
     expect((await client.healtheck('d')).message).toBe('first');
     address = { host: '127.0.0.1', port: second.port };
     expect((await client.healtheck('d')).message).toBe('second');
+    client.close();
+  });
+
+  it('keeps one channel per address while it is used and closes it once idle', async () => {
+    const first = await downloader({ Healtheck: async () => ({ message: 'first' }) });
+    const second = await downloader({ Healtheck: async () => ({ message: 'second' }) });
+    let address: DownloaderAddress = { host: '127.0.0.1', port: first.port };
+    let now = 1_000_000;
+    const client = new DownloaderClient({ lookup: async () => address, deadlineMs: 2000, idleClientMs: 60_000, now: () => now });
+    await Promise.all([client.healtheck('d'), client.healtheck('d'), client.healtheck('d')]);
+    expect(client.openAddresses).toEqual([`127.0.0.1:${first.port}`]);
+    address = { host: '127.0.0.1', port: second.port };
+    expect((await client.healtheck('d')).message).toBe('second');
+    expect(client.openAddresses).toEqual([`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`]);
+    // The old address goes once unused for idleClientMs (checked on the next call).
+    now += 30_000;
+    await client.healtheck('d');
+    expect(client.openAddresses).toHaveLength(2);
+    now += 30_001;
+    expect((await client.healtheck('d')).message).toBe('second');
+    expect(client.openAddresses).toEqual([`127.0.0.1:${second.port}`]);
+    client.close();
+    expect(client.openAddresses).toEqual([]);
   });
 
   it('says no_downloader for an unknown name', async () => {

@@ -54,24 +54,52 @@ export interface DownloaderClientOptions {
   /** Every call's deadline. */
   deadlineMs: number;
   credentials?: grpc.ChannelCredentials;
+  /** How long an open client to one address is kept without calls before it is closed. */
+  idleClientMs?: number;
+  /** The clock idle times are measured with (tests move it). */
+  now?: () => number;
+}
+
+interface OpenClient {
+  client: InstanceType<typeof DownloaderGrpcClient>;
+  lastUsed: number;
+  calls: number;
 }
 
 /**
- * A typed client for grpc.v1.Downloader. Each call looks the downloader's address up anew and
- * opens a fresh client to it, so a downloader that re-registered on another address is reached
- * there at once. (grpc-js still shares an open TCP connection to the same address between
- * clients, so this costs little.)
+ * A typed client for grpc.v1.Downloader. Each call looks the downloader's address up anew, so
+ * a downloader that re-registered on another address is reached there at once. One channel per
+ * address is kept open while it is used (making one per call costs name resolution and channel
+ * setup each time) and closed after `idleClientMs` without calls.
  */
 export class DownloaderClient {
   private readonly lookup: DownloaderLookup;
   private readonly deadlineMs: number;
   private readonly credentials: grpc.ChannelCredentials;
+  private readonly idleClientMs: number;
+  private readonly open = new Map<string, OpenClient>();
+  private readonly now: () => number;
+  private lastSweep: number;
 
   constructor(options: DownloaderClientOptions) {
     if (!(options.deadlineMs > 0)) throw new Error('deadlineMs must be positive');
     this.lookup = options.lookup;
     this.deadlineMs = options.deadlineMs;
     this.credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.idleClientMs = options.idleClientMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+    this.lastSweep = this.now();
+  }
+
+  /** Addresses with an open channel now. */
+  get openAddresses(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /** Closes every open channel (calls in progress end as the channel allows). */
+  close(): void {
+    for (const { client } of this.open.values()) client.close();
+    this.open.clear();
   }
 
   setToQueue(downloader: string, request: SetToQueueRequest): Promise<SetToQueueResponse> {
@@ -112,7 +140,9 @@ export class DownloaderClient {
 
   /** Calls the downloader at a known address (the registry's health checks use this). */
   callAt<M extends DownloaderMethod>(address: DownloaderAddress, method: M, request: DownloaderRpcs[M][0], label = `${address.host}:${address.port}`): Promise<DownloaderRpcs[M][1]> {
-    const client = new DownloaderGrpcClient(formatTarget(address), this.credentials);
+    const target = formatTarget(address);
+    const entry = this.acquire(target);
+    const client = entry.client;
     const deadline = Date.now() + this.deadlineMs;
     return new Promise<DownloaderRpcs[M][1]>((resolve, reject) => {
       const rpc = client[method] as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<DownloaderRpcs[M][1]>) => void;
@@ -125,7 +155,34 @@ export class DownloaderClient {
           resolve(response as DownloaderRpcs[M][1]);
         }
       });
-    }).finally(() => client.close());
+    }).finally(() => {
+      entry.calls--;
+      entry.lastUsed = this.now();
+    });
+  }
+
+  private acquire(target: string): OpenClient {
+    const now = this.now();
+    if (now - this.lastSweep >= this.idleClientMs / 2) this.closeIdle(now);
+    let entry = this.open.get(target);
+    if (!entry) {
+      entry = { client: new DownloaderGrpcClient(target, this.credentials), lastUsed: now, calls: 0 };
+      this.open.set(target, entry);
+    }
+    entry.calls++;
+    entry.lastUsed = now;
+    return entry;
+  }
+
+  /** Closes channels to addresses nobody called for a while (a downloader that moved or left). */
+  private closeIdle(now: number): void {
+    this.lastSweep = now;
+    for (const [target, entry] of this.open) {
+      if (entry.calls === 0 && now - entry.lastUsed >= this.idleClientMs) {
+        entry.client.close();
+        this.open.delete(target);
+      }
+    }
   }
 }
 

@@ -169,6 +169,7 @@ export class GatewayApp {
     await this.ops.stop();
     await this.bus.stop();
     await this.outbox.stop();
+    this.deps.downloaders.close();
     logger.info('gateway stopped');
   }
 

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     json: config.NODE_ENV === 'production',
     secrets: [config.TELEGRAM_BOT_TOKEN, config.API_TOKEN, config.WEBHOOK_SECRET, config.DATABASE_URL, config.REDIS_URL],
   });
-  const db = createDatabase(config.DATABASE_URL, { poolSize: 10, connectionTimeoutMs: 3000 });
+  const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: 3000 });
   // Fail a command fast while Redis is away (the caller then says so) instead of queueing it for minutes.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));

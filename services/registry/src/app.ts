@@ -25,16 +25,18 @@ export class RegistryApp {
   private readonly ops: OpsServer;
   private grpc: RegistryGrpcServer | undefined;
   private readonly registrations: Counter;
+  private readonly client: DownloaderClient;
 
   constructor(private readonly deps: RegistryDeps) {
     const { config, db, redis, logger } = deps;
     this.store = new DownloaderStore(db);
     this.metrics = createMetricsRegistry('registry');
     this.registrations = new Counter({ name: 'dwld_registrations_total', help: 'Registrations received, by outcome', labelNames: ['outcome'], registers: [this.metrics] });
+    // Health checks must not outlast a round.
+    this.client = new DownloaderClient({ lookup: async () => null, deadlineMs: Math.min(config.DOWNLOADER_DEADLINE_S, config.HEALTH_INTERVAL_S) });
     this.poller = new HealthPoller({
       store: this.store,
-      // Health checks must not outlast a round.
-      client: new DownloaderClient({ lookup: async () => null, deadlineMs: Math.min(config.DOWNLOADER_DEADLINE_S, config.HEALTH_INTERVAL_S) }),
+      client: this.client,
       logger,
       intervalMs: config.HEALTH_INTERVAL_S,
       unhealthyAfterMs: config.UNHEALTHY_AFTER_S,
@@ -76,6 +78,7 @@ export class RegistryApp {
   async stop(): Promise<void> {
     this.grpc?.markNotServing();
     await Promise.all([this.grpc?.stop(this.deps.config.SHUTDOWN_TIMEOUT_S / 2), this.poller.stop()]);
+    this.client.close();
     await this.ops.stop();
   }
 

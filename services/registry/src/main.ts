@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     json: config.NODE_ENV === 'production',
     secrets: [config.REGISTRATION_TOKEN, config.DATABASE_URL, config.REDIS_URL],
   });
-  const db = createDatabase(config.DATABASE_URL, { poolSize: 5 });
+  const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
   // Fail fast per command while Redis is away instead of queueing commands for minutes.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));

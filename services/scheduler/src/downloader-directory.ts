@@ -3,8 +3,11 @@ import { isDatabaseUnavailable, type Database } from '@dwld/db';
 import type { RoutableDownloader } from '@dwld/domain';
 import type { DownloaderChanged } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
+import { Batcher } from '@dwld/runtime';
 
 export interface KnownDownloader extends RoutableDownloader, DownloaderAddress {}
+
+type LookupResult = { address: DownloaderAddress | null } | { error: unknown };
 
 /**
  * The registry's `downloaders` table as the scheduler reads it: the routing list, and each
@@ -15,6 +18,8 @@ export interface KnownDownloader extends RoutableDownloader, DownloaderAddress {
 export class DownloaderDirectory {
   private readonly known = new Map<string, KnownDownloader>();
   private listedAt = Number.NEGATIVE_INFINITY;
+  /** Lookups asked while one read is in flight share the next read: one query per round trip, however many calls. */
+  private readonly lookups = new Batcher<string, LookupResult>((names) => this.readAddresses(names), { maxBatch: 1000 });
 
   constructor(
     private readonly db: Database,
@@ -42,17 +47,26 @@ export class DownloaderDirectory {
     if (Date.now() - this.listedAt >= maxAgeMs) await this.list();
   }
 
-  /** For the DownloaderClient: the address as the table holds it now. */
+  /** For the DownloaderClient: the address as the table holds it now (read after the call was asked for). */
   readonly lookup = async (name: string): Promise<DownloaderAddress | null> => {
-    try {
-      const row = await this.db.downloader.findUnique({ where: { name }, select: { host: true, port: true } });
-      return row ? { host: row.host, port: row.port } : null;
-    } catch (err) {
-      const remembered = this.known.get(name);
-      if (!isDatabaseUnavailable(err) || !remembered) throw err;
-      return { host: remembered.host, port: remembered.port };
-    }
+    const result = await this.lookups.submit(name);
+    if ('error' in result) throw result.error;
+    return result.address;
   };
+
+  private async readAddresses(names: string[]): Promise<LookupResult[]> {
+    try {
+      const rows = await this.db.downloader.findMany({ where: { name: { in: [...new Set(names)] } }, select: { name: true, host: true, port: true } });
+      const found = new Map(rows.map((row) => [row.name, { host: row.host, port: row.port }]));
+      return names.map((name) => ({ address: found.get(name) ?? null }));
+    } catch (err) {
+      // The database is away: the remembered address is the best there is.
+      return names.map((name) => {
+        const remembered = this.known.get(name);
+        return !isDatabaseUnavailable(err) || !remembered ? { error: err } : { address: { host: remembered.host, port: remembered.port } };
+      });
+    }
+  }
 
   /** A downloader.changed event: remembered until the next read of the table. */
   apply(change: DownloaderChanged): void {

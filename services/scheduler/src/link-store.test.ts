@@ -61,14 +61,15 @@ describe('LinkStore (real PostgreSQL)', () => {
   });
 
   it('renews a claim only for its owner: a replica whose lease was taken over must not call', async () => {
-    await addLinks(1);
-    const [link] = await store.claim('slow', 10, 1);
-    // Its lease ran out and another replica took the link.
+    await addLinks(2);
+    const [link, kept] = await store.claim('slow', 10, 1);
+    // The first one's lease ran out and another replica took the link.
     await db.link.update({ where: { id: link!.id }, data: { claimExpiresAt: new Date(Date.now() - 1) } });
-    const [taken] = await store.claim('fast', 10, 30_000);
+    const [taken] = await store.claim('fast', 1, 30_000);
     expect(taken!.id).toBe(link!.id);
-    expect(await store.renew(link!.id, 'slow', 30_000)).toBe(false);
-    expect(await store.renew(link!.id, 'fast', 60_000)).toBe(true);
+    expect(await store.renew([link!.id, kept!.id], 'slow', 30_000)).toEqual(new Set([kept!.id]));
+    expect(await store.renew([link!.id], 'fast', 60_000)).toEqual(new Set([link!.id]));
+    expect(await store.renew([], 'fast', 60_000)).toEqual(new Set());
     const row = await db.link.findUniqueOrThrow({ where: { id: link!.id } });
     expect(row.claimOwner).toBe('fast');
     expect(row.claimExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 50_000);
@@ -107,6 +108,20 @@ describe('LinkStore (real PostgreSQL)', () => {
     // A row that is gone: the history is still written, and null says so.
     expect(await store.complete(link!, 'me', 'nas')).toBeNull();
     expect(await db.dispatch.count()).toBe(2);
+  });
+
+  it('records many hand-overs in one go: each its own downloader and message ids, nothing for rows not its own', async () => {
+    await addLinks(3);
+    const [a, b, c] = await store.claim('me', 3, 30_000);
+    await db.link.update({ where: { id: b!.id }, data: { messageId: 5 } });
+    // c's lease ran out and another replica took it: not deleted here, but the call was made, so history says so.
+    await db.link.update({ where: { id: c!.id }, data: { claimOwner: 'other' } });
+    const settled = await store.completeMany([{ link: a!, downloader: 'nas' }, { link: b!, downloader: 'box' }, { link: c!, downloader: 'nas' }], 'me');
+    expect(settled).toEqual([{ replyMessageId: null, messageId: null }, { replyMessageId: null, messageId: 5 }, null]);
+    expect((await db.link.findMany()).map((l) => l.id)).toEqual([c!.id]);
+    const history = await db.dispatch.findMany({ orderBy: { linkId: 'asc' } });
+    expect(history.map((h) => [h.linkId, h.downloader, h.attempts])).toEqual([[a!.id, 'nas', 1], [b!.id, 'box', 1], [c!.id, 'nas', 1]]);
+    expect(await store.completeMany([], 'me')).toEqual([]);
   });
 
   it('records a failure (retry or failed) and lets go of the claim, only for its owner', async () => {

@@ -91,28 +91,47 @@ export class LinkStore {
 
   /**
    * Records a hand-over: deletes the row (if this replica still holds it) and keeps a history
-   * row, in one statement. Returns the message ids the row held at that moment, or null when
-   * the row was gone (removed by its owner meanwhile); the history row is written either way.
+   * row. Returns the message ids the row held at that moment, or null when the row was gone
+   * (removed by its owner meanwhile); the history row is written either way.
    */
   async complete(link: ClaimedLink, owner: string, downloader: string): Promise<SettledMessages | null> {
-    const rows = await this.db.$queryRaw<SettledMessages[]>`
-      WITH gone AS (
-        DELETE FROM links WHERE id = ${link.id}::int AND claim_owner = ${owner}
-        RETURNING id, url, host, user_id, chat_id, quality, folder, attempts, send_at, reply_message_id, message_id
+    const [settled] = await this.completeMany([{ link, downloader }], owner);
+    return settled ?? null;
+  }
+
+  /**
+   * Records many hand-overs in one statement: for each entry, the message ids its row held,
+   * or null when the row was gone or no longer this owner's (a history row is written for
+   * every entry either way).
+   */
+  async completeMany(entries: ReadonlyArray<{ link: ClaimedLink; downloader: string }>, owner: string): Promise<Array<SettledMessages | null>> {
+    if (entries.length === 0) return [];
+    const ids = entries.map((e) => e.link.id);
+    const downloaders = entries.map((e) => e.downloader);
+    const rows = await this.db.$queryRaw<Array<SettledMessages & { id: number }>>`
+      WITH done AS (
+        SELECT * FROM unnest(${ids}::int[], ${downloaders}::text[]) AS d(id, downloader)
+      ), gone AS (
+        DELETE FROM links l USING done d WHERE l.id = d.id AND l.claim_owner = ${owner}
+        RETURNING l.id, l.url, l.host, l.user_id, l.chat_id, l.quality, l.folder, l.attempts, l.send_at,
+                  l.reply_message_id, l.message_id, d.downloader
       ), history AS (
         INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, attempts, send_at)
-        SELECT id, url, host, user_id, chat_id, ${downloader}, quality, folder, attempts + 1, send_at FROM gone
+        SELECT id, url, host, user_id, chat_id, downloader, quality, folder, attempts + 1, send_at FROM gone
         RETURNING id
       )
-      SELECT reply_message_id AS "replyMessageId", message_id AS "messageId" FROM gone`;
-    if (rows[0]) return rows[0];
-    await this.db.dispatch.create({
-      data: {
-        linkId: link.id, url: link.url, host: link.host, userId: link.userId, chatId: link.chatId, downloader,
-        quality: link.quality, folder: link.folder, attempts: link.attempts + 1, sendAt: link.sendAt,
-      },
-    });
-    return null;
+      SELECT id, reply_message_id AS "replyMessageId", message_id AS "messageId" FROM gone`;
+    const settled = new Map(rows.map((row) => [row.id, { replyMessageId: row.replyMessageId, messageId: row.messageId }]));
+    const missing = entries.filter((e) => !settled.has(e.link.id));
+    if (missing.length > 0) {
+      await this.db.dispatch.createMany({
+        data: missing.map(({ link, downloader }) => ({
+          linkId: link.id, url: link.url, host: link.host, userId: link.userId, chatId: link.chatId, downloader,
+          quality: link.quality, folder: link.folder, attempts: link.attempts + 1, sendAt: link.sendAt,
+        })),
+      });
+    }
+    return entries.map((e) => settled.get(e.link.id) ?? null);
   }
 
   /** Records a failed try and lets go of the claim; null when the row is gone or no longer this replica's. */
@@ -132,18 +151,20 @@ export class LinkStore {
     return rows[0] ?? null;
   }
 
-  /** Lets go of claims without recording a try (stopping before the call started). */
   /**
-   * Extends this owner's claim right before a call; false when the claim is no longer its own
-   * (its lease ran out and another replica took the link), so the call must not be made.
+   * Extends this owner's claims right before calls; the ids still this owner's. One missing
+   * had its lease run out and was taken by another replica, so its call must not be made.
    */
-  async renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
-    const count = await this.db.$executeRaw`
+  async renew(ids: readonly number[], owner: string, leaseMs: number): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.$queryRaw<Array<{ id: number }>>`
       UPDATE links SET claim_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
-       WHERE id = ${id}::int AND claim_owner = ${owner}`;
-    return count === 1;
+       WHERE id = ANY(${[...ids]}::int[]) AND claim_owner = ${owner}
+      RETURNING id`;
+    return new Set(rows.map((row) => row.id));
   }
 
+  /** Lets go of claims without recording a try (stopping before the call started). */
   async release(ids: readonly number[], owner: string): Promise<number> {
     if (ids.length === 0) return 0;
     return this.db.$executeRaw`

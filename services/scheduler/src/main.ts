@@ -22,8 +22,8 @@ async function main(): Promise<void> {
     json: config.NODE_ENV === 'production',
     secrets: [config.DATABASE_URL, config.REDIS_URL],
   });
-  // Every dispatch slot may hold a connection while it records its outcome, plus the poll itself.
-  const db = createDatabase(config.DATABASE_URL, { poolSize: Math.min(config.DISPATCH_CONCURRENCY + 4, 40) });
+  // Outcomes are recorded in groups, so a few connections serve any DISPATCH_CONCURRENCY.
+  const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
   // Fail fast per command while Redis is away instead of queueing commands for minutes.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));

@@ -1,7 +1,8 @@
 import { isDatabaseUnavailable } from '@dwld/db';
 import { decideAfterFailure, type Quality } from '@dwld/domain';
-import { dispatchResult, type EventInput, type EventPublisher } from '@dwld/events';
+import { dispatchResult, outgoing, type EventInput, type EventPublisher, type OutgoingEvent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
+import { Batcher } from '@dwld/runtime';
 import type { Dispatcher } from './attempt';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure } from './decisions';
 import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
@@ -10,6 +11,8 @@ import type { SchedulerMetrics } from './metrics';
 
 /** How old the remembered downloader list (used while the database is down) may get. */
 const DIRECTORY_MAX_AGE_MS = 5_000;
+/** Links renewed, recorded or announced in one statement at most. */
+const MAX_GROUP = 500;
 
 export interface SchedulerOptions {
   store: LinkStore;
@@ -50,10 +53,32 @@ export class Scheduler {
   private paused: boolean | undefined;
   private failingSince: number | undefined;
   private completedPolls = 0;
+  // Group commit: the links of one replica are renewed, recorded and announced together, one
+  // round trip for all that are ready at once, instead of one per link.
+  private readonly renewals: Batcher<number, boolean>;
+  private readonly completions: Batcher<{ link: ClaimedLink; downloader: string }, SettledMessages | null>;
+  /** Each event's publishing error, or null once it is on the stream. */
+  private readonly results: Batcher<OutgoingEvent, string | null>;
 
   constructor(private readonly options: SchedulerOptions) {
     this.logger = options.logger.child({ component: 'scheduler' });
     this.marginMs = leaseMarginMs(options.leaseMs);
+    const { store, owner, leaseMs, publisher } = options;
+    this.renewals = new Batcher(async (ids) => {
+      const kept = await store.renew(ids, owner, leaseMs);
+      return ids.map((id) => kept.has(id));
+    }, { maxBatch: MAX_GROUP });
+    this.completions = new Batcher((entries) => store.completeMany(entries, owner), { maxBatch: MAX_GROUP });
+    this.results = new Batcher(async (events) => {
+      try {
+        await publisher.publishMany(events);
+        return events.map(() => null);
+      } catch {
+        // One by one, so one bad event (or a hiccup) costs no other its announcement.
+        const outcomes = await Promise.allSettled(events.map((e) => publisher.publishMany([e])));
+        return outcomes.map((o) => (o.status === 'fulfilled' ? null : String((o.reason as Error)?.message ?? o.reason)));
+      }
+    }, { maxBatch: MAX_GROUP });
   }
 
   /** Polls completed so far (tests wait on it instead of sleeping). */
@@ -219,7 +244,7 @@ export class Scheduler {
         // A replica slowed down past its lease (overload, a long GC pause) finds the link taken
         // and leaves it, instead of sending it a second time.
         const renewedAt = Date.now();
-        if (!(await this.options.store.renew(link.id, this.options.owner, this.options.leaseMs))) {
+        if (!(await this.renewals.submit(link.id))) {
           this.logger.warn('claim lost before the call: leaving the link to its new owner', { linkId: link.id });
           this.options.metrics.claimsLost.inc();
           return 'out_of_time';
@@ -236,10 +261,10 @@ export class Scheduler {
   }
 
   private async settleSuccess(link: ClaimedLink, attempt: number, downloader: string, leaseEndsAt: number): Promise<void> {
-    const { store, metrics, owner } = this.options;
+    const { metrics } = this.options;
     let messages: SettledMessages | null = { replyMessageId: link.replyMessageId, messageId: link.messageId };
     try {
-      messages = await this.persist(() => store.complete(link, owner, downloader), leaseEndsAt);
+      messages = await this.persist(() => this.completions.submit({ link, downloader }), leaseEndsAt);
       if (messages === null) this.logger.info('link was removed while it was being dispatched', { linkId: link.id, downloader });
     } catch (err) {
       // Told anyway: the downloader has it. If another replica sends it again, its result has the same event id.
@@ -309,11 +334,15 @@ export class Scheduler {
       attempts: attempt,
       ...outcome,
     };
+    let error: string | null;
     try {
-      await this.options.publisher.publish(dispatchResult, payload, { id: resultEventId(link.id, attempt) });
+      error = await this.results.submit(outgoing(dispatchResult, payload, { id: resultEventId(link.id, attempt) }));
     } catch (err) {
+      error = (err as Error).message;
+    }
+    if (error !== null) {
       this.options.metrics.publishFailures.inc();
-      this.logger.warn('could not publish dispatch.result', { linkId: link.id, attempt, error: (err as Error).message });
+      this.logger.warn('could not publish dispatch.result', { linkId: link.id, attempt, error });
     }
   }
 }
