@@ -128,6 +128,8 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
         CONSUMER_NAME: `bench-scheduler-${i}`,
         DISPATCH_CONCURRENCY: String(CONCURRENCY),
         CLAIM_BATCH_SIZE: String(CLAIM_BATCH),
+        // For a look, not for figures: BENCH_NODE_OPTIONS reach each scheduler process (e.g. `--require ./cpu-profile-hook.js`).
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       });
       procs.push(proc);
       await waitReady(port, proc);

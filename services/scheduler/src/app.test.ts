@@ -268,6 +268,23 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(nas.links()).toEqual([link.url]);
   });
 
+  it('looks again when the next queued link falls due, with no event and a long interval', async () => {
+    const nas = await downloader('nas', ['*']);
+    const { app } = await startApp({ SCHEDULER_INTERVAL_S: '3600' });
+    const first = await addLink('https://example.com/first');
+    // Written straight to the table (its link.added went to no one): only the table says when it is due.
+    const later = await addLink('https://example.com/later', { sendAt: new Date(Date.now() + 800) });
+    await publisher().publish(linkAdded, {
+      linkId: first.id, url: first.url, host: first.host, userId: String(first.userId), chatId: String(first.chatId), username: 'ann', quality: '720', folder: null,
+      sendAt: first.sendAt.toISOString(),
+    });
+    await waitFor(gone(first.id), { what: 'the first link dispatched' });
+    const pollsAfterFirst = app.scheduler.polls;
+    await waitFor(gone(later.id), { what: 'the later link dispatched at its send time, long before the next interval' });
+    expect(nas.links()).toEqual([first.url, later.url]);
+    expect(app.scheduler.polls - pollsAfterFirst).toBeLessThanOrEqual(3);
+  });
+
   it('claims no more links than it has dispatch slots, and takes over an expired claim but not a live one', async () => {
     const gate = deferred();
     const nas = await downloader('nas', ['*'], () => gate.promise);

@@ -177,6 +177,13 @@ export class LinkStore {
     return this.db.$executeRaw`UPDATE links SET claim_owner = NULL, claim_expires_at = NULL WHERE claim_owner = ${owner}`;
   }
 
+  /** The earliest send time still ahead among queued links (the next moment worth a look), if any. */
+  async nextSendAt(): Promise<Date | null> {
+    const [row] = await this.db.$queryRaw<Array<{ at: Date | null }>>`
+      SELECT min(send_at) AS at FROM links WHERE status = 'queued' AND send_at > now()`;
+    return row?.at ?? null;
+  }
+
   /** Queued links whose send time has passed, claimed or not (the "links due" gauge). */
   async countDue(): Promise<number> {
     const [row] = await this.db.$queryRaw<Array<{ due: number }>>`

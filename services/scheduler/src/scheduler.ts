@@ -13,6 +13,8 @@ import type { SchedulerMetrics } from './metrics';
 const DIRECTORY_MAX_AGE_MS = 5_000;
 /** Links renewed, recorded or announced in one statement at most. */
 const MAX_GROUP = 500;
+/** Looks for due links are at least this far apart when woken for a send time (not when slots free up). */
+const MIN_WAKE_GAP_MS = 20;
 
 export interface SchedulerOptions {
   store: LinkStore;
@@ -41,6 +43,8 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly logger: Logger;
   private readonly marginMs: number;
+  /** Free slots worth a new claim while links are waiting: a claim per freed slot would cost a query per link. */
+  private readonly refillAt: number;
   private readonly inFlight = new Map<number, Promise<void>>();
   private stopping = false;
   private loopDone: Promise<void> | undefined;
@@ -63,6 +67,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.logger = options.logger.child({ component: 'scheduler' });
     this.marginMs = leaseMarginMs(options.leaseMs);
+    this.refillAt = Math.max(1, Math.floor(Math.min(options.concurrency, options.batchSize) / 4));
     const { store, owner, leaseMs, publisher } = options;
     this.renewals = new Batcher(async (ids) => {
       const kept = await store.renew(ids, owner, leaseMs);
@@ -201,6 +206,7 @@ export class Scheduler {
     const claimedAt = Date.now();
     const links = await store.claim(owner, limit, leaseMs);
     this.saturated = links.length === limit;
+    if (!this.saturated) await this.wakeForNextSendTime();
     if (links.length === 0) {
       metrics.polls.inc({ outcome: 'idle' });
       return false;
@@ -219,13 +225,22 @@ export class Scheduler {
     return this.saturated && links.length < free;
   }
 
+  /**
+   * Everything due was taken: look again when the next link falls due rather than at the next
+   * interval (its link.added may have gone to another replica, or be long past).
+   */
+  private async wakeForNextSendTime(): Promise<void> {
+    const next = await this.options.store.nextSendAt();
+    if (next) this.wakeAt(new Date(Math.max(next.getTime(), Date.now() + MIN_WAKE_GAP_MS)));
+  }
+
   private track(id: number, work: Promise<void>): void {
     this.inFlight.set(id, work);
     this.options.metrics.inFlight.set(this.inFlight.size);
     void work.finally(() => {
       this.inFlight.delete(id);
       this.options.metrics.inFlight.set(this.inFlight.size);
-      if (this.saturated && !this.stopping) this.wake();
+      if (this.saturated && !this.stopping && this.options.concurrency - this.inFlight.size >= this.refillAt) this.wake();
     });
   }
 
