@@ -9,13 +9,16 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
+/** The V8 flags services run with everywhere (the Dockerfile's CMD says the same): a small young generation. */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'] as const;
+
 /**
  * Runs a built service (its dist/main.js) in its own process with exactly `env` (plus PATH),
  * as it ships: for tests of start-up, configuration errors, logs and signals.
  */
 export function spawnService(mainJs: string, env: Record<string, string>): ServiceProcess {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: build first (pnpm build)`);
-  const child = spawn(process.execPath, [mainJs], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, mainJs], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
-import { createRedisNamespace, createTestDatabase, deferred, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, deferred, spawnService, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { FakeDownloader, Status, refuse, register } from './testing/harness';
 
 // The service as it ships: the built dist/main.js in its own process (turbo builds before testing).
@@ -16,13 +15,7 @@ interface Running {
 }
 
 function run(env: Record<string, string>, name = 'scheduler'): Running {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (pnpm build)`);
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { name, child, output: () => output, exited };
+  return { name, ...spawnService(MAIN, env) };
 }
 
 function logLines(proc: Running): Array<Record<string, unknown>> {
