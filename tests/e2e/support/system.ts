@@ -5,6 +5,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
+import { Redis } from 'ioredis';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
 import { createRedisNamespace, createTestDatabase, CuttableProxy, freePort, spawnService, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
 
@@ -49,6 +50,10 @@ export interface System {
   /** With `cuttableDatabase`: cut the services off PostgreSQL and restore them. */
   database?: { cut(): Promise<void>; restore(): Promise<void> };
   processes: Map<string, ServiceProcess>;
+  /** The STREAM_PREFIX every service was started with (stream keys are `<prefix>:<event type>`). */
+  streamPrefix: string;
+  /** A Redis connection of the test's own, on the Redis the services use. */
+  redis: Redis;
   startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string }): Promise<Sim>;
   stop(): Promise<void>;
 }
@@ -169,6 +174,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     registryGrpc,
     schedulerHttp,
     processes,
+    streamPrefix: ns.prefix,
+    redis: options.redisUrl ? new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }) : ns.redis,
     async crashAndRestart(name) {
       const proc = processes.get(name);
       const spec = specs.get(name);
@@ -204,6 +211,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await dbProxy?.down();
       await emulator.stop();
       await db.$disconnect();
+      if (system.redis !== ns.redis) system.redis.disconnect();
       await Promise.all([database.drop(), ns.cleanup()]);
     },
   };
