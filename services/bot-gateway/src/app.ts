@@ -16,6 +16,7 @@ import { LinkRateLimiter } from './rate-limit';
 import { LinkStore } from './store/links';
 import { SettingsStore } from './store/settings';
 import { UserStore } from './store/users';
+import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { linkKeyboard, linkView } from './bot/views';
 import { textsFor } from './texts';
@@ -81,6 +82,7 @@ export class GatewayApp {
       intake,
       linkRate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
       outbox: this.outbox,
+      handledUpdates: new HandledUpdates(redis, config.STREAM_PREFIX),
       publisher: this.bus.publisher,
       downloaders: new DownloaderClient({
         lookup: async (name) => db.downloader.findUnique({ where: { name }, select: { host: true, port: true } }),

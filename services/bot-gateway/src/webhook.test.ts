@@ -34,4 +34,28 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
     expect(wrong.status).toBe(403);
     expect(await h.db.link.count({ where: { url: { contains: 'forged' } } })).toBe(0);
   });
+
+  it('handles an update Telegram delivers twice only once: one link, one reply', async () => {
+    const text = 'https://youtube.com/watch?v=twice';
+    const update = {
+      update_id: 999_002,
+      message: { message_id: 6, date: Math.floor(Date.now() / 1000), chat: { id: ALICE, type: 'private' }, from: { id: ALICE, is_bot: false, first_name: 'A' }, text, entities: [{ type: 'url', offset: 0, length: text.length }] },
+    };
+    const post = () =>
+      fetch(`http://127.0.0.1:${port}/telegram/hook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        body: JSON.stringify(update),
+      });
+    const alice = h.emulator.user({ id: ALICE });
+    const replied = alice.nextBotMessage((m) => (m.text ?? '').includes('twice'));
+    expect((await post()).status).toBe(200);
+    await replied;
+    // As if the first answer had been lost: Telegram sends the same update again.
+    expect((await post()).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/dwld_updates_total\{[^}]*type="redelivered"[^}]*\} 1/);
+    expect(await h.db.link.count({ where: { url: text } })).toBe(1);
+    expect(alice.botMessages().filter((m) => (m.text ?? '').includes('twice'))).toHaveLength(1);
+  });
 });

@@ -6,6 +6,7 @@ import type { EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';
 import type { LinkIntake } from '../intake';
+import type { HandledUpdates } from '../telegram/handled-updates';
 import type { LinkRateLimiter } from '../rate-limit';
 import type { LinkStore } from '../store/links';
 import type { SettingsStore } from '../store/settings';
@@ -38,6 +39,7 @@ export interface BotDeps {
   intake: LinkIntake;
   linkRate: LinkRateLimiter;
   outbox: TelegramOutbox;
+  handledUpdates: HandledUpdates;
   publisher: EventPublisher;
   downloaders: DownloaderClient;
   logger: Logger;

@@ -20,8 +20,17 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
     handlerTimeout: 60_000,
   });
   bot.use(async (ctx, next) => {
+    const updateId = ctx.update.update_id;
+    // A redelivered update (a crash before Telegram heard it was received) was handled already.
+    const handled = await deps.handledUpdates.wasHandled(updateId).catch(() => false);
+    if (handled) {
+      updatesHandled.inc({ type: 'redelivered' });
+      deps.logger.info('update handled before: skipped', { updateId, updateType: ctx.updateType });
+      return;
+    }
     updatesHandled.inc({ type: ctx.updateType });
     await next();
+    await deps.handledUpdates.markHandled(updateId).catch((err: unknown) => deps.logger.warn('could not mark an update handled', { updateId, error: (err as Error).message }));
   });
   bot.use(accessControl(deps));
   bot.use(adminFeature(deps));
