@@ -19,6 +19,8 @@ export interface LinkRequest {
 export type IntakeOutcome =
   | { status: 'queued'; link: Link }
   | { status: 'duplicate'; link: Link }
+  /** The same message was handled before and its link already handed over (a redelivered update). */
+  | { status: 'handed_over'; url: string; downloader: string }
   | { status: 'rejected'; reason: LinkRejection }
   /** The database was down: published for immediate dispatch from the event itself. */
   | { status: 'urgent'; url: string; eventId: string }
@@ -66,6 +68,10 @@ export class LinkIntake {
 
     let stored;
     try {
+      if (request.messageId !== null) {
+        const downloader = await links.handedOverFrom(request.chatId, request.messageId, url);
+        if (downloader !== null) return { status: 'handed_over', url, downloader };
+      }
       stored = await links.add({ url, host, userId: request.userId, chatId: request.chatId, username: request.username, quality, folder, messageId: request.messageId, sendAt });
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;

@@ -120,7 +120,7 @@ describe('LinkStore (real PostgreSQL)', () => {
     expect(settled).toEqual([{ replyMessageId: null, messageId: null }, { replyMessageId: null, messageId: 5 }, null]);
     expect((await db.link.findMany()).map((l) => l.id)).toEqual([c!.id]);
     const history = await db.dispatch.findMany({ orderBy: { linkId: 'asc' } });
-    expect(history.map((h) => [h.linkId, h.downloader, h.attempts])).toEqual([[a!.id, 'nas', 1], [b!.id, 'box', 1], [c!.id, 'nas', 1]]);
+    expect(history.map((h) => [h.linkId, h.downloader, h.attempts, h.messageId])).toEqual([[a!.id, 'nas', 1, null], [b!.id, 'box', 1, 5], [c!.id, 'nas', 1, null]]);
     expect(await store.completeMany([], 'me')).toEqual([]);
   });
 

@@ -116,8 +116,8 @@ export class LinkStore {
         RETURNING l.id, l.url, l.host, l.user_id, l.chat_id, l.quality, l.folder, l.attempts, l.send_at,
                   l.reply_message_id, l.message_id, d.downloader
       ), history AS (
-        INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, attempts, send_at)
-        SELECT id, url, host, user_id, chat_id, downloader, quality, folder, attempts + 1, send_at FROM gone
+        INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, message_id, attempts, send_at)
+        SELECT id, url, host, user_id, chat_id, downloader, quality, folder, message_id, attempts + 1, send_at FROM gone
         RETURNING id
       )
       SELECT id, reply_message_id AS "replyMessageId", message_id AS "messageId" FROM gone`;
@@ -127,7 +127,7 @@ export class LinkStore {
       await this.db.dispatch.createMany({
         data: missing.map(({ link, downloader }) => ({
           linkId: link.id, url: link.url, host: link.host, userId: link.userId, chatId: link.chatId, downloader,
-          quality: link.quality, folder: link.folder, attempts: link.attempts + 1, sendAt: link.sendAt,
+          quality: link.quality, folder: link.folder, messageId: link.messageId, attempts: link.attempts + 1, sendAt: link.sendAt,
         })),
       });
     }
@@ -228,9 +228,9 @@ export class LinkStore {
    */
   async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number): Promise<void> {
     await this.db.$executeRaw`
-      INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, attempts, send_at)
+      INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, message_id, attempts, send_at)
       SELECT NULL, ${link.url}, ${link.host}, ${link.userId}::bigint, ${link.chatId}::bigint, ${downloader},
-             ${link.quality}, ${link.folder}, ${attempts}::int, ${acceptedAt}::timestamptz
+             ${link.quality}, ${link.folder}, ${link.messageId}::int, ${attempts}::int, ${acceptedAt}::timestamptz
        WHERE NOT EXISTS (
              SELECT 1 FROM dispatches
               WHERE link_id IS NULL AND user_id = ${link.userId}::bigint AND url = ${link.url}

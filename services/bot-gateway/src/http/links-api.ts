@@ -30,6 +30,8 @@ function describe(outcome: IntakeOutcome): Record<string, unknown> {
     case 'queued':
     case 'duplicate':
       return { status: outcome.status, id: outcome.link.id, url: outcome.link.url, quality: outcome.link.quality, folder: outcome.link.folder, sendAt: outcome.link.sendAt.toISOString() };
+    case 'handed_over':
+      return { status: 'handed_over', url: outcome.url, downloader: outcome.downloader };
     case 'rejected':
       return { status: 'rejected', reason: outcome.reason };
     case 'urgent':

@@ -45,6 +45,15 @@ export class LinkStore {
     }
   }
 
+  /**
+   * The downloader that already took this link from this very message, if one did: Telegram
+   * may deliver a message again after a crash, and by then its link may have left the queue.
+   */
+  async handedOverFrom(chatId: string, messageId: number, url: string): Promise<string | null> {
+    const row = await this.db.dispatch.findFirst({ where: { chatId: BigInt(chatId), messageId, url }, select: { downloader: true } });
+    return row?.downloader ?? null;
+  }
+
   find(id: number): Promise<Link | null> {
     return this.db.link.findUnique({ where: { id } });
   }

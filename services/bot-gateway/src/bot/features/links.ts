@@ -60,6 +60,9 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
         case 'duplicate':
           await say(deps, ctx, texts.linkDuplicate(outcome.link.url), { replyTo: msg.message_id, transient: true });
           break;
+        case 'handed_over':
+          await say(deps, ctx, texts.linkHandedOver(outcome.url, outcome.downloader), { replyTo: msg.message_id, transient: true });
+          break;
         case 'rejected':
           await say(deps, ctx, texts.linkRejected(raw, outcome.reason), { replyTo: msg.message_id, transient: true });
           break;
