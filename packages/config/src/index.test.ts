@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, commonEnv, ConfigError, int, list, parseEnv, parsedWith, port, secondsAsMs, secret, url } from './index';
+import { bool, commonEnv, ConfigError, eventConsumerDefaults, int, list, parseEnv, parsedWith, port, secondsAsMs, secret, url } from './index';
 
 describe('parseEnv', () => {
   const schema = z.object({
@@ -20,6 +20,8 @@ describe('parseEnv', () => {
       HTTP_PORT: 8080,
       STREAM_PREFIX: 'dwld',
       DATABASE_POOL_SIZE: 10,
+      EVENT_RETRY_S: 60_000,
+      EVENT_MAX_DELIVERIES: 5,
       GRPC_PORT: 9999,
       POLL_S: 5000,
       IDS: [],
@@ -46,6 +48,7 @@ describe('parseEnv', () => {
     [{ ...base, STREAM_PREFIX: 'a b' }, 'STREAM_PREFIX is invalid'],
     [{ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL is invalid'],
     [{ ...base, DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE is invalid: must be at least 1'],
+    [{ ...base, EVENT_MAX_DELIVERIES: '0' }, 'EVENT_MAX_DELIVERIES is invalid: must be at least 1'],
   ])('rejects %j with one line naming the variable', (env, expected) => {
     let caught: unknown;
     try {
@@ -57,6 +60,11 @@ describe('parseEnv', () => {
     const message = (caught as Error).message;
     expect(message).toContain(expected);
     expect(message).not.toContain('\n');
+  });
+
+  it('turns EVENT_RETRY_S and EVENT_MAX_DELIVERIES into consumer settings (reclaim checks twice per retry time, at most every 30 s)', () => {
+    expect(eventConsumerDefaults(parseEnv(schema, base))).toEqual({ minIdleMs: 60_000, reclaimIntervalMs: 30_000, maxDeliveries: 5 });
+    expect(eventConsumerDefaults(parseEnv(schema, { ...base, EVENT_RETRY_S: '2', EVENT_MAX_DELIVERIES: '3' }))).toEqual({ minIdleMs: 2_000, reclaimIntervalMs: 1_000, maxDeliveries: 3 });
   });
 
   it('never echoes the value of a bad variable', () => {

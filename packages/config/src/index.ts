@@ -70,6 +70,15 @@ export function listenPort(defaultPort: number) {
   return int({ min: 0, max: 65535, default: defaultPort });
 }
 
+/** Event consumer settings from the common environment (EVENT_RETRY_S, EVENT_MAX_DELIVERIES). */
+export function eventConsumerDefaults(config: { EVENT_RETRY_S: number; EVENT_MAX_DELIVERIES: number }): { minIdleMs: number; reclaimIntervalMs: number; maxDeliveries: number } {
+  return {
+    minIdleMs: config.EVENT_RETRY_S,
+    reclaimIntervalMs: Math.max(50, Math.min(30_000, Math.floor(config.EVENT_RETRY_S / 2))),
+    maxDeliveries: config.EVENT_MAX_DELIVERIES,
+  };
+}
+
 /** A duration in seconds (env names end in _S); returned in milliseconds for timers. */
 export function secondsAsMs(defaultSeconds: number, options: { min?: number; max?: number } = {}) {
   const { min = 0, max = 7 * 24 * 3600 } = options;
@@ -173,6 +182,10 @@ export function commonEnv(defaultHttpPort: number) {
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
       .optional()
       .transform((v) => v ?? 'dwld'),
+    /** An event whose handler failed is handed out again after this long… */
+    EVENT_RETRY_S: secondsAsMs(60, { min: 0.1, max: 86_400 }),
+    /** …and set aside on `<stream>:dead` after this many deliveries. */
+    EVENT_MAX_DELIVERIES: int({ min: 1, max: 1000, default: 5 }),
     CONSUMER_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 plain characters').optional(),
   };
 }

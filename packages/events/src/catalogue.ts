@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { defineEvent, type EventPayload } from './event-def';
 
 // Telegram ids travel as decimal strings: they may exceed 2^53 and chat ids of groups are negative.
-const telegramId = z.string().regex(/^-?\d+$/, 'expected a decimal Telegram id');
+// Telegram ids fit a signed 64-bit integer (PostgreSQL's bigint): anything longer is refused here, not deep in a handler.
+const telegramId = z
+  .string()
+  .regex(/^-?\d{1,19}$/, 'expected a decimal Telegram id')
+  .refine((id) => !/^-?\d{1,19}$/.test(id) || (BigInt(id) <= 9223372036854775807n && BigInt(id) >= -9223372036854775808n), 'expected a Telegram id within 64 bits');
 const isoTime = z.iso.datetime({ offset: true });
 const linkId = z.number().int().positive();
 const messageId = z.number().int().positive();

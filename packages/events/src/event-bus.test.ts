@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, waitFor, type RedisNamespace } from '@dwld/testkit';
 import { defaultConsumerName, type EventMeta } from './consumer';
-import { defineEvent, streamKey } from './event-def';
+import { deadLetterKey, defineEvent, streamKey } from './event-def';
 import { createEventBus } from './event-bus';
 import { parseInfoList } from './redis-replies';
 
@@ -36,4 +36,30 @@ it('wires a publisher and consumers over one URL, under this process\'s consumer
     await bus.stop();
   }
   await expect(bus.publisher.publish(ping, { n: 2 })).rejects.toThrow(/Connection is closed/);
+});
+
+it('applies the bus-wide consumer defaults: a handler that always fails is dead-lettered after maxDeliveries', async () => {
+  const bus = createEventBus({
+    redis: ns.url,
+    prefix: ns.prefix,
+    logger: silentLogger(),
+    consumerDefaults: { minIdleMs: 100, reclaimIntervalMs: 50, maxDeliveries: 2 },
+  });
+  let tries = 0;
+  bus.subscribe({
+    group: 'svc',
+    event: ping,
+    handler: () => {
+      tries++;
+      throw new Error('cannot handle this');
+    },
+  });
+  await bus.start();
+  try {
+    await bus.publisher.publish(ping, { n: 7 }, { id: 'poison-1' });
+    await waitFor(async () => (await ns.redis.xlen(deadLetterKey(ns.prefix, ping))) === 1, { what: 'the event dead-lettered', timeout: 5_000 });
+    expect(tries).toBe(2);
+  } finally {
+    await bus.stop();
+  }
 });

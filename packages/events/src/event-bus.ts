@@ -12,6 +12,8 @@ export interface EventBusOptions {
   /** Default {@link defaultConsumerName}. */
   consumerName?: string;
   trim?: TrimPolicy;
+  /** Consumer settings every subscription starts from (its own options win). */
+  consumerDefaults?: EventConsumerOptions;
 }
 
 export interface SubscribeOptions<D extends AnyEventDef> {
@@ -61,6 +63,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
         consumer: consumerName,
         logger: options.logger,
         ...subscription,
+        options: { ...options.consumerDefaults, ...subscription.options },
       });
       consumers.push(consumer);
       if (started) {

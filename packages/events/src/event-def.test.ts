@@ -40,6 +40,13 @@ describe('encodeEntry / decodeEntry', () => {
     expect(message).not.toMatch(/secret-looking-value/);
   });
 
+  it('takes Telegram ids only within 64 bits (PostgreSQL bigint)', () => {
+    const payload = { linkId: 1, url: 'https://x', host: 'x', userId: '1', chatId: '-1001234567890', username: null, quality: '720', folder: null, sendAt: '2026-01-01T00:00:00.000Z' };
+    expect(() => encodeEntry(linkAdded, { ...payload, userId: '9223372036854775807' }, 'e', 0)).not.toThrow();
+    expect(() => encodeEntry(linkAdded, { ...payload, userId: '9223372036854775808' }, 'e', 0)).toThrow(/userId: expected a Telegram id within 64 bits/);
+    expect(() => encodeEntry(linkAdded, { ...payload, chatId: '1'.repeat(30) }, 'e', 0)).toThrow(/chatId/);
+  });
+
   const valid = { id: 'evt-1', v: '2', at: '1', data: '{"n":1}' };
   it.each([
     ['no event id', { ...valid, id: '' }, /no event id/],

@@ -1,3 +1,4 @@
+import { eventConsumerDefaults } from '@dwld/config';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Telegram, type Telegraf } from 'telegraf';
 import { DownloaderClient } from '@dwld/contract';
@@ -51,7 +52,7 @@ export class GatewayApp {
     const linksAccepted = new Counter({ name: 'dwld_links_intake_total', help: 'Links received, by outcome', labelNames: ['status'], registers: [metrics] });
 
     this.links = new LinkStore(db);
-    this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName });
+    this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     this.outbox = new TelegramOutbox({
       redis,

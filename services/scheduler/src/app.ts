@@ -1,3 +1,4 @@
+import { eventConsumerDefaults } from '@dwld/config';
 import { randomBytes } from 'node:crypto';
 import { DownloaderClient } from '@dwld/contract';
 import { isDatabaseReachable, type Database } from '@dwld/db';
@@ -61,7 +62,7 @@ export class SchedulerApp {
     this.directory = new DownloaderDirectory(db, logger);
     const client = new DownloaderClient({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
     const dispatcher = new Dispatcher({ setToQueue: (name, request) => client.setToQueue(name, request), metrics: this.metrics, logger, random });
-    this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName });
+    this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const shared = {
       store: this.store,
       directory: this.directory,
