@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isEligible, matchesPattern, planRoute, type RoutableDownloader } from './routing';
+import { isEligible, matchesPattern, planRoute, type RoutableDownloader, RecentFailures } from './routing';
 
 describe('matchesPattern', () => {
   it.each([
@@ -119,5 +119,34 @@ describe('planRoute', () => {
         expect(firsts).toEqual(new Set(healthyEligible));
       }),
     );
+  });
+});
+
+describe('RecentFailures', () => {
+  const list = [
+    { name: 'hangs', patterns: ['*'], healthy: true },
+    { name: 'fine', patterns: ['*'], healthy: true },
+    { name: 'down', patterns: ['*'], healthy: false },
+  ];
+
+  it('demotes a downloader that just failed until a success or the cool-down', () => {
+    const recent = new RecentFailures(30_000);
+    expect(recent.demote(list, 0)).toEqual(list);
+    recent.failed('hangs', 1_000);
+    expect(recent.demote(list, 1_000).map((d) => [d.name, d.healthy])).toEqual([['hangs', false], ['fine', true], ['down', false]]);
+    // Routing then tries it after the healthy ones, whatever the draw.
+    expect(planRoute('x.com', recent.demote(list, 2_000), () => 0).map((d) => d.name)).toEqual(['fine', 'hangs', 'down']);
+    expect(recent.isSuspect('hangs', 30_999)).toBe(true);
+    expect(recent.isSuspect('hangs', 31_000)).toBe(false);
+    recent.failed('hangs', 40_000);
+    recent.succeeded('hangs');
+    expect(recent.isSuspect('hangs', 40_001)).toBe(false);
+  });
+
+  it('leaves the input untouched', () => {
+    const recent = new RecentFailures(1_000);
+    recent.failed('fine', 0);
+    recent.demote(list, 0);
+    expect(list[1]!.healthy).toBe(true);
   });
 });

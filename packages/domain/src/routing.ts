@@ -59,3 +59,36 @@ function pickIndex(draw: number, length: number): number {
   const index = Math.floor((Number.isFinite(draw) ? draw : 0) * length);
   return Math.min(length - 1, Math.max(0, index));
 }
+
+/**
+ * What this process saw of each downloader lately: one that just failed to answer in time (or
+ * could not be reached) is tried last for a while, even when its health checks pass — a
+ * downloader that answers Healtheck but hangs on SetToQueue would otherwise cost every other
+ * link a full deadline. A success, or the cool-down passing, lifts it.
+ */
+export class RecentFailures {
+  private readonly failedAt = new Map<string, number>();
+
+  constructor(private readonly coolDownMs: number) {}
+
+  failed(name: string, nowMs: number): void {
+    this.failedAt.set(name, nowMs);
+  }
+
+  succeeded(name: string): void {
+    this.failedAt.delete(name);
+  }
+
+  isSuspect(name: string, nowMs: number): boolean {
+    const at = this.failedAt.get(name);
+    if (at === undefined) return false;
+    if (nowMs - at < this.coolDownMs) return true;
+    this.failedAt.delete(name);
+    return false;
+  }
+
+  /** The list as routing should see it: suspects count as unhealthy. */
+  demote<D extends RoutableDownloader>(downloaders: readonly D[], nowMs: number): D[] {
+    return downloaders.map((d) => (d.healthy && this.isSuspect(d.name, nowMs) ? { ...d, healthy: false } : d));
+  }
+}

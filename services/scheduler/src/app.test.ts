@@ -143,6 +143,19 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(new Set(results.map((r) => r.payload.linkId))).toEqual(new Set(links.map((l) => l.id)));
   });
 
+  it('tries a downloader that just let a call time out last, though its health checks pass', async () => {
+    const release: Array<() => void> = [];
+    const hangs = await downloader('hangs', ['*'], () => new Promise<void>((resolve) => release.push(resolve)));
+    const fine = await downloader('fine', ['*']);
+    const links = await Promise.all(Array.from({ length: 20 }, (_, i) => addLink(`https://example.com/h/${i}`)));
+    await startApp({ DISPATCH_CONCURRENCY: '1', DOWNLOADER_DEADLINE_S: '0.3' });
+    await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched', timeout: 15_000 });
+    release.forEach((r) => r());
+    // One call may find it hanging (if it went first); after that it is tried after 'fine', which takes every link.
+    expect(hangs.calls.length).toBeLessThanOrEqual(1);
+    expect(new Set(fine.links())).toEqual(new Set(links.map((l) => l.url)));
+  });
+
   it('records the error and pushes the send time back exponentially, with jitter, up to the cap', async () => {
     let up = false;
     const nas = await downloader('nas', ['*'], () => {

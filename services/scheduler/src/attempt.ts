@@ -1,5 +1,5 @@
 import type { SetToQueueRequest } from '@dwld/contract';
-import { classifyFailure, planRoute, type RoutableDownloader } from '@dwld/domain';
+import { classifyFailure, planRoute, RecentFailures, type RoutableDownloader } from '@dwld/domain';
 import type { Logger } from '@dwld/logger';
 import { summariseAttempt, truncate, type AttemptFailure, type CallFailure } from './decisions';
 import type { SchedulerMetrics } from './metrics';
@@ -46,15 +46,24 @@ export interface DispatcherOptions {
   metrics: SchedulerMetrics;
   logger: Logger;
   random: () => number;
+  /** How long a downloader that did not answer in time (or could not be reached) is tried last. Default 30 s. */
+  suspectForMs?: number;
+  now?: () => number;
 }
 
 /** Routes a link and hands it over, timing every call per downloader. */
 export class Dispatcher {
-  constructor(private readonly options: DispatcherOptions) {}
+  private readonly recentFailures: RecentFailures;
+  private readonly now: () => number;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.recentFailures = new RecentFailures(options.suspectForMs ?? 30_000);
+    this.now = options.now ?? Date.now;
+  }
 
   async attempt(host: string, request: SetToQueueRequest, downloaders: readonly RoutableDownloader[], gate: CallGate): Promise<AttemptOutcome> {
     const { setToQueue, metrics, random } = this.options;
-    const route = planRoute(host, downloaders, random);
+    const route = planRoute(host, this.recentFailures.demote(downloaders, this.now()), random);
     return tryInTurn(
       host,
       route,
@@ -63,8 +72,11 @@ export class Dispatcher {
         try {
           await setToQueue(downloader, request);
           stopTimer({ outcome: 'ok' });
+          this.recentFailures.succeeded(downloader);
         } catch (err) {
-          stopTimer({ outcome: classifyFailure(err) });
+          const kind = classifyFailure(err);
+          stopTimer({ outcome: kind });
+          if (kind === 'unavailable') this.recentFailures.failed(downloader, this.now());
           this.options.logger.debug('downloader did not take the link', { downloader, error: (err as Error).message });
           throw err;
         }
