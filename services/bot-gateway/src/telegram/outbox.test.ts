@@ -4,7 +4,7 @@ import { createMetricsRegistry } from '@dwld/runtime';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
 import { createRedisNamespace, waitFor, type RedisNamespace } from '@dwld/testkit';
 import { Redis } from 'ioredis';
-import { TelegramOutbox } from './outbox';
+import { outboxLimiter, TelegramOutbox } from './outbox';
 
 const TOKEN = '2345678:outbox-test-token-for-the-emulator';
 
@@ -30,7 +30,7 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
   });
 
   // Each test its own queue (prefix), so no other test's worker takes its jobs.
-  function outbox(queue: string, replies: Array<[number, number]> = []) {
+  function outbox(queue: string, replies: Array<[number, number]> = [], maxPerSecond = 30) {
     const redis = new Redis(ns.url, { maxRetriesPerRequest: 2 });
     connections.push(redis);
     const box = new TelegramOutbox({
@@ -39,13 +39,40 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
       telegram,
       logger: silentLogger(),
       metrics: createMetricsRegistry('outbox-test'),
-      maxPerSecond: 30,
+      maxPerSecond,
       chatIntervalMs: 20,
       onLinkReplySent: async (linkId, messageId) => (replies.push([linkId, messageId]), linkId !== 404),
     });
     outboxes.push(box);
     return box;
   }
+
+  it('never sends more than maxPerSecond in any sliding second, whatever the backlog', async () => {
+    const box = outbox('limit', [], 10);
+    const chats = Array.from({ length: 35 }, (_, i) => 7000 + i);
+    for (const chat of chats) await emulator.user({ id: chat, bot: TOKEN }).sendText('hi');
+    const since = Date.now();
+    await Promise.all(chats.map((chat) => box.send({ chatId: String(chat), text: `burst to ${chat}` })));
+    box.startWorker();
+    const sent = () => emulator.calls().filter((c) => c.method === 'sendMessage' && c.at >= since && String(c.params.text).startsWith('burst to'));
+    await waitFor(() => sent().length === chats.length, { what: 'every message sent', timeout: 15_000 });
+    const times = sent().map((c) => c.at).sort((a, b) => a - b);
+    const mostInOneSecond = Math.max(...times.map((t, i) => times.filter((u, j) => j >= i && u < t + 1000).length));
+    expect(mostInOneSecond).toBeLessThanOrEqual(10);
+    expect(mostInOneSecond).toBeGreaterThanOrEqual(8);
+  });
+
+  it('spreads its limiter so fixed windows never add up to more than the limit in a second', () => {
+    for (const perSecond of [1, 2, 10, 29, 30, 100]) {
+      const { max, duration } = outboxLimiter(perSecond);
+      expect(max).toBe(1);
+      // Any 1 s interval overlaps at most floor(1000 / duration) + 1 windows.
+      expect(Math.floor(1000 / duration) + 1).toBeLessThanOrEqual(perSecond);
+      // And not much slower than asked.
+      expect(1000 / duration).toBeGreaterThanOrEqual(perSecond * 0.8 - 1);
+    }
+    expect(() => outboxLimiter(0)).toThrow();
+  });
 
   it('keeps jobs across a restart: added while no worker runs, sent by the next process', async () => {
     const user = emulator.user({ id: 501, bot: TOKEN });

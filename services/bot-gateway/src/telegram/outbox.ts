@@ -49,6 +49,19 @@ export interface OutboxOptions {
 
 export const OUTBOX_QUEUE = 'telegram-outbox';
 
+/**
+ * BullMQ's limiter counts in fixed windows, so `max: 30` per 1000 ms lets up to 60 calls
+ * through in one sliding second (30 at the end of one window, 30 at the start of the next),
+ * and Telegram counts per sliding second. One call per window of `duration` ms instead: any
+ * second then overlaps at most floor(1000 / duration) + 1 windows, kept at or below
+ * `maxPerSecond`.
+ */
+export function outboxLimiter(maxPerSecond: number): { max: number; duration: number } {
+  if (!(maxPerSecond >= 1)) throw new Error('maxPerSecond must be at least 1');
+  const duration = maxPerSecond === 1 ? 1001 : Math.floor(1000 / (maxPerSecond - 1)) + 1;
+  return { max: 1, duration };
+}
+
 // Reserves the next free send slot of a chat: returns when this message may go out. Slots are
 // taken when jobs are added, in the order the bot decided to speak, so a chat's messages keep
 // their order and their pace.
@@ -148,7 +161,7 @@ export class TelegramOutbox {
       connection: this.workerConnection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 8,
-      limiter: { max: options.maxPerSecond, duration: 1000 },
+      limiter: outboxLimiter(options.maxPerSecond),
     });
     this.worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
