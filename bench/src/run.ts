@@ -1,14 +1,20 @@
 // `pnpm bench [scenario…] [--quick]`: runs each scenario three times on the real parts and
-// writes bench/RESULTS.md (machine, date, medians, ratio to the baseline measured in the same run).
-import { writeFileSync } from 'node:fs';
+// writes bench/RESULTS.md (machine, date, medians, ratio to the baseline measured in the same run),
+// replacing only the sections of the scenarios run.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { benchEventBus } from './event-bus';
 import { describeMachine, median } from './machine';
+import { INTAKE_MODES, relayCeiling, runIntake, TELEGRAM_MAX_PER_SECOND, TELEGRAM_PER_CHAT_PER_SECOND, WARMUP_USERS, WEBHOOK_CONNECTIONS, type IntakeFigures, type IntakeMode } from './intake';
 import { idleRss, SERVICES } from './memory';
+import { mergeResults, SECTIONS } from './results-file';
 import { bareCalls, bareSql, CLAIM_BATCH, CONCURRENCY, DOWNLOADERS, FakeDownloaders, goDesignLags, runDispatch, type DispatchFigures } from './pipeline';
 
 const RUNS = 3;
 const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const f3 = (n: number) => n.toFixed(3);
 const mib = (n: number) => `${n.toFixed(0)} MiB`;
@@ -104,6 +110,99 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
   }
 }
 
+async function intakeSection(quick: boolean, runs: number): Promise<string> {
+  const users = quick ? 200 : 1_000;
+  const source = sourceOf('services/bot-gateway');
+  const ceilings: number[] = [];
+  const figures = new Map<IntakeMode, IntakeFigures[]>(INTAKE_MODES.map((mode) => [mode, []]));
+  const loads: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    ceilings.push(await relayCeiling(users));
+    log(`intake relay ceiling run ${run + 1}: ${f0(ceilings[run]!)} updates/s`);
+    for (const mode of INTAKE_MODES) {
+      const f = await runIntake(mode, users);
+      figures.get(mode)!.push(f);
+      loads.push(os.loadavg()[0]!);
+      log(
+        `intake ${mode} run ${run + 1}: ${f0(f.rate)} updates/s, update→stored p50/p99 ${f0(f.lagP50)}/${f0(f.lagP99)} ms, stored ${f.stored}/${f.users}, ` +
+          `sends max ${f.maxPerSecond}/s overall, ${f.maxPerChatPerSecond}/s per chat, replied ${f.replied}/${f.users} (+${f.extraReplies} extra, ${f.refusedCalls} refused) after ${f2(f.repliesDoneS)} s, ` +
+          `webhook retries ${f.webhookRetries}, peak RSS ${mib(f.peakRss)}, gateway CPU ${f2(f.gatewayCpuMsPerUpdate)} ms/update, machine ${f0(f.machineBusy * 100)}% busy, load ${f2(loads[loads.length - 1]!)}` +
+          (f.answerP50 !== undefined ? `; all updates at the relay after ${f2(f.relayInS!)} s, gateway answer p50/p99 ${f0(f.answerP50)}/${f0(f.answerP99!)} ms` : ''),
+      );
+    }
+  }
+  const med = (list: IntakeFigures[], pick: (f: IntakeFigures) => number) => median(list.map(pick));
+  const all = [...figures.values()].flat();
+  const label: Record<IntakeMode, string> = {
+    polling: 'long polling (getUpdates, up to 100 updates per call)',
+    webhook: `webhook, ${WEBHOOK_CONNECTIONS} updates in flight (Telegram's default max_connections)`,
+    'webhook-serial': 'webhook, one update at a time (as the emulator delivers)',
+  };
+  const rows = [
+    '| mode | updates/s (first injected → last stored) | update → stored p50 (ms) | p99 (ms) | stored | gateway CPU per update (ms) | machine CPU busy | most sends in any 1 s, all chats | most sends in any 1 s, one chat | people replied to | last reply after (s) | replies/s | gateway peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  rows.push(`| harness ceiling: emulator → relay → a server answering at once (no gateway) | ${f0(median(ceilings))} | | | | | | | | | | | |`);
+  for (const [mode, list] of figures) {
+    const stored = list.reduce((t, f) => t + f.stored, 0);
+    const replied = list.reduce((t, f) => t + f.replied, 0);
+    const offered = list.reduce((t, f) => t + f.users, 0);
+    const done = med(list, (f) => f.repliesDoneS);
+    rows.push(
+      `| ${label[mode]} | ${f0(med(list, (f) => f.rate))} | ${f0(med(list, (f) => f.lagP50))} | ${f0(med(list, (f) => f.lagP99))} | ${stored}/${offered} | ` +
+        `${f2(med(list, (f) => f.gatewayCpuMsPerUpdate))} | ${f0(med(list, (f) => f.machineBusy) * 100)}% | ` +
+        `${Math.max(...list.map((f) => f.maxPerSecond))} | ${Math.max(...list.map((f) => f.maxPerChatPerSecond))} | ${replied}/${offered} | ${f2(done)} | ${f1(users / done)} | ${mib(med(list, (f) => f.peakRss))} |`,
+    );
+  }
+  const webhookRate = med(figures.get('webhook')!, (f) => f.rate);
+  const maxOverall = Math.max(...all.map((f) => f.maxPerSecond));
+  const maxChat = Math.max(...all.map((f) => f.maxPerChatPerSecond));
+  const everyone = all.every((f) => f.replied === f.users && f.stored === f.users);
+  const extra = all.reduce((t, f) => t + f.extraReplies, 0);
+  const refused = all.reduce((t, f) => t + f.refusedCalls, 0);
+  const retries = all.reduce((t, f) => t + f.webhookRetries, 0);
+  const tick = (ok: boolean) => (ok ? '✓' : '✗');
+  const relayed = figures.get('webhook')!;
+  log(`intake: webhook ${f0(webhookRate)} updates/s; sends at most ${maxOverall}/s overall, ${maxChat}/s per chat; everyone replied: ${everyone}`);
+
+  return [
+    `## Intake (scenario 2)`,
+    ``,
+    `${users} distinct people each send one link at (nearly) the same moment. Median of ${runs} run${runs > 1 ? 's' : ''} per row; the most sends in a second are the maximum over the runs, stored and replied are summed over them.`,
+    ``,
+    rows.join('\n'),
+    ``,
+    `Targets:`,
+    ``,
+    `- intake ≥ 1,000 updates/s in webhook mode (${WEBHOOK_CONNECTIONS} in flight): **${f0(webhookRate)}/s** ${tick(webhookRate >= 1000)}`,
+    `- the outbox never above ${TELEGRAM_MAX_PER_SECOND} sends/s overall: **${maxOverall}** ${tick(maxOverall <= TELEGRAM_MAX_PER_SECOND)}; nor above ${TELEGRAM_PER_CHAT_PER_SECOND}/s in one chat: **${maxChat}** ${tick(maxChat <= TELEGRAM_PER_CHAT_PER_SECOND)}`,
+    `- every link stored and every person replied to: ${tick(everyone)} (extra replies: ${extra}, calls refused by the emulator: ${refused}, webhook deliveries retried: ${retries})`,
+    ``,
+    `What was measured and simplified:`,
+    ``,
+    `- Gateway: the built services/bot-gateway/dist/main.js (${source}) in its own process (NODE_ENV=production, LOG_LEVEL=warn), on a fresh database cloned from the migrated template and a fresh Redis prefix per run, the outbox limiter at its defaults (TELEGRAM_MAX_PER_SECOND=${TELEGRAM_MAX_PER_SECOND}, TELEGRAM_CHAT_INTERVAL_S=1), other settings at their defaults. The people are let in by ALLOWED_IDS (all ${users} ids: no database lookup per update). No scheduler and no downloaders: links are stored (DISPATCH_DELAY_S 60 s away) and each person gets the "queued" reply with its keyboard, one sendMessage per person.`,
+    `- Telegram: the in-repo emulator (@dwld/telegram-emulator) in the bench process. Each person is a FakeUser; sendText puts the update in the bot's queue, and that moment (Date.now() in the bench) is the update's time. Before the burst, ${WARMUP_USERS} other people send a link each and the run waits for their replies (a warm gateway: JIT, connection pools); their links and replies are left out of the figures. Long polling: the gateway's own getUpdates loop (telegraf, batches of up to 100 handled concurrently).`,
+    `- Webhook: the emulator delivers a webhook's updates one at a time and in order (it records max_connections but does not use it). Telegram keeps up to max_connections (default ${WEBHOOK_CONNECTIONS}; the gateway sets none) requests in flight, so the main webhook row puts a relay in the bench process between them: the gateway's WEBHOOK_URL points at the relay, which the emulator delivers to; the relay answers at once and forwards each update to the gateway's webhook path with the secret header, ${WEBHOOK_CONNECTIONS} requests in flight over keep-alive connections, retrying a non-2xx after 100 ms. The "harness ceiling" row is the same path with a server answering at once in place of the gateway (the most the harness can offer). The "one update at a time" row is the emulator delivering straight to the gateway: one update's full handling time after another.`,
+    `- Stored: links.created_at (set when the row is inserted, ms precision; same host clock as the bench). updates/s = links stored ÷ (last created_at − first update's time). Lag per person = their link's created_at − their update's time; under a burst it includes the wait behind the others.`,
+    `- Webhook through the relay: every update had reached the relay ${f2(med(relayed, (f) => f.relayInS!))} s after the first update's time (median); the gateway answered one webhook request in p50 ${f0(med(relayed, (f) => f.answerP50!))} ms, p99 ${f0(med(relayed, (f) => f.answerP99!))} ms (medians over the runs), with ${WEBHOOK_CONNECTIONS} in flight.`,
+    `- Sends: every Bot API call the emulator received from the gateway after the burst, by the time it arrived (CallRecord.at), except getUpdates and setup calls (getMe, setWebhook, setMyCommands…); here they are all sendMessage. Each person gets one reply, so the one-chat figure only shows that no chat got two sends within a second; a chat's pace over several messages is not exercised here. "Any 1 s" is a sliding window over those times. Replies are counted per chat (sendMessage answered ok); the run waits until every person has one (or 15 s with no new one), then 1.5 s more for strays. replies/s = people ÷ (last reply − first update's time). Gateway peak RSS as in the memory scenario.`,
+    `- CPU, from the burst until the last link was stored: the gateway process's user + system time (/proc/<pid>/stat, 10 ms ticks) ÷ links stored; and the share of the whole machine's CPU time (all cores, /proc/stat) that was not idle.`,
+    `- The machine is shared: PostgreSQL, Redis, the bench (emulator, relay) and the gateway on ${os.cpus().length} cores, with whatever else runs there. 1-minute load average after each run: median ${f2(median(loads))}, max ${f2(Math.max(...loads))}.`,
+  ].join('\n');
+}
+
+/** The commit a directory was built from, as far as git knows, and whether it had uncommitted changes. */
+function sourceOf(dir: string): string {
+  try {
+    const cwd = path.resolve(__dirname, '../..');
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', dir], { cwd, encoding: 'utf8' }).trim() !== '';
+    return `source at commit ${commit}${dirty ? ' with uncommitted changes' : ''}`;
+  } catch {
+    return 'source commit unknown';
+  }
+}
+
 async function memorySection(quick: boolean, runs: number): Promise<string> {
   const idleMs = quick ? 2_000 : 5_000;
   const samples: Record<string, number[]> = {};
@@ -137,13 +236,18 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const only = args.filter((a) => !a.startsWith('--'));
-  const sections: string[] = [];
+  const unknown = only.filter((name) => !SECTIONS.some((s) => s.scenario === name));
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SECTIONS.map((s) => s.scenario).join(', ')})`);
+  const wanted = (name: string) => only.length === 0 || only.includes(name);
+  const sections = new Map<string, string>();
+  const add = (text: string) => sections.set(text.split('\n', 1)[0]!.trim(), text);
 
   const runs = quick ? 1 : RUNS;
-  if (only.length === 0 || only.includes('pipeline')) sections.push(await pipelineSection(quick, runs));
-  if (only.length === 0 || only.includes('memory')) sections.push(await memorySection(quick, runs));
+  if (wanted('pipeline')) add(await pipelineSection(quick, runs));
+  if (wanted('intake')) add(await intakeSection(quick, runs));
+  if (wanted('memory')) add(await memorySection(quick, runs));
 
-  if (only.length === 0 || only.includes('event-bus')) {
+  if (wanted('event-bus')) {
     const events = quick ? 5_000 : 50_000;
     const rows: string[] = ['| consumers | bare XADD+XREADGROUP+XACK (events/s) | dwld event bus (events/s) | ratio | target |', '|---|---|---|---|---|'];
     for (const consumers of [1, 3]) {
@@ -155,15 +259,14 @@ async function main(): Promise<void> {
       rows.push(`| ${consumers} | ${bareRate.toFixed(0)} | ${libRate.toFixed(0)} | ${(ratio * 100).toFixed(0)}% | ≥ 70% ${ratio >= 0.7 ? '✓' : '✗'} |`);
       process.stdout.write(`event-bus consumers=${consumers}: bare ${bareRate.toFixed(0)}/s, library ${libRate.toFixed(0)}/s (${(ratio * 100).toFixed(0)}%)\n`);
     }
-    sections.push(`## Event bus (scenario 3)\n\n${events} events of link.added size through one consumer group, acknowledged; median of ${RUNS} runs; both sides in one Node process against the same Redis.\n\n${rows.join('\n')}`);
+    add(`## Event bus (scenario 3)\n\n${events} events of link.added size through one consumer group, acknowledged; median of ${RUNS} runs; both sides in one Node process against the same Redis.\n\n${rows.join('\n')}`);
   }
 
+  // Only the sections of the scenarios run are replaced; the others stay as they were.
   const out = path.resolve(__dirname, '../RESULTS.md');
-  writeFileSync(
-    out,
-    `# Benchmark results\n\nWritten by \`pnpm bench\`${quick ? ' (--quick: small sizes and one run per figure for the pipeline and memory scenarios, a quick look only)' : ''}. Not tests: nothing here fails a build.\n\n${describeMachine()}\n\n${sections.join('\n\n')}\n\nScenarios still to come (issue 6): intake.\n`,
-  );
-  process.stdout.write(`wrote ${out}\n`);
+  const existing = existsSync(out) ? readFileSync(out, 'utf8') : undefined;
+  writeFileSync(out, mergeResults(existing, sections, { date: new Date().toISOString(), quick, machine: describeMachine() }));
+  process.stdout.write(`wrote ${out} (${[...sections.keys()].join(', ')})\n`);
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,411 @@
+// Scenario 2: intake. Distinct people each send one link through the in-repo Telegram Bot API
+// emulator to the real gateway process (long polling, or webhook); the gateway stores each link
+// and answers through its rate-limited outbox. Measured: how fast links are stored, and what the
+// outbox sends per second overall and per chat, until every person has their reply.
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TelegramEmulator, type CallRecord } from '@dwld/telegram-emulator';
+import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
+import { Client } from 'pg';
+import { mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+
+export type IntakeMode = 'polling' | 'webhook' | 'webhook-serial';
+export const INTAKE_MODES: readonly IntakeMode[] = ['polling', 'webhook', 'webhook-serial'];
+
+/** Telegram's default max_connections for a webhook: how many updates it has in flight at once. */
+export const WEBHOOK_CONNECTIONS = 40;
+/** The gateway's defaults (TELEGRAM_MAX_PER_SECOND, TELEGRAM_CHAT_INTERVAL_S): Telegram's limits. */
+export const TELEGRAM_MAX_PER_SECOND = 30;
+export const TELEGRAM_PER_CHAT_PER_SECOND = 1;
+
+const TOKEN = '1234567:bench-token-emulated-only';
+const SECRET = 'bench-webhook-secret-0123456789';
+const WEBHOOK_PATH = '/telegram/webhook';
+const FIRST_USER_ID = 700_000_000;
+const URL_BASE = 'https://www.youtube.com/watch?v=';
+/** People who send a link before the measured burst, to warm the gateway up. */
+export const WARMUP_USERS = 50;
+/** Bot API methods that are not messages (setup, polling): not counted as sends. */
+const NOT_SENDS = new Set(['getme', 'getupdates', 'setwebhook', 'deletewebhook', 'getwebhookinfo', 'setmycommands', 'getmycommands', 'deletemycommands', 'logout', 'close']);
+
+export interface IntakeFigures {
+  mode: IntakeMode;
+  users: number;
+  stored: number;
+  /** links stored per second, first update injected → last link stored */
+  rate: number;
+  /** ms, update injected → links.created_at */
+  lagP50: number;
+  lagP99: number;
+  /** most message calls (sendMessage, edits, deletions) the emulator received in any 1 s window, all chats */
+  maxPerSecond: number;
+  /** the same, in one chat */
+  maxPerChatPerSecond: number;
+  /** people with at least one reply (sendMessage answered ok) */
+  replied: number;
+  /** sendMessage calls beyond one per person */
+  extraReplies: number;
+  /** message calls the emulator refused */
+  refusedCalls: number;
+  /** s, first update injected → last reply received */
+  repliesDoneS: number;
+  /** MiB */
+  peakRss: number;
+  /** webhook: deliveries the gateway answered with something other than 2xx, or failed (retried) */
+  webhookRetries: number;
+  /** CPU time (user + system) the gateway process used from the burst until every link was stored, per link, ms */
+  gatewayCpuMsPerUpdate: number;
+  /** share of the whole machine's CPU time busy over that interval (all processes, all cores) */
+  machineBusy: number;
+  /** webhook through the relay: s from the first update's time until the last update reached the relay */
+  relayInS?: number;
+  /** webhook through the relay: how long the gateway took to answer one webhook request, ms */
+  answerP50?: number;
+  answerP99?: number;
+}
+
+/**
+ * Stands in for Telegram's parallel webhook connections: the emulator delivers its updates to
+ * this relay one at a time (as it does to any webhook), the relay answers at once and forwards
+ * each update to `target` with up to `maxConnections` requests in flight, the secret header
+ * copied. A non-2xx answer is retried after 100 ms, as Telegram retries.
+ */
+export class WebhookRelay {
+  private readonly server: http.Server;
+  private readonly agent: http.Agent;
+  private readonly queue: Array<{ body: Buffer; secret: string | undefined }> = [];
+  private inFlight = 0;
+  private stopped = false;
+  target: URL | undefined;
+  forwarded = 0;
+  retries = 0;
+  /** When each update reached the relay, and how long the target took to answer each forward (ms). */
+  readonly arrivals: number[] = [];
+  readonly answerMs: number[] = [];
+
+  constructor(private readonly maxConnections = WEBHOOK_CONNECTIONS) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: maxConnections });
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        res.end();
+        if (this.stopped) return;
+        this.arrivals.push(Date.now());
+        const secret = req.headers['x-telegram-bot-api-secret-token'];
+        this.queue.push({ body: Buffer.concat(chunks), secret: typeof secret === 'string' ? secret : undefined });
+        this.pump();
+      });
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.agent.destroy();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.target && this.inFlight < this.maxConnections && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      this.inFlight++;
+      void this.forward(item).then((ok) => {
+        this.inFlight--;
+        if (this.stopped) return;
+        if (ok) {
+          this.forwarded++;
+          this.pump();
+        } else {
+          this.retries++;
+          setTimeout(() => {
+            this.queue.unshift(item);
+            this.pump();
+          }, 100);
+        }
+      });
+    }
+  }
+
+  private forward(item: { body: Buffer; secret: string | undefined }): Promise<boolean> {
+    return new Promise((resolve) => {
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': item.body.length };
+      if (item.secret) headers['x-telegram-bot-api-secret-token'] = item.secret;
+      const start = performance.now();
+      const request = http.request(this.target!, { method: 'POST', headers, agent: this.agent });
+      request.on('error', () => resolve(false));
+      request.on('response', (response) => {
+        response.resume();
+        response.on('end', () => {
+          this.answerMs.push(performance.now() - start);
+          resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300);
+        });
+        response.on('error', () => resolve(false));
+      });
+      request.end(item.body);
+    });
+  }
+}
+
+/** Most events in any window of `windowMs` (times in ms, any order). */
+export function maxInWindow(times: number[], windowMs = 1000): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while (sorted[hi]! - sorted[lo]! >= windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+/**
+ * The harness's own ceiling for the webhook row: the emulator delivering `n` updates to the
+ * relay, forwarding to a server that answers at once. Updates/s.
+ */
+export async function relayCeiling(n: number): Promise<number> {
+  const watch = watchdog('intake relay ceiling');
+  const emulator = new TelegramEmulator({ bots: [{ token: TOKEN }], people: [] });
+  await emulator.start();
+  const relay = new WebhookRelay();
+  let received = 0;
+  let allIn: (() => void) | undefined;
+  const done = new Promise<void>((resolve) => (allIn = resolve));
+  const sink = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.end();
+      if (++received === n) allIn!();
+    });
+  });
+  sink.keepAliveTimeout = 65_000;
+  try {
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    relay.target = new URL(`http://127.0.0.1:${(sink.address() as AddressInfo).port}${WEBHOOK_PATH}`);
+    const relayPort = await relay.start();
+    const reply = await emulator.callApi(TOKEN, 'setWebhook', { url: `http://127.0.0.1:${relayPort}${WEBHOOK_PATH}`, secret_token: SECRET });
+    if (!reply.body.ok) throw new Error(`setWebhook: ${JSON.stringify(reply.body)}`);
+    const users = Array.from({ length: n }, (_, i) => emulator.user({ id: FIRST_USER_ID + i }));
+    const start = performance.now();
+    users.forEach((user, i) => user.sendText(`${URL_BASE}ceiling-${i}`));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`relay ceiling: ${received}/${n} after 60 s`)), 60_000)));
+    await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+    return n / ((performance.now() - start) / 1000);
+  } finally {
+    watch.stage('cleaning up');
+    await relay.stop();
+    await new Promise<void>((resolve) => {
+      sink.close(() => resolve());
+      sink.closeAllConnections();
+    });
+    await emulator.stop();
+    watch.stop();
+  }
+}
+
+/** One run: a fresh database, Redis prefix, emulator and gateway process; `users` people send one link each. */
+export async function runIntake(mode: IntakeMode, users: number): Promise<IntakeFigures> {
+  const db = await createTestDatabase();
+  const ns = await createRedisNamespace('bench-intake');
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  const emulator = new TelegramEmulator({ bots: [{ token: TOKEN }], people: [], maxCallLog: 100 });
+  const { url: apiRoot } = await emulator.start();
+  const relay = mode === 'webhook' ? new WebhookRelay() : undefined;
+  let gateway: ServiceProcess | undefined;
+  let sampler: ReturnType<typeof sampleRss> | undefined;
+  const watch = watchdog(`intake ${mode}`);
+
+  // Every Bot API call the gateway makes, as the emulator receives it.
+  const calls: Array<{ method: string; at: number; chatId: string; ok: boolean }> = [];
+  const onCall = (call: CallRecord) => calls.push({ method: call.method.toLowerCase(), at: call.at, chatId: String(call.params.chat_id ?? ''), ok: call.response.ok });
+  emulator.on('call', onCall);
+  let webhookFailures = 0;
+  const onWebhookFailed = () => webhookFailures++;
+  emulator.on('webhookFailed', onWebhookFailed);
+
+  try {
+    const ids = Array.from({ length: users }, (_, i) => String(FIRST_USER_ID + i));
+    const warmIds = Array.from({ length: WARMUP_USERS }, (_, i) => String(FIRST_USER_ID - 1 - i));
+    const port = await freePort();
+    const webhookBase = relay ? `http://127.0.0.1:${await relay.start()}` : `http://127.0.0.1:${port}`;
+    if (relay) relay.target = new URL(`http://127.0.0.1:${port}${WEBHOOK_PATH}`);
+    gateway = spawnService(mainJs('bot-gateway'), {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: db.url,
+      REDIS_URL: ns.url,
+      STREAM_PREFIX: ns.prefix,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(port),
+      CONSUMER_NAME: 'bench-gateway',
+      TELEGRAM_API_ROOT: apiRoot,
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      // Access by configuration: no database lookup per update.
+      ALLOWED_IDS: [...warmIds, ...ids].join(','),
+      ...(mode === 'polling' ? {} : { WEBHOOK_URL: `${webhookBase}${WEBHOOK_PATH}`, WEBHOOK_SECRET: SECRET }),
+      // BENCH_GATEWAY_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): for a look at the gateway, not for figures.
+      ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
+    });
+    watch.stage('waiting for the gateway');
+    await waitReady(port, gateway);
+    // /readyz answers before start() has registered the webhook or begun polling.
+    if (mode === 'polling') await emulator.waitForPolling(undefined, 30_000);
+    else {
+      const deadline = Date.now() + 30_000;
+      while (emulator.webhookInfo().url === '') {
+        if (Date.now() > deadline) throw new Error(`the gateway set no webhook:\n${gateway.output().slice(-2000)}`);
+        await sleep(20);
+      }
+    }
+    sampler = sampleRss(gateway.child.pid!);
+    const people = ids.map((id) => emulator.user({ id: Number(id) }));
+    const tag = `${mode}-${Date.now().toString(36)}`;
+
+    // Warm-up: a few people first (JIT, connection pools, Prisma's first queries), until they
+    // have their replies. Their links (user ids below FIRST_USER_ID) are left out of the figures.
+    watch.stage('warming up');
+    const warmStart = Date.now();
+    for (const [i, id] of warmIds.entries()) emulator.user({ id: Number(id) }).sendText(`${URL_BASE}${tag}-warm-${i}`);
+    const warmChats = new Set(warmIds);
+    while (new Set(calls.filter((c) => c.method === 'sendmessage' && c.ok && warmChats.has(c.chatId)).map((c) => c.chatId)).size < WARMUP_USERS) {
+      if (Date.now() - warmStart > 60_000) throw new Error(`warm-up: no replies after 60 s:\n${gateway.output().slice(-2000)}`);
+      await sleep(50);
+    }
+    await sleep(1_100); // past the last warm-up send's second
+    calls.length = 0;
+    relay?.arrivals.splice(0);
+    relay?.answerMs.splice(0);
+    webhookFailures = 0;
+
+    watch.stage('injecting');
+    const cpuBefore = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
+    // The burst: everyone sends their link at (nearly) the same moment.
+    const injectedAt = new Map<string, number>();
+    for (const [i, person] of people.entries()) {
+      injectedAt.set(ids[i]!, Date.now());
+      person.sendText(`${URL_BASE}${tag}-${i}`);
+    }
+    const firstInjected = injectedAt.get(ids[0]!)!;
+
+    watch.stage('waiting for the links to be stored');
+    // Stored: wait for every row (or 15 s without progress).
+    let stored = 0;
+    let lastMoved = Date.now();
+    for (;;) {
+      const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM links WHERE user_id >= $1', [FIRST_USER_ID]);
+      if (rows[0]!.n !== stored) {
+        stored = rows[0]!.n;
+        lastMoved = Date.now();
+      }
+      if (stored >= users || Date.now() - lastMoved > 15_000) break;
+      await sleep(25);
+    }
+    const cpuAfter = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
+    const { rows } = await pg.query<{ user_id: string; created: number }>('SELECT user_id::text, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM links WHERE user_id >= $1', [FIRST_USER_ID]);
+    const lags = new Float64Array(rows.map((row) => row.created - injectedAt.get(row.user_id)!)).sort();
+    const lastStored = Math.max(...rows.map((row) => row.created));
+
+    watch.stage('waiting for the replies');
+    // Replies: wait until every person has one (or 15 s without a new one), then a little longer for strays.
+    const repliedChats = () => new Set(calls.filter((c) => c.method === 'sendmessage' && c.ok).map((c) => c.chatId));
+    let replied = 0;
+    lastMoved = Date.now();
+    for (;;) {
+      const now = repliedChats().size;
+      if (now !== replied) {
+        replied = now;
+        lastMoved = Date.now();
+      }
+      if (replied >= users || Date.now() - lastMoved > 15_000) break;
+      await sleep(100);
+    }
+    await sleep(1_500);
+    const peakRss = sampler.peak();
+
+    const sends = calls.filter((c) => !NOT_SENDS.has(c.method));
+    const perChat = new Map<string, number[]>();
+    for (const c of sends) (perChat.get(c.chatId) ?? perChat.set(c.chatId, []).get(c.chatId)!).push(c.at);
+    const okReplies = sends.filter((c) => c.method === 'sendmessage' && c.ok);
+    // BENCH_INTAKE_DUMP=<dir>: the raw times of this run, for a closer look.
+    if (process.env.BENCH_INTAKE_DUMP) {
+      writeFileSync(
+        `${process.env.BENCH_INTAKE_DUMP}/intake-${tag}.json`,
+        JSON.stringify({ mode, users, firstInjected, stored: rows.map((row) => ({ userId: row.user_id, injected: injectedAt.get(row.user_id), created: row.created })), sends }),
+      );
+    }
+    return {
+      mode,
+      users,
+      stored: rows.length,
+      rate: rows.length / ((lastStored - firstInjected) / 1000),
+      lagP50: percentile(lags, 0.5),
+      lagP99: percentile(lags, 0.99),
+      maxPerSecond: maxInWindow(sends.map((c) => c.at)),
+      maxPerChatPerSecond: Math.max(0, ...[...perChat.values()].map((times) => maxInWindow(times))),
+      replied: repliedChats().size,
+      extraReplies: okReplies.length - repliedChats().size,
+      refusedCalls: sends.filter((c) => !c.ok).length,
+      repliesDoneS: okReplies.length ? (Math.max(...okReplies.map((c) => c.at)) - firstInjected) / 1000 : NaN,
+      peakRss,
+      webhookRetries: webhookFailures + (relay?.retries ?? 0),
+      gatewayCpuMsPerUpdate: (cpuAfter.gateway - cpuBefore.gateway) / Math.max(1, rows.length),
+      machineBusy: 1 - (cpuAfter.machine.idle - cpuBefore.machine.idle) / Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total),
+      ...(relay
+        ? {
+            relayInS: (Math.max(...relay.arrivals) - firstInjected) / 1000,
+            answerP50: percentile(Float64Array.from(relay.answerMs).sort(), 0.5),
+            answerP99: percentile(Float64Array.from(relay.answerMs).sort(), 0.99),
+          }
+        : {}),
+    };
+  } finally {
+    watch.stage('cleaning up');
+    emulator.off('call', onCall);
+    emulator.off('webhookFailed', onWebhookFailed);
+    sampler?.stop();
+    if (gateway) await stopService(gateway);
+    await relay?.stop();
+    await emulator.stop();
+    await pg.end();
+    await ns.cleanup();
+    await db.drop();
+    watch.stop();
+  }
+}
+
+/** CPU time (user + system) a process has used, in ms (10 ms resolution). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** The machine's CPU time so far (all cores): idle (idle + iowait) and total, in clock ticks. */
+function machineCpu(): { idle: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: cpu[3]! + (cpu[4] ?? 0), total: cpu.reduce((a, b) => a + b, 0) };
+}
+
+/** Linux's USER_HZ: 100 on every mainstream architecture. */
+const CLOCK_TICKS = 100;
+
+/** Says on stderr, once a minute, which stage a run is still in (a stuck run shows where). */
+function watchdog(what: string): { stage(name: string): void; stop(): void } {
+  const started = Date.now();
+  let current = 'setting up';
+  const timer = setInterval(() => process.stderr.write(`${what}: still ${current} after ${((Date.now() - started) / 1000).toFixed(0)} s\n`), 60_000);
+  timer.unref();
+  return { stage: (name) => (current = name), stop: () => clearInterval(timer) };
+}
