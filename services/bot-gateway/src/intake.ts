@@ -68,10 +68,6 @@ export class LinkIntake {
 
     let stored;
     try {
-      if (request.messageId !== null) {
-        const downloader = await links.handedOverFrom(request.chatId, request.messageId, url);
-        if (downloader !== null) return { status: 'handed_over', url, downloader };
-      }
       stored = await links.add({ url, host, userId: request.userId, chatId: request.chatId, username: request.username, quality, folder, messageId: request.messageId, sendAt });
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
@@ -89,6 +85,7 @@ export class LinkIntake {
         return { status: 'not_queued', url };
       }
     }
+    if ('handedOver' in stored) return { status: 'handed_over', url, downloader: stored.handedOver };
     if (!stored.created) return { status: 'duplicate', link: stored.existing };
 
     const link = stored.link;

@@ -1,4 +1,4 @@
-import { isUniqueViolation, type Database, type Link } from '@dwld/db';
+import { Prisma, type Database, type Link } from '@dwld/db';
 
 export type { Link };
 
@@ -13,6 +13,14 @@ export interface NewLink {
   messageId: number | null;
   sendAt: Date;
 }
+
+export type AddOutcome = { created: true; link: Link } | { created: false; existing: Link } | { created: false; handedOver: string };
+
+/** Every column of `links`, named as the Link type names them (for raw statements). */
+const LINK_COLUMNS = `id, url, host, chat_id AS "chatId", user_id AS "userId", username, quality, folder,
+  reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt", attempts,
+  last_error AS "lastError", status, claim_owner AS "claimOwner", claim_expires_at AS "claimExpiresAt",
+  urgent_event_id AS "urgentEventId", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Which links /queue shows: waiting for the first try, waiting for a retry, given up. */
 export type QueueStatus = 'queued' | 'retrying' | 'failed';
@@ -29,20 +37,32 @@ export type ChangeOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' 
 export class LinkStore {
   constructor(private readonly db: Database) {}
 
-  /** Stores a link; `duplicate` when this user already has it queued. */
-  async add(link: NewLink): Promise<{ created: true; link: Link } | { created: false; existing: Link }> {
-    try {
-      const created = await this.db.link.create({
-        data: { ...link, userId: BigInt(link.userId), chatId: BigInt(link.chatId) },
-      });
-      return { created: true, link: created };
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-      const existing = await this.db.link.findUnique({ where: { userId_url: { userId: BigInt(link.userId), url: link.url } } });
-      // Dispatched between the insert and this read: it can be queued again.
-      if (!existing) return this.add(link);
-      return { created: false, existing };
+  /**
+   * Stores a link in one statement: `created`, or not when this user already has it queued
+   * (`existing`), or when this very message's link was handed over already (`handedOver`:
+   * Telegram delivered the message again after the link left the queue).
+   */
+  async add(link: NewLink): Promise<AddOutcome> {
+    const chatId = BigInt(link.chatId);
+    const userId = BigInt(link.userId);
+    const [created] = await this.db.$queryRaw<Link[]>`
+      INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, message_id, send_at, updated_at)
+      SELECT ${link.url}, ${link.host}, ${chatId}::bigint, ${userId}::bigint, ${link.username}, ${link.quality}, ${link.folder},
+             ${link.messageId}::int, ${link.sendAt}::timestamptz, now()
+       WHERE ${link.messageId}::int IS NULL
+          OR NOT EXISTS (SELECT 1 FROM dispatches WHERE chat_id = ${chatId}::bigint AND message_id = ${link.messageId}::int AND url = ${link.url})
+      ON CONFLICT DO NOTHING
+      RETURNING ${Prisma.raw(LINK_COLUMNS)}`;
+    if (created) return { created: true, link: created };
+    // The rare ways in: a redelivered message, or the link already queued.
+    if (link.messageId !== null) {
+      const downloader = await this.handedOverFrom(link.chatId, link.messageId, link.url);
+      if (downloader !== null) return { created: false, handedOver: downloader };
     }
+    const existing = await this.db.link.findUnique({ where: { userId_url: { userId, url: link.url } } });
+    // Dispatched between the insert and this read: it can be queued again.
+    if (!existing) return this.add(link);
+    return { created: false, existing };
   }
 
   /**
