@@ -23,7 +23,9 @@ ARG SERVICE=registry
 ENV SERVICE=${SERVICE}
 # The image's own unprivileged user: a service never needs root.
 USER node
-# A small young generation (2 MB semi-spaces instead of 16): more, shorter scavenges for a
-# resident set well under 150 MB under load. The same flag everywhere a service runs
-# (scripts/dwld.mjs, @dwld/testkit's spawnService, the benchmarks).
-CMD ["sh", "-c", "exec node --enable-source-maps --max-semi-space-size=2 services/${SERVICE}/dist/main.js"]
+# The V8 heap settings every service runs with (scripts/dwld.mjs and @dwld/testkit use the
+# same): a small young generation and an old generation capped well above the live set, so
+# V8 collects instead of letting the resident set grow under load (bench/RESULTS.md).
+# Override NODE_OPTIONS to change them.
+ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=48"
+CMD ["sh", "-c", "exec node --enable-source-maps services/${SERVICE}/dist/main.js"]
