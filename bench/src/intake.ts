@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { TelegramEmulator, type CallRecord } from '@dwld/telegram-emulator';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
-import { mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export type IntakeMode = 'polling' | 'webhook' | 'webhook-serial';
 export const INTAKE_MODES: readonly IntakeMode[] = ['polling', 'webhook', 'webhook-serial'];
@@ -242,21 +242,13 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     const webhookBase = relay ? `http://127.0.0.1:${await relay.start()}` : `http://127.0.0.1:${port}`;
     if (relay) relay.target = new URL(`http://127.0.0.1:${port}${WEBHOOK_PATH}`);
     gateway = spawnService(mainJs('bot-gateway'), {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: db.url,
-      REDIS_URL: ns.url,
-      STREAM_PREFIX: ns.prefix,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
+      ...benchServiceEnv({ databaseUrl: db.url, redisUrl: ns.url, prefix: ns.prefix, httpPort: port }),
       CONSUMER_NAME: 'bench-gateway',
       TELEGRAM_API_ROOT: apiRoot,
       TELEGRAM_BOT_TOKEN: TOKEN,
       // Access by configuration: no database lookup per update.
       ALLOWED_IDS: [...warmIds, ...ids].join(','),
       ...(mode === 'polling' ? {} : { WEBHOOK_URL: `${webhookBase}${WEBHOOK_PATH}`, WEBHOOK_SECRET: SECRET }),
-      // BENCH_GATEWAY_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): for a look at the gateway, not for figures.
-      ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
     });
     watch.stage('waiting for the gateway');
     await waitReady(port, gateway);

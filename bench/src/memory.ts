@@ -1,7 +1,7 @@
 // Scenario 4: resident memory of each service while idle (ready, nothing to do).
 import { TelegramEmulator } from '@dwld/telegram-emulator';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
-import { mainJs, memoryOf, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, mainJs, memoryOf, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export const SERVICES = ['registry', 'scheduler', 'bot-gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -14,7 +14,6 @@ export async function idleRss(idleMs: number): Promise<Record<ServiceName, numbe
   const { url: apiRoot } = await emulator.start();
   const procs: Array<{ name: ServiceName; proc: ServiceProcess }> = [];
   try {
-    const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: db.url, REDIS_URL: ns.url, STREAM_PREFIX: ns.prefix, HTTP_HOST: '127.0.0.1' };
     const extra: Record<ServiceName, () => Promise<Record<string, string>>> = {
       registry: async () => ({ GRPC_HOST: '127.0.0.1', GRPC_PORT: String(await freePort()) }),
       scheduler: async () => ({ CONSUMER_NAME: 'bench-mem-scheduler' }),
@@ -22,7 +21,7 @@ export async function idleRss(idleMs: number): Promise<Record<ServiceName, numbe
     };
     for (const name of SERVICES) {
       const port = await freePort();
-      const proc = spawnService(mainJs(name), { ...common, HTTP_PORT: String(port), ...(await extra[name]()) });
+      const proc = spawnService(mainJs(name), { ...benchServiceEnv({ databaseUrl: db.url, redisUrl: ns.url, prefix: ns.prefix, httpPort: port }), ...(await extra[name]()) });
       procs.push({ name, proc });
       await waitReady(port, proc);
     }

@@ -7,7 +7,7 @@ import { DownloaderGrpcClient } from '@dwld/contract';
 import { EventPublisher, linkAdded, outgoing } from '@dwld/events';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
-import { mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export const DOWNLOADERS = 4;
 export const CONCURRENCY = 64;
@@ -118,18 +118,10 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
     for (let i = 0; i < schedulers; i++) {
       const port = await freePort();
       const proc = spawnService(mainJs('scheduler'), {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: db.url,
-        REDIS_URL: ns.url,
-        STREAM_PREFIX: ns.prefix,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(port),
+        ...benchServiceEnv({ databaseUrl: db.url, redisUrl: ns.url, prefix: ns.prefix, httpPort: port }),
         CONSUMER_NAME: `bench-scheduler-${i}`,
         DISPATCH_CONCURRENCY: String(CONCURRENCY),
         CLAIM_BATCH_SIZE: String(CLAIM_BATCH),
-        // For a look, not for figures: BENCH_NODE_OPTIONS reach each scheduler process (e.g. `--require ./cpu-profile-hook.js`).
-        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       });
       procs.push(proc);
       await waitReady(port, proc);

@@ -5,6 +5,28 @@ import { spawnService, type ServiceProcess } from '@dwld/testkit';
 export const REPO = path.resolve(__dirname, '../..');
 export const mainJs = (service: string) => path.join(REPO, 'services', service, 'dist', 'main.js');
 
+/**
+ * The environment every benchmarked service starts from: as in production (JSON logs, warnings
+ * only), on the run's own database and Redis prefix, HTTP on loopback. `nodeOptions` (from
+ * BENCH_NODE_OPTIONS, e.g. `--require ./cpu-profile-hook.js`) is for a look inside, not for
+ * figures: it replaces the services' default heap settings.
+ */
+export function benchServiceEnv(
+  where: { databaseUrl: string; redisUrl: string; prefix: string; httpPort: number },
+  nodeOptions = process.env.BENCH_NODE_OPTIONS,
+): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: where.databaseUrl,
+    REDIS_URL: where.redisUrl,
+    STREAM_PREFIX: where.prefix,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(where.httpPort),
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  };
+}
+
 /** VmRSS and VmHWM of a process in MiB (0 when it is gone). */
 export function memoryOf(pid: number): { rss: number; hwm: number } {
   try {
