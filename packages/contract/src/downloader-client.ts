@@ -148,6 +148,9 @@ export class DownloaderClient {
       const rpc = client[method] as (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<DownloaderRpcs[M][1]>) => void;
       rpc.call(client, request satisfies DownloaderRpcs[M][0] | Empty, new grpc.Metadata(), { deadline }, (err, response) => {
         if (err) {
+          // A channel that failed to connect backs off before trying again; a downloader that
+          // comes back at the same address must be reachable at once, so start afresh next time.
+          if (err.code === grpc.status.UNAVAILABLE) this.discard(target, entry);
           const failure = classifyGrpcStatus(err.code);
           const where = `downloader "${label}" at ${formatTarget(address)}`;
           reject(new DownloaderCallError(failure, label, method, `${method} to ${where} failed: ${describeStatus(err)}`, err.code, { cause: err }));
@@ -172,6 +175,13 @@ export class DownloaderClient {
     entry.calls++;
     entry.lastUsed = now;
     return entry;
+  }
+
+  private discard(target: string, entry: OpenClient): void {
+    if (this.open.get(target) !== entry) return;
+    this.open.delete(target);
+    // Calls still running on it finish first.
+    if (entry.calls <= 1) entry.client.close();
   }
 
   /** Closes channels to addresses nobody called for a while (a downloader that moved or left). */
