@@ -161,6 +161,8 @@ export class DownloaderClient {
     }).finally(() => {
       entry.calls--;
       entry.lastUsed = this.now();
+      // A channel dropped meanwhile (see discard) closes once its last call is done.
+      if (entry.calls === 0 && this.open.get(target) !== entry) entry.client.close();
     });
   }
 
@@ -177,11 +179,9 @@ export class DownloaderClient {
     return entry;
   }
 
+  /** The next call to `target` opens a new channel; this one closes when its calls are done. */
   private discard(target: string, entry: OpenClient): void {
-    if (this.open.get(target) !== entry) return;
-    this.open.delete(target);
-    // Calls still running on it finish first.
-    if (entry.calls <= 1) entry.client.close();
+    if (this.open.get(target) === entry) this.open.delete(target);
   }
 
   /** Closes channels to addresses nobody called for a while (a downloader that moved or left). */
