@@ -5,8 +5,8 @@ import { defineEvent, type EventPayload } from './event-def';
 // Telegram ids fit a signed 64-bit integer (PostgreSQL's bigint): anything longer is refused here, not deep in a handler.
 const telegramId = z
   .string()
-  .regex(/^-?\d{1,19}$/, 'expected a decimal Telegram id')
-  .refine((id) => !/^-?\d{1,19}$/.test(id) || (BigInt(id) <= 9223372036854775807n && BigInt(id) >= -9223372036854775808n), 'expected a Telegram id within 64 bits');
+  .regex(/^-?\d{1,19}$/, { message: 'expected a decimal Telegram id', abort: true })
+  .refine((id) => BigInt(id) <= 9223372036854775807n && BigInt(id) >= -9223372036854775808n, 'expected a Telegram id within 64 bits');
 const isoTime = z.iso.datetime({ offset: true });
 const linkId = z.number().int().positive();
 const messageId = z.number().int().positive();
