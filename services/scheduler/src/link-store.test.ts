@@ -100,13 +100,13 @@ describe('LinkStore (real PostgreSQL)', () => {
     const [link] = await store.claim('me', 1, 30_000);
     // The gateway records its reply after the claim.
     await db.link.update({ where: { id: link!.id }, data: { replyMessageId: 77 } });
-    expect(await store.complete(link!, 'me', 'nas')).toEqual({ replyMessageId: 77, messageId: null });
+    expect(await store.completeMany([{ link: link!, downloader: 'nas' }], 'me')).toEqual([{ replyMessageId: 77, messageId: null }]);
     expect(await db.link.count()).toBe(0);
     const [history] = await db.dispatch.findMany();
     expect(history).toMatchObject({ linkId: link!.id, downloader: 'nas', attempts: 1, userId: 9_007_199_254_740_993n, url: link!.url });
 
     // A row that is gone: the history is still written, and null says so.
-    expect(await store.complete(link!, 'me', 'nas')).toBeNull();
+    expect(await store.completeMany([{ link: link!, downloader: 'nas' }], 'me')).toEqual([null]);
     expect(await db.dispatch.count()).toBe(2);
   });
 

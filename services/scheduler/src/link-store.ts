@@ -90,19 +90,10 @@ export class LinkStore {
   }
 
   /**
-   * Records a hand-over: deletes the row (if this replica still holds it) and keeps a history
-   * row. Returns the message ids the row held at that moment, or null when the row was gone
-   * (removed by its owner meanwhile); the history row is written either way.
-   */
-  async complete(link: ClaimedLink, owner: string, downloader: string): Promise<SettledMessages | null> {
-    const [settled] = await this.completeMany([{ link, downloader }], owner);
-    return settled ?? null;
-  }
-
-  /**
-   * Records many hand-overs in one statement: for each entry, the message ids its row held,
-   * or null when the row was gone or no longer this owner's (a history row is written for
-   * every entry either way).
+   * Records hand-overs in one statement: deletes each row this owner still holds and keeps a
+   * history row. For each entry, the message ids its row held at that moment (the gateway may
+   * have stored the reply id late), or null when the row was gone or no longer this owner's;
+   * the history row is written either way.
    */
   async completeMany(entries: ReadonlyArray<{ link: ClaimedLink; downloader: string }>, owner: string): Promise<Array<SettledMessages | null>> {
     if (entries.length === 0) return [];
