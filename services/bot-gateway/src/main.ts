@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   });
   const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: 3000 });
   // Fail a command fast while Redis is away (the caller then says so) instead of queueing it for minutes.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
   const app = new GatewayApp({ config, db, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
 

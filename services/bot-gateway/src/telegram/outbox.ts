@@ -102,12 +102,16 @@ export class TelegramOutbox {
   /** The call in flight per chat: a chat's jobs run one after another even with concurrency. */
   private readonly chatTails = new Map<string, Promise<unknown>>();
   private workerConnection: Redis | undefined;
+  private readonly queueConnection: Redis;
   private readonly sent: Counter;
   private readonly errors: Counter;
 
   constructor(private readonly options: OutboxOptions) {
+    // BullMQ's own connections keep one write per command: auto-pipelining (the gateway's
+    // connection) has been seen to confuse its job-state scripts.
+    this.queueConnection = options.redis.duplicate({ enableAutoPipelining: false });
     this.queue = new Queue<OutboxJob>(OUTBOX_QUEUE, {
-      connection: options.redis,
+      connection: this.queueConnection,
       prefix: options.prefix,
       defaultJobOptions: {
         attempts: 8,
@@ -156,7 +160,7 @@ export class TelegramOutbox {
   startWorker(): void {
     const { options } = this;
     // BullMQ never closes a connection it was given: stop() does.
-    this.workerConnection = options.redis.duplicate({ maxRetriesPerRequest: null });
+    this.workerConnection = options.redis.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
     this.worker = new Worker<OutboxJob>(OUTBOX_QUEUE, (job) => this.process(job), {
       connection: this.workerConnection,
       prefix: options.prefix,
@@ -174,6 +178,7 @@ export class TelegramOutbox {
   async stop(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    this.queueConnection.disconnect();
     this.workerConnection?.disconnect();
   }
 
