@@ -1,4 +1,5 @@
-import { Prisma, type Database, type Link } from '@dwld/db';
+import { isDatabaseUnavailable, Prisma, type Database, type Link } from '@dwld/db';
+import { Batcher } from '@dwld/runtime';
 
 export type { Link };
 
@@ -33,36 +34,75 @@ export function queueStatusOf(link: Pick<Link, 'status' | 'attempts'>): QueueSta
 
 export type ChangeOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' | 'in_flight' };
 
+/** What one insert of a batch came to: the new row, none (already there or handed over), or its own error. */
+type Inserted = { link: Link | null } | { error: unknown };
+
 /** The gateway's side of the `links` table: what people add, change and remove. */
 export class LinkStore {
+  /**
+   * Group commit: the links of updates handled at the same time go in as one INSERT (one
+   * round trip and one statement to plan for many people), which is what lets one gateway keep
+   * up with a burst of messages.
+   */
+  private readonly inserts = new Batcher<NewLink, Inserted>((links) => this.insertBatch(links), { maxBatch: 200, maxConcurrent: 2 });
+
   constructor(private readonly db: Database) {}
 
   /**
-   * Stores a link in one statement: `created`, or not when this user already has it queued
-   * (`existing`), or when this very message's link was handed over already (`handedOver`:
-   * Telegram delivered the message again after the link left the queue).
+   * Stores a link: `created`, or not when this user already has it queued (`existing`), or
+   * when this very message's link was handed over already (`handedOver`: Telegram delivered
+   * the message again after the link left the queue).
    */
   async add(link: NewLink): Promise<AddOutcome> {
-    const chatId = BigInt(link.chatId);
-    const userId = BigInt(link.userId);
-    const [created] = await this.db.$queryRaw<Link[]>`
-      INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, message_id, send_at, updated_at)
-      SELECT ${link.url}, ${link.host}, ${chatId}::bigint, ${userId}::bigint, ${link.username}, ${link.quality}, ${link.folder},
-             ${link.messageId}::int, ${link.sendAt}::timestamptz, now()
-       WHERE ${link.messageId}::int IS NULL
-          OR NOT EXISTS (SELECT 1 FROM dispatches WHERE chat_id = ${chatId}::bigint AND message_id = ${link.messageId}::int AND url = ${link.url})
-      ON CONFLICT DO NOTHING
-      RETURNING ${Prisma.raw(LINK_COLUMNS)}`;
-    if (created) return { created: true, link: created };
+    const inserted = await this.inserts.submit(link);
+    if ('error' in inserted) throw inserted.error;
+    if (inserted.link) return { created: true, link: inserted.link };
     // The rare ways in: a redelivered message, or the link already queued.
     if (link.messageId !== null) {
       const downloader = await this.handedOverFrom(link.chatId, link.messageId, link.url);
       if (downloader !== null) return { created: false, handedOver: downloader };
     }
-    const existing = await this.db.link.findUnique({ where: { userId_url: { userId, url: link.url } } });
+    const existing = await this.db.link.findUnique({ where: { userId_url: { userId: BigInt(link.userId), url: link.url } } });
     // Dispatched between the insert and this read: it can be queued again.
     if (!existing) return this.add(link);
     return { created: false, existing };
+  }
+
+  /**
+   * Inserts many links in one statement. A link is left out when its user already has it
+   * (ON CONFLICT, also against an earlier link of the same batch) or when this very message's
+   * link is in `dispatches` already. Rows come back matched by (user, url), unique per batch
+   * as in the table.
+   */
+  private async insertBatch(links: NewLink[]): Promise<Inserted[]> {
+    let rows: Link[];
+    try {
+      rows = await this.db.$queryRaw<Link[]>`
+        INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, message_id, send_at, updated_at)
+        SELECT i.url, i.host, i.chat_id, i.user_id, i.username, i.quality, i.folder, i.message_id, i.send_at, now()
+          FROM unnest(${links.map((l) => l.url)}::text[], ${links.map((l) => l.host)}::text[],
+                      ${links.map((l) => l.chatId)}::text[]::bigint[], ${links.map((l) => l.userId)}::text[]::bigint[],
+                      ${links.map((l) => l.username)}::text[], ${links.map((l) => l.quality)}::text[], ${links.map((l) => l.folder)}::text[],
+                      ${links.map((l) => l.messageId)}::int[], ${links.map((l) => l.sendAt.toISOString())}::timestamptz[])
+               WITH ORDINALITY AS i(url, host, chat_id, user_id, username, quality, folder, message_id, send_at, ord)
+         WHERE i.message_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = i.chat_id AND d.message_id = i.message_id AND d.url = i.url)
+         ORDER BY i.ord
+        ON CONFLICT DO NOTHING
+        RETURNING ${Prisma.raw(LINK_COLUMNS)}`;
+    } catch (err) {
+      // One bad link must not fail the others: each goes alone and keeps its own error.
+      if (links.length === 1 || isDatabaseUnavailable(err)) throw err;
+      return Promise.all(links.map((link) => this.insertBatch([link]).then(([one]) => one!, (error: unknown) => ({ error }))));
+    }
+    const byKey = new Map(rows.map((row) => [`${row.userId}:${row.url}`, row]));
+    return links.map((link) => {
+      const key = `${link.userId}:${link.url}`;
+      const row = byKey.get(key) ?? null;
+      // The first link of the batch with this key got the row; a later one is a duplicate.
+      byKey.delete(key);
+      return { link: row };
+    });
   }
 
   /**

@@ -1,0 +1,68 @@
+import { createDatabase, type Database } from '@dwld/db';
+import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
+import { LinkStore, type NewLink } from './links';
+
+const sendAt = new Date('2026-11-27T12:00:00.000Z');
+
+function newLink(userId: number, url: string, extra: Partial<NewLink> = {}): NewLink {
+  return { url, host: new URL(url).host, userId: String(userId), chatId: String(userId), username: `u${userId}`, quality: '720', folder: null, messageId: userId * 10, sendAt, ...extra };
+}
+
+describe('LinkStore.add with many people at once (one INSERT per batch)', () => {
+  let database: TestDatabase;
+  let db: Database;
+  let store: LinkStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDatabase(database.url, { poolSize: 3 });
+    store = new LinkStore(db);
+  });
+  afterAll(async () => {
+    await db.$disconnect();
+    await database.drop();
+  });
+  beforeEach(async () => {
+    await db.dispatch.deleteMany();
+    await db.link.deleteMany();
+  });
+
+  it('gives each of many concurrent adds its own row, with every field stored', async () => {
+    const wanted = Array.from({ length: 250 }, (_, i) => newLink(1000 + i, `https://example.com/v/${i}`, { folder: i % 2 ? 'music' : null, username: i % 3 ? `u${i}` : null }));
+    const outcomes = await Promise.all(wanted.map((link) => store.add(link)));
+    expect(await db.link.count()).toBe(250);
+    outcomes.forEach((outcome, i) => {
+      const link = wanted[i]!;
+      if (!outcome.created) throw new Error(`link ${i} not created: ${JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+      expect(outcome.link).toMatchObject({ url: link.url, host: link.host, userId: BigInt(link.userId), chatId: BigInt(link.chatId), username: link.username, folder: link.folder, quality: '720', messageId: link.messageId, sendAt, status: 'queued' });
+    });
+    expect(new Set(outcomes.map((o) => (o.created ? o.link.id : -1))).size).toBe(250);
+  });
+
+  it('creates one row when the same person adds the same link twice at once; the other is told it exists', async () => {
+    const url = 'https://example.com/v/twice';
+    const [a, b, other] = await Promise.all([store.add(newLink(7, url)), store.add(newLink(7, url, { messageId: 71 })), store.add(newLink(8, url))]);
+    const created = [a, b].filter((o) => o.created);
+    expect(created).toHaveLength(1);
+    const existing = [a, b].find((o) => !o.created);
+    expect(existing).toEqual({ created: false, existing: (created[0] as { link: unknown }).link });
+    expect(other.created).toBe(true);
+    expect(await db.link.count()).toBe(2);
+  });
+
+  it('tells a redelivered message that its link was handed over, while the rest of the batch is stored', async () => {
+    const url = 'https://example.com/v/gone';
+    await db.dispatch.create({ data: { linkId: 1, url, host: 'example.com', userId: 5n, chatId: 5n, downloader: 'nas', quality: '720', messageId: 50, attempts: 1, sendAt } });
+    const [again, fresh] = await Promise.all([store.add(newLink(5, url)), store.add(newLink(6, url))]);
+    expect(again).toEqual({ created: false, handedOver: 'nas' });
+    expect(fresh.created).toBe(true);
+    expect((await db.link.findMany()).map((l) => l.userId)).toEqual([6n]);
+  });
+
+  it('keeps a bad link from failing the others of its batch: only it gets the error', async () => {
+    const results = await Promise.allSettled([store.add(newLink(1, 'https://example.com/v/a')), store.add(newLink(2, 'https://example.com/v/b', { chatId: 'not-a-number' })), store.add(newLink(3, 'https://example.com/v/c'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(((results[1] as PromiseRejectedResult).reason as Error).message).toMatch(/bigint|invalid input/i);
+    expect((await db.link.findMany({ orderBy: { userId: 'asc' } })).map((l) => l.userId)).toEqual([1n, 3n]);
+  });
+});
