@@ -23,9 +23,9 @@ ARG SERVICE=registry
 ENV SERVICE=${SERVICE}
 # The image's own unprivileged user: a service never needs root.
 USER node
-# The V8 heap settings every service runs with (scripts/dwld.mjs and @dwld/testkit use the
-# same): a small young generation and an old generation capped well above the live set, so
-# V8 collects instead of letting the resident set grow under load (bench/RESULTS.md).
-# Override NODE_OPTIONS to change them.
-ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=48"
+# The memory settings every service runs with (scripts/dwld.mjs and SERVICE_MEMORY_ENV in
+# @dwld/testkit use the same): a modest young generation and an old generation capped well
+# above the live set, so V8 collects instead of letting the resident set grow under load, and
+# two malloc arenas instead of one per thread (bench/RESULTS.md). Override to change them.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=64" MALLOC_ARENA_MAX=2
 CMD ["sh", "-c", "exec node --enable-source-maps services/${SERVICE}/dist/main.js"]

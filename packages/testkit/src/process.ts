@@ -10,11 +10,13 @@ export interface ServiceProcess {
 }
 
 /**
- * The V8 heap settings services run with everywhere (the Dockerfile sets the same
- * NODE_OPTIONS): a small young generation and an old generation capped well above the live
- * set (~25 MB), so V8 collects instead of letting the resident set grow under load.
+ * The memory settings services run with everywhere (the Dockerfile and scripts/dwld.mjs set
+ * the same): a modest young generation and an old generation capped well above the live set
+ * (~25 MB), so V8 collects instead of letting the resident set grow under load; and two malloc
+ * arenas instead of one per thread, which only reserve memory. Tighter heap settings cost the
+ * gateway twice the CPU per update (bench/RESULTS.md).
  */
-export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=48';
+export const SERVICE_MEMORY_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=64', MALLOC_ARENA_MAX: '2' };
 
 /**
  * Runs a built service (its dist/main.js) in its own process with exactly `env` (plus PATH),
@@ -22,7 +24,7 @@ export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-siz
  */
 export function spawnService(mainJs: string, env: Record<string, string>): ServiceProcess {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: build first (pnpm build)`);
-  const child = spawn(process.execPath, [mainJs], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [mainJs], { env: { PATH: process.env.PATH ?? '', ...SERVICE_MEMORY_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
