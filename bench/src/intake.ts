@@ -282,6 +282,10 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     webhookFailures = 0;
 
     watch.stage('injecting');
+    // BENCH_PROFILE_SIGNAL=SIGUSR2: told to the gateway when the burst starts and when the last
+    // link is stored, for a profiler hook (BENCH_NODE_OPTIONS) to cover just that window.
+    const profileSignal = process.env.BENCH_PROFILE_SIGNAL as NodeJS.Signals | undefined;
+    if (profileSignal) gateway.child.kill(profileSignal);
     const cpuBefore = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
     // The burst: everyone sends their link at (nearly) the same moment.
     const injectedAt = new Map<string, number>();
@@ -305,6 +309,7 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       await sleep(25);
     }
     const cpuAfter = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
+    if (profileSignal) gateway.child.kill(profileSignal);
     const { rows } = await pg.query<{ user_id: string; created: number }>('SELECT user_id::text, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM links WHERE user_id >= $1', [FIRST_USER_ID]);
     const lags = new Float64Array(rows.map((row) => row.created - injectedAt.get(row.user_id)!)).sort();
     const lastStored = Math.max(...rows.map((row) => row.created));
