@@ -255,9 +255,12 @@ export class Scheduler {
       }
       const outcome = await this.options.dispatcher.attempt(link.host, plan.request, downloaders, async () => {
         if (this.stopping) return 'stopping';
-        // Fencing: a call goes out only under a claim this replica still holds, freshly extended.
-        // A replica slowed down past its lease (overload, a long GC pause) finds the link taken
-        // and leaves it, instead of sending it a second time.
+        // Fencing: a call goes out only under a claim this replica still holds. While the lease
+        // taken (or last renewed) still covers the call and its recording, no other replica can
+        // have the link: no round trip needed, as for a call right after the claim. Otherwise the
+        // claim is extended first; a replica slowed down past its lease (overload, a long GC
+        // pause) finds the link taken and leaves it, instead of sending it a second time.
+        if (callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs)) return 'go';
         const renewedAt = Date.now();
         if (!(await this.renewals.submit(link.id))) {
           this.logger.warn('claim lost before the call: leaving the link to its new owner', { linkId: link.id });
