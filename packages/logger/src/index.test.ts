@@ -1,11 +1,11 @@
 import { PassThrough } from 'node:stream';
 import { createLogger } from './index';
 
-function capture(secrets: string[], json = true) {
+function capture(secrets: string[], json = true, level = 'debug') {
   const stream = new PassThrough();
   const lines: string[] = [];
   stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
-  const logger = createLogger({ service: 'test', level: 'debug', json, secrets, stream });
+  const logger = createLogger({ service: 'test', level, json, secrets, stream });
   return { logger, lines };
 }
 
@@ -16,6 +16,21 @@ describe('logger', () => {
     const entry = JSON.parse(lines[0]!);
     expect(entry).toMatchObject({ level: 'info', message: 'hello', service: 'test', n: 1 });
     expect(entry.timestamp).toEqual(expect.any(String));
+  });
+
+  it('drops entries below the level without reading them, in children too', () => {
+    const { logger, lines } = capture([], true, 'warn');
+    let reads = 0;
+    const costly = { get detail() { reads++; return 'x'; } };
+    logger.info('not written', costly);
+    logger.child({ updateId: 1 }).debug('not written either', costly);
+    logger.child({ updateId: 2 }).warn('written', { n: 2 });
+    logger.error('written too');
+    expect(reads).toBe(0);
+    expect(lines.map((line) => JSON.parse(line) as { message: string; updateId?: number })).toEqual([
+      expect.objectContaining({ message: 'written', updateId: 2, n: 2, level: 'warn' }),
+      expect.objectContaining({ message: 'written too', level: 'error' }),
+    ]);
   });
 
   it('scrubs configured secrets from messages, nested metadata and errors', () => {
