@@ -44,7 +44,7 @@ export class LinkStore {
    * round trip and one statement to plan for many people), which is what lets one gateway keep
    * up with a burst of messages.
    */
-  private readonly inserts = new Batcher<NewLink, Inserted>((links) => this.insertBatch(links), { maxBatch: 200, maxConcurrent: 2 });
+  private readonly inserts = new Batcher<NewLink, Inserted>((links) => this.insertBatch(links), { maxBatch: 200 });
 
   constructor(private readonly db: Database) {}
 

@@ -97,6 +97,26 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
     expect(user.botMessages().map((m) => m.text)).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4', 'part A', 'part B', 'part C']);
   });
 
+  it('adds the jobs of concurrent answers together, each sent once, and a job BullMQ refuses fails alone', async () => {
+    const chats = Array.from({ length: 40 }, (_, i) => 8000 + i);
+    for (const chat of chats) await emulator.user({ id: chat, bot: TOKEN }).sendText('hi');
+    const box = outbox('together', [], 1000);
+    const since = Date.now();
+    const added = await Promise.allSettled([
+      ...chats.map((chat) => box.send({ chatId: String(chat), text: `together to ${chat}` })),
+      // BullMQ refuses an all-digits job id.
+      box.send({ chatId: String(chats[0]), text: 'refused' }, { jobId: '42' }),
+    ]);
+    expect(added.filter((a) => a.status === 'fulfilled')).toHaveLength(chats.length);
+    expect(((added.at(-1) as PromiseRejectedResult).reason as Error).message).toMatch(/integer/i);
+    box.startWorker();
+    const sent = () => emulator.calls().filter((c) => c.method === 'sendMessage' && c.at >= since && String(c.params.text).startsWith('together to'));
+    await waitFor(() => sent().length === chats.length, { what: 'every answer sent' });
+    await waitFor(async () => (await box.backlog()) === 0, { what: 'the queue empty' });
+    expect(sent().map((c) => Number(c.params.chat_id)).sort()).toEqual(chats);
+    expect(emulator.calls().some((c) => c.at >= since && c.params.text === 'refused')).toBe(false);
+  });
+
   it('records a link reply, and deletes it when the link is already gone', async () => {
     const user = emulator.user({ id: 503, bot: TOKEN });
     await user.sendText('hi');

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Telegram } from 'telegraf';
 import type { InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove } from 'telegraf/types';
 import type { Logger } from '@dwld/logger';
-import { Counter, type Registry } from '@dwld/runtime';
+import { Batcher, Counter, type Registry } from '@dwld/runtime';
 
 export type Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove;
 
@@ -48,6 +49,12 @@ export interface OutboxOptions {
 }
 
 export const OUTBOX_QUEUE = 'telegram-outbox';
+
+interface NewJob {
+  name: OutboxJob['kind'];
+  data: OutboxJob;
+  opts: { jobId?: string; delay?: number };
+}
 
 /**
  * BullMQ's limiter counts in fixed windows, so `max: 30` per 1000 ms lets up to 60 calls
@@ -105,6 +112,8 @@ export class TelegramOutbox {
   private readonly queueConnection: Redis;
   private readonly sent: Counter;
   private readonly errors: Counter;
+  /** Group commit: the jobs of updates handled at the same time go to Redis as one transaction. */
+  private readonly adds = new Batcher<NewJob, { error: unknown } | undefined>((jobs) => this.addJobs(jobs), { maxBatch: 100 });
 
   constructor(private readonly options: OutboxOptions) {
     // BullMQ's own connections keep one write per command: auto-pipelining (the gateway's
@@ -135,8 +144,24 @@ export class TelegramOutbox {
       delay = Math.max(0, slot - now);
     }
     // BullMQ refuses ':' in custom job ids; event ids (dispatch.result:<link>:<attempt>) have them.
-    const jobId = options.jobId?.replace(/:/g, '_');
-    await this.queue.add(job.kind, job, { ...(jobId ? { jobId } : {}), ...(delay > 0 ? { delay } : {}) });
+    // A job without an idempotency key gets its own id, so adding it again (after a failed
+    // batch, part of which may have gone in) cannot send the message twice.
+    const jobId = options.jobId?.replace(/:/g, '_') ?? randomUUID();
+    const refused = await this.adds.submit({ name: job.kind, data: job, opts: { jobId, ...(delay > 0 ? { delay } : {}) } });
+    if (refused) throw refused.error;
+  }
+
+  /** Adds jobs in one transaction; per job, the error that kept it out (undefined when added). */
+  private async addJobs(jobs: NewJob[]): Promise<Array<{ error: unknown } | undefined>> {
+    try {
+      await this.queue.addBulk(jobs);
+      return jobs.map(() => undefined);
+    } catch (err) {
+      // One job BullMQ refuses must not cost the others their message: each goes alone.
+      if (jobs.length === 1) return [{ error: err }];
+      const added = await Promise.allSettled(jobs.map((job) => this.queue.add(job.name, job.data, job.opts)));
+      return added.map((outcome) => (outcome.status === 'rejected' ? { error: outcome.reason } : undefined));
+    }
   }
 
   send(job: Omit<Extract<OutboxJob, { kind: 'send' }>, 'kind'>, options?: EnqueueOptions) {
