@@ -58,6 +58,8 @@ export interface IntakeFigures {
   gatewayCpuMsPerUpdate: number;
   /** share of the whole machine's CPU time busy over that interval (all processes, all cores) */
   machineBusy: number;
+  /** busy CPU time of the whole machine over that interval (gateway, PostgreSQL, Redis, the bench…), per link, ms */
+  machineCpuMsPerUpdate: number;
   /** webhook through the relay: s from the first update's time until the last update reached the relay */
   relayInS?: number;
   /** webhook through the relay: how long the gateway took to answer one webhook request, ms */
@@ -359,6 +361,8 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       webhookRetries: webhookFailures + (relay?.retries ?? 0),
       gatewayCpuMsPerUpdate: (cpuAfter.gateway - cpuBefore.gateway) / Math.max(1, rows.length),
       machineBusy: 1 - (cpuAfter.machine.idle - cpuBefore.machine.idle) / Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total),
+      machineCpuMsPerUpdate:
+        ((cpuAfter.machine.total - cpuBefore.machine.total - (cpuAfter.machine.idle - cpuBefore.machine.idle)) * 1000) / CLOCK_TICKS / Math.max(1, rows.length),
       ...(relay
         ? {
             relayInS: (Math.max(...relay.arrivals) - firstInjected) / 1000,

@@ -126,7 +126,7 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
       log(
         `intake ${mode} run ${run + 1}: ${f0(f.rate)} updates/s, update→stored p50/p99 ${f0(f.lagP50)}/${f0(f.lagP99)} ms, stored ${f.stored}/${f.users}, ` +
           `sends max ${f.maxPerSecond}/s overall, ${f.maxPerChatPerSecond}/s per chat, replied ${f.replied}/${f.users} (+${f.extraReplies} extra, ${f.refusedCalls} refused) after ${f2(f.repliesDoneS)} s, ` +
-          `webhook retries ${f.webhookRetries}, peak RSS ${mib(f.peakRss)}, gateway CPU ${f2(f.gatewayCpuMsPerUpdate)} ms/update, machine ${f0(f.machineBusy * 100)}% busy, load ${f2(loads[loads.length - 1]!)}` +
+          `webhook retries ${f.webhookRetries}, peak RSS ${mib(f.peakRss)}, gateway CPU ${f2(f.gatewayCpuMsPerUpdate)} ms/update, machine CPU ${f2(f.machineCpuMsPerUpdate)} ms/update, machine ${f0(f.machineBusy * 100)}% busy, load ${f2(loads[loads.length - 1]!)}` +
           (f.answerP50 !== undefined ? `; all updates at the relay after ${f2(f.relayInS!)} s, gateway answer p50/p99 ${f0(f.answerP50)}/${f0(f.answerP99!)} ms` : ''),
       );
     }
@@ -139,10 +139,10 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
     'webhook-serial': 'webhook, one update at a time (as the emulator delivers)',
   };
   const rows = [
-    '| mode | updates/s (first injected → last stored) | update → stored p50 (ms) | p99 (ms) | stored | gateway CPU per update (ms) | machine CPU busy | most sends in any 1 s, all chats | most sends in any 1 s, one chat | people replied to | last reply after (s) | replies/s | gateway peak RSS |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| mode | updates/s (first injected → last stored) | update → stored p50 (ms) | p99 (ms) | stored | gateway CPU per update (ms) | whole machine CPU per update (ms) | machine CPU busy | most sends in any 1 s, all chats | most sends in any 1 s, one chat | people replied to | last reply after (s) | replies/s | gateway peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  rows.push(`| harness ceiling: emulator → relay → a server answering at once (no gateway) | ${f0(median(ceilings))} | | | | | | | | | | | |`);
+  rows.push(`| harness ceiling: emulator → relay → a server answering at once (no gateway) | ${f0(median(ceilings))} | | | | | | | | | | | | |`);
   for (const [mode, list] of figures) {
     const stored = list.reduce((t, f) => t + f.stored, 0);
     const replied = list.reduce((t, f) => t + f.replied, 0);
@@ -150,7 +150,7 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
     const done = med(list, (f) => f.repliesDoneS);
     rows.push(
       `| ${label[mode]} | ${f0(med(list, (f) => f.rate))} | ${f0(med(list, (f) => f.lagP50))} | ${f0(med(list, (f) => f.lagP99))} | ${stored}/${offered} | ` +
-        `${f2(med(list, (f) => f.gatewayCpuMsPerUpdate))} | ${f0(med(list, (f) => f.machineBusy) * 100)}% | ` +
+        `${f2(med(list, (f) => f.gatewayCpuMsPerUpdate))} | ${f2(med(list, (f) => f.machineCpuMsPerUpdate))} | ${f0(med(list, (f) => f.machineBusy) * 100)}% | ` +
         `${Math.max(...list.map((f) => f.maxPerSecond))} | ${Math.max(...list.map((f) => f.maxPerChatPerSecond))} | ${replied}/${offered} | ${f2(done)} | ${f1(users / done)} | ${mib(med(list, (f) => f.peakRss))} |`,
     );
   }
@@ -186,7 +186,7 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
     `- Stored: links.created_at (set when the row is inserted, ms precision; same host clock as the bench). updates/s = links stored ÷ (last created_at − first update's time). Lag per person = their link's created_at − their update's time; under a burst it includes the wait behind the others.`,
     `- Webhook through the relay: every update had reached the relay ${f2(med(relayed, (f) => f.relayInS!))} s after the first update's time (median); the gateway answered one webhook request in p50 ${f0(med(relayed, (f) => f.answerP50!))} ms, p99 ${f0(med(relayed, (f) => f.answerP99!))} ms (medians over the runs), with ${WEBHOOK_CONNECTIONS} in flight.`,
     `- Sends: every Bot API call the emulator received from the gateway after the burst, by the time it arrived (CallRecord.at), except getUpdates and setup calls (getMe, setWebhook, setMyCommands…); here they are all sendMessage. Each person gets one reply, so the one-chat figure only shows that no chat got two sends within a second; a chat's pace over several messages is not exercised here. "Any 1 s" is a sliding window over those times. Replies are counted per chat (sendMessage answered ok); the run waits until every person has one (or 15 s with no new one), then 1.5 s more for strays. replies/s = people ÷ (last reply − first update's time). Gateway peak RSS as in the memory scenario.`,
-    `- CPU, from the burst until the last link was stored: the gateway process's user + system time (/proc/<pid>/stat, 10 ms ticks) ÷ links stored; and the share of the whole machine's CPU time (all cores, /proc/stat) that was not idle.`,
+    `- CPU, from the burst until the last link was stored: the gateway process's user + system time (/proc/<pid>/stat, 10 ms ticks) ÷ links stored; the whole machine's busy CPU time (all cores and processes, /proc/stat) ÷ links stored; and the share of the machine's CPU time that was not idle. The machine's figure minus the gateway's is what PostgreSQL, Redis and the harness spend per update: at 1,000 updates/s that part alone needs that many ms × 1,000 of CPU per second.`,
     `- The machine is shared: PostgreSQL, Redis, the bench (emulator, relay) and the gateway on ${os.cpus().length} cores, with whatever else runs there. 1-minute load average after each run: median ${f2(median(loads))}, max ${f2(Math.max(...loads))}.`,
   ].join('\n');
 }
