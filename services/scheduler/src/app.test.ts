@@ -156,34 +156,49 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(new Set(fine.links())).toEqual(new Set(links.map((l) => l.url)));
   });
 
-  // Lease 2 s, deadline 1 s: the first call fits the fresh claim; after it has timed out, the
-  // next call needs the claim extended first (healthy 'hangs' goes first, unhealthy 'next' after).
-  it('extends the claim before a call the lease no longer covers, within the same attempt', async () => {
+  // 'hangs' (healthy) goes first and times out after 1 s; 'next' (registered unhealthy) is
+  // tried after it in the same attempt. Only the first call of a claim goes without a renewal.
+  async function hangingThenNext() {
     const release: Array<() => void> = [];
     const hangs = await downloader('hangs', ['*'], () => new Promise<void>((resolve) => release.push(resolve)));
     const next = await downloader('next', ['*'], undefined, false);
+    return { hangs, next, releaseAll: () => release.forEach((r) => r()) };
+  }
+
+  it('renews the claim before the next downloader is called, within the same attempt', async () => {
+    const { hangs, next, releaseAll } = await hangingThenNext();
     const link = await addLink('https://example.com/slow-then-fine');
-    await startApp({ CLAIM_LEASE_S: '2', DOWNLOADER_DEADLINE_S: '1' });
+    await startApp({ DOWNLOADER_DEADLINE_S: '1' });
     await waitFor(gone(link.id), { what: 'the link dispatched', timeout: 10_000 });
-    release.forEach((r) => r());
+    releaseAll();
     expect(hangs.calls).toHaveLength(1);
     expect(next.links()).toEqual([link.url]);
     expect(await db.dispatch.findFirstOrThrow({ where: { linkId: link.id } })).toMatchObject({ downloader: 'next', attempts: 1 });
   });
 
-  it('makes no further call for a link whose claim another replica took over meanwhile', async () => {
-    const release: Array<() => void> = [];
-    const hangs = await downloader('hangs', ['*'], () => new Promise<void>((resolve) => release.push(resolve)));
-    const next = await downloader('next', ['*'], undefined, false);
+  it('makes no further call for a link whose claim another replica took over meanwhile, though its own lease has time left', async () => {
+    const { hangs, next, releaseAll } = await hangingThenNext();
     const link = await addLink('https://example.com/taken-over');
-    const { httpPort } = await startApp({ CLAIM_LEASE_S: '2', DOWNLOADER_DEADLINE_S: '1' });
+    const { httpPort } = await startApp({ DOWNLOADER_DEADLINE_S: '1' });
     await waitFor(() => hangs.inFlight === 1, { what: 'the first call hanging' });
     // As if this replica had stalled past its lease and another one had claimed the link.
     await db.link.update({ where: { id: link.id }, data: { claimOwner: 'other#1', claimExpiresAt: new Date(Date.now() + 60_000) } });
     await waitFor(async () => /dwld_scheduler_claims_lost_total\{service="scheduler"\} 1/.test(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()), { what: 'the lost claim noticed' });
-    release.forEach((r) => r());
+    releaseAll();
     expect(next.calls).toHaveLength(0);
     expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ claimOwner: 'other#1', attempts: 0, status: 'queued' });
+    expect(await db.dispatch.count()).toBe(0);
+  });
+
+  it('does not hand a link removed during a failed call to the next downloader', async () => {
+    const { hangs, next, releaseAll } = await hangingThenNext();
+    const link = await addLink('https://example.com/removed-meanwhile');
+    const { httpPort } = await startApp({ DOWNLOADER_DEADLINE_S: '1' });
+    await waitFor(() => hangs.inFlight === 1, { what: 'the first call hanging' });
+    await db.link.delete({ where: { id: link.id } });
+    await waitFor(async () => /dwld_scheduler_claims_lost_total\{service="scheduler"\} 1/.test(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text()), { what: 'the missing claim noticed' });
+    releaseAll();
+    expect(next.calls).toHaveLength(0);
     expect(await db.dispatch.count()).toBe(0);
   });
 

@@ -253,14 +253,17 @@ export class Scheduler {
         await this.settleFailure(link, attempt, { kind: 'internal', message: `cannot be sent: ${plan.message}` }, true, leaseEndsAt);
         return;
       }
+      let firstCall = true;
       const outcome = await this.options.dispatcher.attempt(link.host, plan.request, downloaders, async () => {
         if (this.stopping) return 'stopping';
-        // Fencing: a call goes out only under a claim this replica still holds. While the lease
-        // taken (or last renewed) still covers the call and its recording, no other replica can
-        // have the link: no round trip needed, as for a call right after the claim. Otherwise the
-        // claim is extended first; a replica slowed down past its lease (overload, a long GC
-        // pause) finds the link taken and leaves it, instead of sending it a second time.
-        if (callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs)) return 'go';
+        // Fencing: a call goes out only under a claim this replica still holds. The first call,
+        // while the fresh claim's lease still covers it and its recording, needs no round trip:
+        // no other replica can have the link yet. Any other call (the next downloader after a
+        // failure, or a replica slowed down) first extends the claim; a link removed meanwhile,
+        // or taken over by another replica after a stall, is then left alone instead of sent.
+        const first = firstCall;
+        firstCall = false;
+        if (first && callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs)) return 'go';
         const renewedAt = Date.now();
         if (!(await this.renewals.submit(link.id))) {
           this.logger.warn('claim lost before the call: leaving the link to its new owner', { linkId: link.id });
