@@ -59,6 +59,22 @@ describe('LinkStore.add with many people at once (one INSERT per batch)', () => 
     expect((await db.link.findMany()).map((l) => l.userId)).toEqual([6n]);
   });
 
+  it('gives the row to the message that made it when a redelivered message of the same link shares its batch', async () => {
+    const url = 'https://example.com/v/again-and-new';
+    await db.dispatch.create({ data: { linkId: 2, url, host: 'example.com', userId: 9n, chatId: 9n, downloader: 'nas', quality: '720', messageId: 90, attempts: 1, sendAt } });
+    const [redelivered, fresh] = await Promise.all([store.add(newLink(9, url)), store.add(newLink(9, url, { messageId: 91 }))]);
+    expect(redelivered).toEqual({ created: false, handedOver: 'nas' });
+    if (!fresh.created) throw new Error('the new message was not queued');
+    expect(fresh.link.messageId).toBe(91);
+    expect(await db.link.count()).toBe(1);
+  });
+
+  it('stores links that come without a message (POST /links) in one batch too', async () => {
+    const outcomes = await Promise.all([1, 2, 3].map((i) => store.add(newLink(20 + i, `https://example.com/api/${i}`, { messageId: null }))));
+    expect(outcomes.map((o) => o.created)).toEqual([true, true, true]);
+    expect((await db.link.findMany({ orderBy: { userId: 'asc' } })).map((l) => [l.userId, l.messageId])).toEqual([[21n, null], [22n, null], [23n, null]]);
+  });
+
   it('keeps a bad link from failing the others of its batch: only it gets the error', async () => {
     const results = await Promise.allSettled([store.add(newLink(1, 'https://example.com/v/a')), store.add(newLink(2, 'https://example.com/v/b', { chatId: 'not-a-number' })), store.add(newLink(3, 'https://example.com/v/c'))]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);

@@ -70,34 +70,47 @@ export class LinkStore {
 
   /**
    * Inserts many links in one statement. A link is left out when its user already has it
-   * (ON CONFLICT, also against an earlier link of the same batch) or when this very message's
-   * link is in `dispatches` already. Rows come back matched by (user, url), unique per batch
-   * as in the table.
+   * (ON CONFLICT) or when this very message's link is in `dispatches` already. Only the first
+   * link of the batch with a given (user, url) goes in; a later one comes back without a row
+   * and `add` looks again (it is "already queued", or goes in by itself if the first did
+   * not). Rows come back matched by (user, url), and go in in that order, so concurrent
+   * batches take the unique index's locks in one order.
    */
   private async insertBatch(links: NewLink[]): Promise<Inserted[]> {
+    const keyOf = (userId: string | bigint, url: string) => `${/^-?\d+$/.test(String(userId)) ? BigInt(userId) : userId}:${url}`;
+    const seen = new Set<string>();
+    const firsts = links.filter((link) => {
+      const key = keyOf(link.userId, link.url);
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     let rows: Link[];
     try {
       rows = await this.db.$queryRaw<Link[]>`
         INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, message_id, send_at, updated_at)
         SELECT i.url, i.host, i.chat_id, i.user_id, i.username, i.quality, i.folder, i.message_id, i.send_at, now()
-          FROM unnest(${links.map((l) => l.url)}::text[], ${links.map((l) => l.host)}::text[],
-                      ${links.map((l) => l.chatId)}::text[]::bigint[], ${links.map((l) => l.userId)}::text[]::bigint[],
-                      ${links.map((l) => l.username)}::text[], ${links.map((l) => l.quality)}::text[], ${links.map((l) => l.folder)}::text[],
-                      ${links.map((l) => l.messageId)}::int[], ${links.map((l) => l.sendAt.toISOString())}::timestamptz[])
-               WITH ORDINALITY AS i(url, host, chat_id, user_id, username, quality, folder, message_id, send_at, ord)
+          FROM unnest(${firsts.map((l) => l.url)}::text[], ${firsts.map((l) => l.host)}::text[],
+                      ${firsts.map((l) => l.chatId)}::text[]::bigint[], ${firsts.map((l) => l.userId)}::text[]::bigint[],
+                      ${firsts.map((l) => l.username)}::text[], ${firsts.map((l) => l.quality)}::text[], ${firsts.map((l) => l.folder)}::text[],
+                      ${firsts.map((l) => l.messageId)}::int[], ${firsts.map((l) => l.sendAt.toISOString())}::timestamptz[])
+               AS i(url, host, chat_id, user_id, username, quality, folder, message_id, send_at)
          WHERE i.message_id IS NULL
             OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = i.chat_id AND d.message_id = i.message_id AND d.url = i.url)
-         ORDER BY i.ord
+         ORDER BY i.user_id, i.url
         ON CONFLICT DO NOTHING
         RETURNING ${Prisma.raw(LINK_COLUMNS)}`;
     } catch (err) {
-      // One bad link must not fail the others: each goes alone and keeps its own error.
+      // One bad link must not fail the others: each goes alone, one after another (not all at
+      // once: a burst of them would queue for the pool and time out), and keeps its own error.
       if (links.length === 1 || isDatabaseUnavailable(err)) throw err;
-      return Promise.all(links.map((link) => this.insertBatch([link]).then(([one]) => one!, (error: unknown) => ({ error }))));
+      const alone: Inserted[] = [];
+      for (const link of links) alone.push(await this.insertBatch([link]).then(([one]) => one!, (error: unknown) => ({ error })));
+      return alone;
     }
-    const byKey = new Map(rows.map((row) => [`${row.userId}:${row.url}`, row]));
+    const byKey = new Map(rows.map((row) => [keyOf(row.userId, row.url), row]));
     return links.map((link) => {
-      const key = `${link.userId}:${link.url}`;
+      const key = keyOf(link.userId, link.url);
       const row = byKey.get(key) ?? null;
       // The first link of the batch with this key got the row; a later one is a duplicate.
       byKey.delete(key);
