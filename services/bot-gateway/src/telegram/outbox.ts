@@ -53,7 +53,9 @@ export const OUTBOX_QUEUE = 'telegram-outbox';
 interface NewJob {
   name: OutboxJob['kind'];
   data: OutboxJob;
-  opts: { jobId?: string; delay?: number };
+  jobId: string;
+  /** When it may go out (ms since the epoch): its delay is counted when it is added. */
+  notBefore: number;
 }
 
 /**
@@ -112,7 +114,7 @@ export class TelegramOutbox {
   private readonly queueConnection: Redis;
   private readonly sent: Counter;
   private readonly errors: Counter;
-  /** Group commit: the jobs of updates handled at the same time go to Redis as one transaction. */
+  /** Group commit: the jobs of updates handled at the same time go to Redis in one pipeline. */
   private readonly adds = new Batcher<NewJob, { error: unknown } | undefined>((jobs) => this.addJobs(jobs), { maxBatch: 100 });
 
   constructor(private readonly options: OutboxOptions) {
@@ -130,36 +132,43 @@ export class TelegramOutbox {
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     });
+    // Without a listener BullMQ prints connection errors to the console; a caller of enqueue
+    // hears of a failure from its own promise.
+    this.queue.on('error', (err) => options.logger.warn('outbox queue error', { error: err.message }));
     this.sent = new Counter({ name: 'dwld_telegram_calls_total', help: 'Telegram calls made by the outbox, by kind', labelNames: ['kind'], registers: [options.metrics] });
     this.errors = new Counter({ name: 'dwld_telegram_errors_total', help: 'Telegram errors met by the outbox, by code', labelNames: ['code'], registers: [options.metrics] });
   }
 
   async enqueue(job: OutboxJob, options: EnqueueOptions = {}): Promise<void> {
-    let delay = options.delayMs ?? 0;
+    let notBefore = Date.now() + (options.delayMs ?? 0);
     // Sends and edits keep to the chat's pace; deletions don't count against it.
     if (job.kind !== 'delete') {
       const parts = job.kind === 'send' && Array.isArray(job.text) ? job.text.length : 1;
-      const now = Date.now();
-      const slot = await this.reserveChatSlot(job.chatId, now + delay, parts);
-      delay = Math.max(0, slot - now);
+      notBefore = await this.reserveChatSlot(job.chatId, notBefore, parts);
     }
     // BullMQ refuses ':' in custom job ids; event ids (dispatch.result:<link>:<attempt>) have them.
     // A job without an idempotency key gets its own id, so adding it again (after a failed
-    // batch, part of which may have gone in) cannot send the message twice.
+    // pipeline, part of which may have gone in) cannot send the message twice.
     const jobId = options.jobId?.replace(/:/g, '_') ?? randomUUID();
-    const refused = await this.adds.submit({ name: job.kind, data: job, opts: { jobId, ...(delay > 0 ? { delay } : {}) } });
+    const refused = await this.adds.submit({ name: job.kind, data: job, jobId, notBefore });
     if (refused) throw refused.error;
   }
 
-  /** Adds jobs in one transaction; per job, the error that kept it out (undefined when added). */
+  /** Adds jobs in one pipeline; per job, the error that kept it out (undefined when added). */
   private async addJobs(jobs: NewJob[]): Promise<Array<{ error: unknown } | undefined>> {
+    // The delay is counted from now, not from when the job was submitted: a job that waited
+    // for the previous pipeline must not go out sooner after its chat's previous message.
+    const opts = (job: NewJob) => {
+      const delay = job.notBefore - Date.now();
+      return { jobId: job.jobId, ...(delay > 0 ? { delay } : {}) };
+    };
     try {
-      await this.queue.addBulk(jobs);
+      await this.queue.addBulk(jobs.map((job) => ({ name: job.name, data: job.data, opts: opts(job) })));
       return jobs.map(() => undefined);
     } catch (err) {
       // One job BullMQ refuses must not cost the others their message: each goes alone.
       if (jobs.length === 1) return [{ error: err }];
-      const added = await Promise.allSettled(jobs.map((job) => this.queue.add(job.name, job.data, job.opts)));
+      const added = await Promise.allSettled(jobs.map((job) => this.queue.add(job.name, job.data, opts(job))));
       return added.map((outcome) => (outcome.status === 'rejected' ? { error: outcome.reason } : undefined));
     }
   }
@@ -201,10 +210,13 @@ export class TelegramOutbox {
   }
 
   async stop(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
-    this.queueConnection.disconnect();
-    this.workerConnection?.disconnect();
+    try {
+      await this.worker?.close();
+      await this.queue.close();
+    } finally {
+      this.queueConnection.disconnect();
+      this.workerConnection?.disconnect();
+    }
   }
 
   /**
