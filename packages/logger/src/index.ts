@@ -94,8 +94,10 @@ function skipDisabledLevels(logger: Logger): Logger {
   for (const level of Object.keys(logger.levels)) {
     const write = methods[level];
     if (typeof write !== 'function') continue;
-    methods[level] = function (this: Logger, ...args: unknown[]) {
-      return this.isLevelEnabled(level) ? write.apply(this, args) : this;
+    // Like winston's own methods, unbound calls (`.catch(logger.warn)`) use the logger itself.
+    methods[level] = function (this: Logger | undefined, ...args: unknown[]) {
+      const self = this ?? logger;
+      return self.isLevelEnabled(level) ? write.apply(self, args) : self;
     };
   }
   return logger;
