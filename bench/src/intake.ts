@@ -285,7 +285,8 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
 
     watch.stage('injecting');
     // BENCH_PROFILE_SIGNAL=SIGUSR2: told to the gateway when the burst starts and when the last
-    // link is stored, for a profiler hook (BENCH_NODE_OPTIONS) to cover just that window.
+    // link is stored, for a profiler hook (BENCH_NODE_OPTIONS) to cover just that window. The
+    // hook must handle the signal: by default SIGUSR2 ends the process.
     const profileSignal = process.env.BENCH_PROFILE_SIGNAL as NodeJS.Signals | undefined;
     if (profileSignal) gateway.child.kill(profileSignal);
     const cpuBefore = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
