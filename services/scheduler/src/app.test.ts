@@ -77,6 +77,13 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
 
   const gone = (id: number) => async () => (await db.link.count({ where: { id } })) === 0;
 
+  /** The dispatch.result events once `enough` holds: each is published just after its row is written, so it is waited for. */
+  const resultsWhen = (enough: (results: Awaited<ReturnType<typeof readResults>>) => boolean) =>
+    waitFor(async () => {
+      const results = await readResults(redisNs.redis, redisNs.prefix);
+      return enough(results) ? results : undefined;
+    }, { what: 'the dispatch results published' });
+
   async function pollsPass(app: SchedulerApp, count: number) {
     const target = app.scheduler.polls + count;
     await waitFor(() => app.scheduler.polls >= target, { what: `${count} more polls` });
@@ -101,7 +108,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     });
     expect(failed.status).toBe('queued');
     expect(failed.lastError).toBe('no downloader takes links from notyoutube.com');
-    const results = await readResults(redisNs.redis, redisNs.prefix);
+    const results = await resultsWhen((all) => [lost.id, vkLink.id].every((id) => all.some((r) => r.payload.linkId === id)));
     const noMatch = results.find((r) => r.payload.linkId === lost.id)!;
     expect(noMatch.payload).toMatchObject({ ok: false, error: { kind: 'no_downloader' }, failed: false, attempts: 1, replyMessageId: 11, messageId: 10 });
     expect(noMatch.payload.nextAttemptAt).not.toBeNull();
@@ -137,7 +144,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     const history = await db.dispatch.findMany();
     expect(history).toHaveLength(90);
     expect(history.every((row) => row.attempts === 1 && (row.downloader === 'a' || row.downloader === 'b'))).toBe(true);
-    const results = await readResults(redisNs.redis, redisNs.prefix);
+    const results = await resultsWhen((all) => all.length >= 90);
     expect(results.filter((r) => r.payload.ok)).toHaveLength(90);
     expect(results.filter((r) => !r.payload.ok)).toHaveLength(0);
     expect(new Set(results.map((r) => r.payload.linkId))).toEqual(new Set(links.map((l) => l.id)));
@@ -231,7 +238,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(secondDelay).toBeGreaterThanOrEqual(15_000 - 1000);
     expect(secondDelay).toBeLessThanOrEqual(30_000 + 1000);
 
-    const failures = (await readResults(redisNs.redis, redisNs.prefix)).map((r) => r.payload);
+    const failures = (await resultsWhen((all) => all.length >= 2)).map((r) => r.payload);
     expect(failures).toEqual([
       expect.objectContaining({ ok: false, attempts: 1, failed: false, error: { kind: 'unavailable', message: first.lastError }, nextAttemptAt: first.sendAt.toISOString() }),
       expect.objectContaining({ ok: false, attempts: 2, failed: false, error: { kind: 'unavailable', message: second.lastError }, nextAttemptAt: second.sendAt.toISOString() }),
@@ -242,7 +249,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     await waitFor(gone(link.id), { what: 'the link dispatched on its third try' });
     expect(nas.calls).toHaveLength(3);
     expect((await db.dispatch.findFirstOrThrow({ where: { linkId: link.id } })).attempts).toBe(3);
-    const ok = (await readResults(redisNs.redis, redisNs.prefix)).at(-1)!;
+    const ok = (await resultsWhen((all) => all.length >= 3)).at(-1)!;
     expect(ok.eventId).toBe(`dispatch.result:${link.id}:3`);
     expect(ok.payload).toMatchObject({ ok: true, downloader: 'nas', attempts: 3 });
   });
@@ -266,7 +273,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     }
     expect((await db.link.findUniqueOrThrow({ where: { id: bad.id } })).lastError).toContain('INVALID_ARGUMENT: unsupported site');
     expect((await db.link.findUniqueOrThrow({ where: { id: locked.id } })).lastError).toContain('FAILED_PRECONDITION: login required');
-    const results = (await readResults(redisNs.redis, redisNs.prefix)).filter((r) => r.payload.linkId === bad.id).map((r) => r.payload);
+    const results = (await resultsWhen((all) => all.filter((r) => r.payload.linkId === bad.id).length >= 2)).filter((r) => r.payload.linkId === bad.id).map((r) => r.payload);
     expect(results).toEqual([
       expect.objectContaining({ attempts: 1, failed: false, error: expect.objectContaining({ kind: 'refused' }) }),
       expect.objectContaining({ attempts: 2, failed: true, nextAttemptAt: null, error: expect.objectContaining({ kind: 'refused' }) }),
@@ -429,7 +436,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       const nas = await downloader('nas', ['nowhere.example']);
       await waitFor(gone(rows[0]!.id), { what: 'the written-down link dispatched' });
       expect(nas.links()).toEqual(['https://nowhere.example/u']);
-      const ok = (await readResults(redisNs.redis, redisNs.prefix)).find((r) => r.payload.ok)!;
+      const ok = (await resultsWhen((all) => all.some((r) => r.payload.ok))).find((r) => r.payload.ok)!;
       expect(ok.payload).toMatchObject({ linkId: rows[0]!.id, urgentEventId: 'urgent-2', downloader: 'nas' });
     });
 
