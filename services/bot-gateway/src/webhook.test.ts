@@ -58,4 +58,55 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
     expect(await h.db.link.count({ where: { url: text } })).toBe(1);
     expect(alice.botMessages().filter((m) => (m.text ?? '').includes('twice'))).toHaveLength(1);
   });
+
+  // A crash after handling a message but before marking it handled: Telegram delivers it again
+  // and the gateway handles it again. The person must not hear about it twice.
+  describe('a message delivered again after a crash before it was marked handled', () => {
+    // Never marked handled: as after the crash.
+    let nextUpdateId = 999_100;
+    const deliverAgain = (message: object) =>
+      fetch(`http://127.0.0.1:${port}/telegram/hook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        body: JSON.stringify({ update_id: nextUpdateId++, message }),
+      });
+    /** Every message the bot sent (deleted ones too) that mentions `what`. */
+    const sentAbout = (what: string) => h.emulator.calls().filter((c) => c.method === 'sendMessage' && String(c.params.text ?? '').includes(what));
+    /** One chat's answers go out in order: once this one is there, every earlier one was sent. */
+    async function everyEarlierAnswerSent() {
+      const alice = h.emulator.user({ id: ALICE });
+      const answered = alice.nextBotMessage((m) => (m.text ?? '').startsWith('I found no link'));
+      await alice.sendText('no link here');
+      await answered;
+    }
+
+    it('does not send the "queued" reply again while the link waits', async () => {
+      const text = 'https://youtube.com/watch?v=crash-before-mark';
+      const alice = h.emulator.user({ id: ALICE });
+      const replied = alice.nextBotMessage((m) => (m.text ?? '').includes('crash-before-mark'));
+      const message = await alice.sendText(text);
+      await replied;
+      expect((await deliverAgain(message)).status).toBe(200);
+      await everyEarlierAnswerSent();
+      expect(sentAbout('crash-before-mark')).toHaveLength(1);
+      expect(await h.db.link.count({ where: { url: text } })).toBe(1);
+    });
+
+    it('says nothing more once its link was handed over: the dispatch result tells the person', async () => {
+      const text = 'https://youtube.com/watch?v=handed-over-meanwhile';
+      const alice = h.emulator.user({ id: ALICE });
+      const replied = alice.nextBotMessage((m) => (m.text ?? '').includes('handed-over-meanwhile'));
+      const message = await alice.sendText(text);
+      await replied;
+      // A scheduler took it meanwhile: the row left the queue, the history keeps the message.
+      const link = await h.db.link.findFirstOrThrow({ where: { url: text } });
+      await h.db.link.delete({ where: { id: link.id } });
+      await h.db.dispatch.create({ data: { linkId: link.id, url: text, host: link.host, userId: link.userId, chatId: link.chatId, downloader: 'nas', quality: link.quality, messageId: message.message_id, attempts: 1, sendAt: link.sendAt } });
+      expect((await deliverAgain(message)).status).toBe(200);
+      await everyEarlierAnswerSent();
+      // Only the "queued" reply: no "already taken" besides the dispatch result's message.
+      expect(sentAbout('handed-over-meanwhile').map((c) => String(c.params.text))).toEqual([expect.stringContaining('Queued')]);
+      expect(await h.db.link.count({ where: { url: text } })).toBe(0);
+    });
+  });
 });

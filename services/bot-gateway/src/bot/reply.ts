@@ -8,6 +8,8 @@ export interface SayOptions {
   /** A service reply: deleted after SERVICE_MESSAGE_TTL_S. */
   transient?: boolean;
   linkReplyOf?: number;
+  /** An idempotency key: the outbox drops a second answer with the same key. */
+  jobId?: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function say(deps: BotDeps, ctx: BotContext, html: string, options:
       ...(options.replyTo ? { replyTo: options.replyTo } : {}),
       ...(ttl ? { deleteAfterMs: ttl } : {}),
       ...(options.linkReplyOf !== undefined ? { linkReplyOf: options.linkReplyOf } : {}),
-    });
+    }, options.jobId ? { jobId: options.jobId } : undefined);
   } catch (err) {
     ctx.log.warn('outbox unavailable: answering directly', { error: (err as Error).message });
     let last: { message_id: number } | undefined;

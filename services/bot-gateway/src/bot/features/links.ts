@@ -1,6 +1,7 @@
 import { Composer } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { extractLinks } from '@dwld/domain';
+import type { Link } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { linkKeyboard, linkView } from '../views';
@@ -40,6 +41,14 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
       taken = taken.slice(0, rate.allowed);
     }
 
+    const sayQueued = (link: Link) =>
+      say(deps, ctx, texts.linkQueued(linkView(link), config.FOLDERS.length > 0, deps.clock()), {
+        markup: linkKeyboard(link, config),
+        replyTo: msg.message_id,
+        linkReplyOf: link.id,
+        jobId: `queued-reply-${link.id}`,
+      });
+
     for (const raw of taken) {
       const outcome = await intake.accept({
         raw,
@@ -51,17 +60,18 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
       ctx.log.info('link intake', { status: outcome.status, ...(outcome.status === 'rejected' ? { reason: outcome.reason } : {}) });
       switch (outcome.status) {
         case 'queued':
-          await say(deps, ctx, texts.linkQueued(linkView(outcome.link), config.FOLDERS.length > 0, deps.clock()), {
-            markup: linkKeyboard(outcome.link, config),
-            replyTo: msg.message_id,
-            linkReplyOf: outcome.link.id,
-          });
+          await sayQueued(outcome.link);
           break;
         case 'duplicate':
-          await say(deps, ctx, texts.linkDuplicate(outcome.link.url), { replyTo: msg.message_id, transient: true });
+          // This very message again (Telegram redelivered it after a crash): its link's reply
+          // once more, which the outbox drops when it was queued before the crash.
+          if (outcome.link.messageId === msg.message_id && String(outcome.link.chatId) === String(ctx.chat.id)) await sayQueued(outcome.link);
+          else await say(deps, ctx, texts.linkDuplicate(outcome.link.url), { replyTo: msg.message_id, transient: true });
           break;
         case 'handed_over':
-          await say(deps, ctx, texts.linkHandedOver(outcome.url, outcome.downloader), { replyTo: msg.message_id, transient: true });
+          // Redelivered after its link was handed over: the dispatch result tells the person,
+          // once; saying it here too would tell them twice.
+          ctx.log.info('redelivered message: its link was handed over already', { downloader: outcome.downloader });
           break;
         case 'rejected':
           await say(deps, ctx, texts.linkRejected(raw, outcome.reason), { replyTo: msg.message_id, transient: true });
