@@ -74,10 +74,10 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
     const sentAbout = (what: string) => h.emulator.calls().filter((c) => c.method === 'sendMessage' && String(c.params.text ?? '').includes(what));
     /** One chat's answers go out in order: once this one is there, every earlier one was sent. */
     async function everyEarlierAnswerSent() {
-      const alice = h.emulator.user({ id: ALICE });
-      const answered = alice.nextBotMessage((m) => (m.text ?? '').startsWith('I found no link'));
-      await alice.sendText('no link here');
-      await answered;
+      const marker = await h.emulator.user({ id: ALICE }).sendText('no link here');
+      const answersMarker = (c: { method: string; params: Record<string, unknown> }) =>
+        c.method === 'sendMessage' && (c.params.reply_parameters as { message_id?: number } | undefined)?.message_id === marker.message_id;
+      await waitFor(() => h.emulator.calls().some(answersMarker), { what: 'the answer to the marker message' });
     }
 
     it('does not send the "queued" reply again while the link waits', async () => {
@@ -89,6 +89,21 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
       expect((await deliverAgain(message)).status).toBe(200);
       await everyEarlierAnswerSent();
       expect(sentAbout('crash-before-mark')).toHaveLength(1);
+      expect(await h.db.link.count({ where: { url: text } })).toBe(1);
+    });
+
+    it('sends the "queued" reply the crash kept from being sent, once', async () => {
+      const text = 'https://youtube.com/watch?v=stored-not-answered';
+      const alice = h.emulator.user({ id: ALICE });
+      const plain = await alice.sendText('plain words first');
+      await everyEarlierAnswerSent();
+      // The crash came between storing the link and queueing its reply.
+      await h.db.link.create({ data: { url: text, host: 'youtube.com', chatId: BigInt(ALICE), userId: BigInt(ALICE), quality: '1080', messageId: plain.message_id, sendAt: new Date(Date.now() + 60_000) } });
+      const message = { ...plain, text, entities: [{ type: 'url', offset: 0, length: text.length }] };
+      expect((await deliverAgain(message)).status).toBe(200);
+      expect((await deliverAgain(message)).status).toBe(200);
+      await everyEarlierAnswerSent();
+      expect(sentAbout('stored-not-answered').map((c) => String(c.params.text))).toEqual([expect.stringContaining('Queued')]);
       expect(await h.db.link.count({ where: { url: text } })).toBe(1);
     });
 

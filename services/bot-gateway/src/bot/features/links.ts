@@ -63,10 +63,11 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
           await sayQueued(outcome.link);
           break;
         case 'duplicate':
-          // This very message again (Telegram redelivered it after a crash): its link's reply
-          // once more, which the outbox drops when it was queued before the crash.
-          if (outcome.link.messageId === msg.message_id && String(outcome.link.chatId) === String(ctx.chat.id)) await sayQueued(outcome.link);
-          else await say(deps, ctx, texts.linkDuplicate(outcome.link.url), { replyTo: msg.message_id, transient: true });
+          if (outcome.link.messageId === msg.message_id && String(outcome.link.chatId) === String(ctx.chat.id)) {
+            // This very message again (Telegram redelivered it after a crash): its link's reply,
+            // unless it was delivered; the outbox drops it too when it was queued before the crash.
+            if (outcome.link.replyMessageId === null) await sayQueued(outcome.link);
+          } else await say(deps, ctx, texts.linkDuplicate(outcome.link.url), { replyTo: msg.message_id, transient: true });
           break;
         case 'handed_over':
           // Redelivered after its link was handed over: the dispatch result tells the person,
