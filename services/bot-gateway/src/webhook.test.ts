@@ -80,12 +80,18 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
       await waitFor(() => h.emulator.calls().some(answersMarker), { what: 'the answer to the marker message' });
     }
 
-    it('does not send the "queued" reply again while the link waits', async () => {
-      const text = 'https://youtube.com/watch?v=crash-before-mark';
+    /** Alice sends a link and gets its "queued" reply: the first, normal handling. */
+    async function sentAndAnswered(text: string) {
       const alice = h.emulator.user({ id: ALICE });
-      const replied = alice.nextBotMessage((m) => (m.text ?? '').includes('crash-before-mark'));
+      const replied = alice.nextBotMessage((m) => (m.text ?? '').includes(text));
       const message = await alice.sendText(text);
       await replied;
+      return message;
+    }
+
+    it('does not send the "queued" reply again while the link waits', async () => {
+      const text = 'https://youtube.com/watch?v=crash-before-mark';
+      const message = await sentAndAnswered(text);
       expect((await deliverAgain(message)).status).toBe(200);
       await everyEarlierAnswerSent();
       expect(sentAbout('crash-before-mark')).toHaveLength(1);
@@ -109,10 +115,7 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
 
     it('says nothing more once its link was handed over: the dispatch result tells the person', async () => {
       const text = 'https://youtube.com/watch?v=handed-over-meanwhile';
-      const alice = h.emulator.user({ id: ALICE });
-      const replied = alice.nextBotMessage((m) => (m.text ?? '').includes('handed-over-meanwhile'));
-      const message = await alice.sendText(text);
-      await replied;
+      const message = await sentAndAnswered(text);
       // A scheduler took it meanwhile: the row left the queue, the history keeps the message.
       const link = await h.db.link.findFirstOrThrow({ where: { url: text } });
       await h.db.link.delete({ where: { id: link.id } });
