@@ -9,6 +9,9 @@ export interface KnownDownloader extends RoutableDownloader, DownloaderAddress {
 
 type LookupResult = { address: DownloaderAddress | null } | { error: unknown };
 
+/** A call this soon after the table was read takes its address from that read, not from a new one. */
+const ADDRESS_FRESH_MS = 1_000;
+
 /**
  * The registry's `downloaders` table as the scheduler reads it: the routing list, and each
  * downloader's address at the moment of a call. The last list read (and downloader.changed
@@ -31,9 +34,7 @@ export class DownloaderDirectory {
     try {
       const rows = await this.db.downloader.findMany({ orderBy: { name: 'asc' } });
       const fresh = rows.map((row) => ({ name: row.name, host: row.host, port: row.port, patterns: row.allowedPatterns, healthy: row.healthy }));
-      this.known.clear();
-      for (const downloader of fresh) this.known.set(downloader.name, downloader);
-      this.listedAt = Date.now();
+      this.remember(fresh, Date.now());
       return fresh;
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
@@ -42,13 +43,29 @@ export class DownloaderDirectory {
     }
   }
 
+  /** The whole table as read at `readAt` elsewhere (a poll reads it with its claim). */
+  remember(downloaders: readonly KnownDownloader[], readAt: number): void {
+    this.known.clear();
+    for (const downloader of downloaders) this.known.set(downloader.name, downloader);
+    this.listedAt = readAt;
+  }
+
   /** Reads the table when the remembered list is older than `maxAgeMs`, so it is fresh when the database goes away. */
   async refresh(maxAgeMs: number): Promise<void> {
     if (Date.now() - this.listedAt >= maxAgeMs) await this.list();
   }
 
-  /** For the DownloaderClient: the address as the table holds it now (read after the call was asked for). */
+  /**
+   * For the DownloaderClient: the address as the table holds it at the call. A call right after
+   * a read (the poll that claimed its link read the table in the same statement) uses that read,
+   * and a downloader.changed event since; a later one (the next downloader after a failure)
+   * reads the table again.
+   */
   readonly lookup = async (name: string): Promise<DownloaderAddress | null> => {
+    if (Date.now() - this.listedAt < ADDRESS_FRESH_MS) {
+      const known = this.known.get(name);
+      return known ? { host: known.host, port: known.port } : null;
+    }
     const result = await this.lookups.submit(name);
     if ('error' in result) throw result.error;
     return result.address;

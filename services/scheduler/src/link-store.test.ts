@@ -21,6 +21,7 @@ describe('LinkStore (real PostgreSQL)', () => {
     await db.link.deleteMany();
     await db.dispatch.deleteMany();
     await db.setting.deleteMany();
+    await db.downloader.deleteMany();
   });
 
   function addLinks(count: number, extra: Partial<{ sendAt: Date; claimOwner: string; claimExpiresAt: Date; status: 'queued' | 'failed' }> = {}) {
@@ -51,6 +52,30 @@ describe('LinkStore (real PostgreSQL)', () => {
     for (const row of rows) expect(row.claimExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 20_000);
     // Claimed already: nothing more for anyone.
     expect(await store.claim('you', 10, 30_000)).toHaveLength(0);
+  });
+
+  it('reads pause and downloaders with the claim, and claims nothing while paused (JSON true or "true")', async () => {
+    await db.downloader.createMany({
+      data: [
+        { name: 'zeta', host: '10.0.0.2', port: 7002, allowedPatterns: ['vk.com'], healthy: false, registeredAt: new Date(), lastSeenAt: new Date() },
+        { name: 'alpha', host: '10.0.0.1', port: 7001, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() },
+      ],
+    });
+    await addLinks(2);
+    for (const value of [true, 'true']) {
+      await db.setting.upsert({ where: { key: 'dispatch.paused' }, create: { key: 'dispatch.paused', value }, update: { value } });
+      const round = await store.claimRound('me', 10, 30_000);
+      expect(round).toMatchObject({ paused: true, links: [] });
+      expect(await db.link.count({ where: { claimOwner: { not: null } } })).toBe(0);
+    }
+    await db.setting.update({ where: { key: 'dispatch.paused' }, data: { value: false } });
+    const round = await store.claimRound('me', 10, 30_000);
+    expect(round.paused).toBe(false);
+    expect(round.links).toHaveLength(2);
+    expect(round.downloaders).toEqual([
+      { name: 'alpha', host: '10.0.0.1', port: 7001, patterns: ['*'], healthy: true },
+      { name: 'zeta', host: '10.0.0.2', port: 7002, patterns: ['vk.com'], healthy: false },
+    ]);
   });
 
   it('takes over a claim whose lease ran out', async () => {

@@ -1,4 +1,5 @@
-import { isDispatchPaused, type Database } from '@dwld/db';
+import { DISPATCH_PAUSED_KEY, isDispatchPaused, type Database } from '@dwld/db';
+import type { KnownDownloader } from './downloader-directory';
 
 /** A link as this replica claimed it: the row's state for the duration of the claim. */
 export interface ClaimedLink {
@@ -16,6 +17,15 @@ export interface ClaimedLink {
   /** Tries made before this claim. */
   attempts: number;
   urgentEventId: string | null;
+}
+
+/** What one poll read and claimed (LinkStore.claimRound). */
+export interface ClaimRound {
+  /** Dispatching is paused: nothing was claimed. */
+  paused: boolean;
+  links: ClaimedLink[];
+  /** Every registered downloader, by name, as the same statement read them. */
+  downloaders: KnownDownloader[];
 }
 
 /** The message ids as the row held them when it was settled (the gateway may have stored the reply id late). */
@@ -65,28 +75,54 @@ export class LinkStore {
     return isDispatchPaused(this.db);
   }
 
-  /**
-   * Claims up to `limit` due links for `owner` for `leaseMs`, atomically across replicas: rows
-   * another transaction is claiming are skipped (not waited for), and a row is due only when it
-   * is unclaimed or its lease has run out. Oldest send time first.
-   */
+  /** Claims up to `limit` due links for `owner` (see claimRound); the links only. */
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedLink[]> {
-    const rows = await this.db.$queryRaw<ClaimedLink[]>`
-      UPDATE links
-         SET claim_owner = ${owner},
-             claim_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
-       WHERE id IN (
-              SELECT id FROM links
-               WHERE status = 'queued'
-                 AND send_at <= now()
-                 AND (claim_owner IS NULL OR claim_expires_at < now())
-               ORDER BY send_at, id
-               LIMIT ${limit}::int
-                 FOR UPDATE SKIP LOCKED)
-      RETURNING id, url, host, chat_id AS "chatId", user_id AS "userId", username, quality, folder,
-                reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt",
-                attempts, urgent_event_id AS "urgentEventId"`;
-    return rows.sort((a, b) => a.sendAt.getTime() - b.sendAt.getTime() || a.id - b.id);
+    return (await this.claimRound(owner, limit, leaseMs)).links;
+  }
+
+  /**
+   * One poll's reads and claim in one statement (one round trip, however busy): whether
+   * dispatching is paused, up to `limit` due links claimed for `owner` for `leaseMs` (none when
+   * paused), and the downloaders to route them to. Atomic across replicas: rows another
+   * transaction is claiming are skipped (not waited for), and a row is due only when it is
+   * unclaimed or its lease has run out. Oldest send time first.
+   */
+  async claimRound(owner: string, limit: number, leaseMs: number): Promise<ClaimRound> {
+    // JSON for the rows: one text value to parse instead of a value per column to convert;
+    // bigints travel as text (Telegram ids may pass 2^53). Paused as isPausedValue reads it.
+    const [row] = await this.db.$queryRaw<Array<{ paused: boolean; links: string; downloaders: string }>>`
+      WITH pause AS (
+        SELECT EXISTS (SELECT 1 FROM settings
+                        WHERE key = ${DISPATCH_PAUSED_KEY} AND value IN ('true'::jsonb, '"true"'::jsonb)) AS paused
+      ), claimed AS (
+        UPDATE links
+           SET claim_owner = ${owner},
+               claim_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
+         WHERE id IN (
+                SELECT id FROM links
+                 WHERE status = 'queued'
+                   AND send_at <= now()
+                   AND (claim_owner IS NULL OR claim_expires_at < now())
+                   AND NOT (SELECT paused FROM pause)
+                 ORDER BY send_at, id
+                 LIMIT ${limit}::int
+                   FOR UPDATE SKIP LOCKED)
+        RETURNING id, url, host, chat_id, user_id, username, quality, folder, reply_message_id, message_id,
+                  send_at, attempts, urgent_event_id
+      )
+      SELECT (SELECT paused FROM pause) AS paused,
+             (SELECT COALESCE(json_agg(json_build_object(
+                       'id', id, 'url', url, 'host', host, 'chatId', chat_id::text, 'userId', user_id::text,
+                       'username', username, 'quality', quality, 'folder', folder, 'replyMessageId', reply_message_id,
+                       'messageId', message_id, 'sendAt', send_at, 'attempts', attempts, 'urgentEventId', urgent_event_id)
+                     ORDER BY send_at, id), '[]') FROM claimed)::text AS links,
+             (SELECT COALESCE(json_agg(json_build_object(
+                       'name', name, 'host', host, 'port', port, 'patterns', allowed_patterns, 'healthy', healthy)
+                     ORDER BY name), '[]') FROM downloaders)::text AS downloaders`;
+    const links = (JSON.parse(row!.links) as Array<Omit<ClaimedLink, 'chatId' | 'userId' | 'sendAt'> & { chatId: string; userId: string; sendAt: string }>).map(
+      (link): ClaimedLink => ({ ...link, chatId: BigInt(link.chatId), userId: BigInt(link.userId), sendAt: new Date(link.sendAt) }),
+    );
+    return { paused: row!.paused, links, downloaders: JSON.parse(row!.downloaders) as KnownDownloader[] };
   }
 
   /**

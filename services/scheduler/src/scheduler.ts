@@ -191,7 +191,11 @@ export class Scheduler {
       metrics.polls.inc({ outcome: 'busy' });
       return false;
     }
-    const paused = await store.isPaused();
+    const limit = Math.min(this.options.batchSize, free);
+    // The lease started at the database's now(), after this: counting from here is on the safe side.
+    const claimedAt = Date.now();
+    const { paused, links, downloaders } = await store.claimRound(owner, limit, leaseMs);
+    directory.remember(downloaders, claimedAt);
     if (paused !== this.paused) {
       if (this.paused !== undefined || paused) this.logger.info(paused ? 'dispatching is paused' : 'dispatching resumed');
       this.paused = paused;
@@ -201,10 +205,6 @@ export class Scheduler {
       metrics.polls.inc({ outcome: 'paused' });
       return false;
     }
-    const limit = Math.min(this.options.batchSize, free);
-    // The lease started at the database's now(), after this: counting from here is on the safe side.
-    const claimedAt = Date.now();
-    const links = await store.claim(owner, limit, leaseMs);
     this.saturated = links.length === limit;
     if (!this.saturated) await this.wakeForNextSendTime();
     if (links.length === 0) {
@@ -213,13 +213,6 @@ export class Scheduler {
     }
     metrics.polls.inc({ outcome: 'claimed' });
     metrics.claimed.inc(links.length);
-    let downloaders: KnownDownloader[];
-    try {
-      downloaders = await directory.list();
-    } catch (err) {
-      await store.release(links.map((link) => link.id), owner).catch(() => undefined);
-      throw err;
-    }
     const leaseEndsAt = claimedAt + leaseMs;
     for (const link of links) this.track(link.id, this.dispatch(link, downloaders, leaseEndsAt));
     return this.saturated && links.length < free;
