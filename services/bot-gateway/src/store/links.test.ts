@@ -81,4 +81,16 @@ describe('LinkStore.add with many people at once (one INSERT per batch)', () => 
     expect(((results[1] as PromiseRejectedResult).reason as Error).message).toMatch(/bigint|invalid input/i);
     expect((await db.link.findMany({ orderBy: { userId: 'asc' } })).map((l) => l.userId)).toEqual([1n, 3n]);
   });
+
+  it('records the "queued" reply\'s message id on the link, and says when the link is gone', async () => {
+    const outcome = await store.add(newLink(30, 'https://example.com/v/reply'));
+    if (!outcome.created) throw new Error('not created');
+    const before = outcome.link.updatedAt;
+    expect(await store.setReplyMessageId(outcome.link.id, 555)).toBe(true);
+    const row = await db.link.findUniqueOrThrow({ where: { id: outcome.link.id } });
+    expect(row.replyMessageId).toBe(555);
+    expect(row.updatedAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
+    await db.link.delete({ where: { id: outcome.link.id } });
+    expect(await store.setReplyMessageId(outcome.link.id, 556)).toBe(false);
+  });
 });

@@ -172,8 +172,10 @@ export class LinkStore {
     }
   }
 
+  /** Written after each "queued" reply is sent: one statement (Prisma's updateMany takes a transaction, three round trips). */
   async setReplyMessageId(id: number, messageId: number): Promise<boolean> {
-    const { count } = await this.db.link.updateMany({ where: { id }, data: { replyMessageId: messageId } });
+    const count = await this.db.$executeRaw`
+      UPDATE links SET reply_message_id = ${messageId}::int, updated_at = now() WHERE id = ${id}::int`;
     return count === 1;
   }
 }
