@@ -270,3 +270,11 @@ const ALL: Record<Language, Texts> = { en, ru };
 export function textsFor(lang: Language): Texts {
   return ALL[lang];
 }
+
+/** A reply-keyboard button's label in every language (what `hears` listens for). */
+export function menuLabels(button: keyof Texts['menu']): string[] {
+  return Object.values(ALL).map((texts) => texts.menu[button]);
+}
+
+/** Every reply-keyboard label, every language. */
+export const ALL_MENU_LABELS: ReadonlySet<string> = new Set(Object.values(ALL).flatMap((texts) => Object.values(texts.menu)));

@@ -1,8 +1,8 @@
-import { Telegraf } from 'telegraf';
+import { Composer, Telegraf } from 'telegraf';
 import { isDatabaseUnavailable } from '@dwld/db';
 import { ADMIN_COMMANDS, USER_COMMANDS } from '@dwld/domain';
 import type { Counter } from '@dwld/runtime';
-import { textsFor, type Language } from '../texts';
+import { ALL_MENU_LABELS, textsFor, type Language } from '../texts';
 import { accessControl } from './access';
 import type { BotContext, BotDeps } from './context';
 import { adminFeature } from './features/admin';
@@ -33,10 +33,10 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
     await deps.handledUpdates.markHandled(updateId).catch((err: unknown) => deps.logger.warn('could not mark an update handled', { updateId, error: (err as Error).message }));
   });
   bot.use(accessControl(deps));
-  bot.use(adminFeature(deps));
-  bot.use(commandsFeature(deps));
-  bot.use(buttonsFeature(deps));
-  bot.use(linksFeature(deps));
+  const links = linksFeature(deps);
+  // A plain message (most updates: links) goes straight to the links feature instead of
+  // through every command and button filter first, a closure and a promise each per update.
+  bot.use(Composer.branch(isPlainMessage, links, Composer.compose([adminFeature(deps), commandsFeature(deps), buttonsFeature(deps), links])));
 
   bot.catch(async (err, ctx) => {
     const unavailable = isDatabaseUnavailable(err);
@@ -52,6 +52,14 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
     }
   });
   return bot;
+}
+
+/** A new message's text or caption that is neither a command nor a reply-keyboard button. */
+export function isPlainMessage(ctx: { message?: object }): boolean {
+  const msg = ctx.message as { text?: unknown; caption?: unknown } | undefined;
+  if (!msg) return false;
+  const text = typeof msg.text === 'string' ? msg.text : typeof msg.caption === 'string' ? msg.caption : undefined;
+  return text !== undefined && !text.startsWith('/') && !ALL_MENU_LABELS.has(text);
 }
 
 /** The command menu Telegram shows: the user list for everyone, the admin list in each admin's chat. */

@@ -3,6 +3,7 @@ import { escapeHtml } from '@dwld/domain';
 import type { BotContext, BotDeps } from '../context';
 import { adminOnly } from '../access';
 import { say } from '../reply';
+import { menuLabels } from '../../texts';
 
 /** Admin commands: the fleet's state, and the pause switch the schedulers obey. */
 export function adminFeature(deps: BotDeps): Composer<BotContext> {
@@ -38,8 +39,8 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
 
   composer.command('status', onlyAdmins, status);
   composer.command('downloaders', onlyAdmins, list);
-  composer.hears(['📊 Status', '📊 Статус'], onlyAdmins, status);
-  composer.hears(['🖥 Downloaders', '🖥 Загрузчики'], onlyAdmins, list);
+  composer.hears(menuLabels('status'), onlyAdmins, status);
+  composer.hears(menuLabels('downloaders'), onlyAdmins, list);
   composer.command('clean', onlyAdmins, async (ctx) => {
     const { texts } = ctx.actor;
     const all = await fleet();

@@ -4,6 +4,7 @@ import type { Link } from '@dwld/db';
 import { QUEUE_STATUSES, type QueueStatus } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
+import { menuLabels } from '../../texts';
 import { removeLink } from '../remove';
 import { linkView, removeButtons, selectKeyboard } from '../views';
 
@@ -90,7 +91,7 @@ export function commandsFeature(deps: BotDeps): Composer<BotContext> {
     await say(deps, ctx, forgotten ? ctx.actor.texts.loggedOut : ctx.actor.texts.notLoggedInByPhone, forgotten ? { markup: Markup.removeKeyboard().reply_markup } : { transient: true });
   });
   // The menu keyboard's buttons send their labels as text.
-  composer.hears(['📋 Queue', '📋 Очередь'], queue);
-  composer.hears(['❓ Help', '❓ Помощь'], help);
+  composer.hears(menuLabels('queue'), queue);
+  composer.hears(menuLabels('help'), help);
   return composer;
 }
