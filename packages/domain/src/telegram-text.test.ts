@@ -109,6 +109,17 @@ describe('splitMessage', () => {
     expect(splitMessage(html, 70)).toEqual(['<a href="https://x.example/">one two three four five six seven</a>', '<a href="https://x.example/">eight nine ten</a>']);
   });
 
+  it('passes a well-formed message that fits through as it is: tags in any case, entities, quotes, emoji', () => {
+    for (const html of ['<b>x</B>', '<a href="https://x.example/?a=1&amp;b=2">l</a> &#128512; &lt;', 'say "hi" 😀', '<b><i>x</i></b>\n<code>y</code>']) {
+      expect(splitMessage(html)).toEqual([html]);
+    }
+    // The output of a repair needs no second one.
+    for (const html of ['a</b>b<i>c', '<b><i>x</b></i>', '1 < 2 > 0 & "q"', '<x</b>>', '<b>open']) {
+      const [repaired] = splitMessage(html);
+      expect(splitMessage(repaired!)).toEqual([repaired]);
+    }
+  });
+
   it('repairs malformed HTML: drops closing tags that close nothing, closes tags left open, escapes a lone <, > or &', () => {
     expect(splitMessage('a</b>b<i>c')).toEqual(['ab<i>c</i>']);
     expect(splitMessage('<b><i>x</b></i>')).toEqual(['<b><i>x</i></b>']);

@@ -139,6 +139,26 @@ function render(body: readonly Token[], openBefore: readonly OpenTag[], openAtEn
   return reopen + body.map((token) => token.raw).join('') + close;
 }
 
+const SPECIAL = /[<>&]/g;
+
+/** True when tokenizing and balancing would give `html` back unchanged: every tag closed in order, every < > & part of a tag or entity. */
+function isWellFormed(html: string): boolean {
+  const open: string[] = [];
+  SPECIAL.lastIndex = 0;
+  for (let found = SPECIAL.exec(html); found !== null; found = SPECIAL.exec(html)) {
+    const position = found.index;
+    const match = found[0] === '<' ? matchAt(TAG, html, position) : found[0] === '&' ? matchAt(ENTITY, html, position) : null;
+    if (match === null) return false;
+    if (found[0] === '<') {
+      const name = (match[2] ?? '').toLowerCase();
+      if (match[1] !== '/') open.push(name);
+      else if (open.pop() !== name) return false;
+    }
+    SPECIAL.lastIndex = position + match[0].length;
+  }
+  return open.length === 0;
+}
+
 /**
  * Splits a message of Telegram HTML (escaped text and tags such as <b>, <code>, <a href="…">)
  * into chunks of at most `limit` characters of raw HTML (so also of visible text). Cuts at a
@@ -150,6 +170,8 @@ function render(body: readonly Token[], openBefore: readonly OpenTag[], openAtEn
  */
 export function splitMessage(html: string, limit: number = TELEGRAM_MESSAGE_LIMIT): string[] {
   if (!Number.isSafeInteger(limit) || limit < MIN_SPLIT_LIMIT) throw new RangeError(`limit must be a whole number of at least ${MIN_SPLIT_LIMIT}, got ${limit}`);
+  // Nearly every message (every reply the bot writes) fits and needs no repair: no tokens then.
+  if (html.length <= limit && isWellFormed(html)) return html === '' ? [] : [html];
   const pieces = tokenize(html);
   // A message that fits keeps all its tags; only one that must be cut needs room to reopen them.
   const whole = balance(pieces, Number.POSITIVE_INFINITY);
