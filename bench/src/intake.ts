@@ -2,13 +2,13 @@
 // emulator to the real gateway process (long polling, or webhook); the gateway stores each link
 // and answers through its rate-limited outbox. Measured: how fast links are stored, and what the
 // outbox sends per second overall and per chat, until every person has their reply.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TelegramEmulator, type CallRecord } from '@dwld/telegram-emulator';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
-import { benchServiceEnv, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, cpuMsOf, machineBusyMs, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export type IntakeMode = 'polling' | 'webhook' | 'webhook-serial';
 export const INTAKE_MODES: readonly IntakeMode[] = ['polling', 'webhook', 'webhook-serial'];
@@ -362,8 +362,7 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       webhookRetries: webhookFailures + (relay?.retries ?? 0),
       gatewayCpuMsPerUpdate: (cpuAfter.gateway - cpuBefore.gateway) / Math.max(1, rows.length),
       machineBusy: 1 - (cpuAfter.machine.idle - cpuBefore.machine.idle) / Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total),
-      machineCpuMsPerUpdate:
-        ((cpuAfter.machine.total - cpuBefore.machine.total - (cpuAfter.machine.idle - cpuBefore.machine.idle)) * 1000) / CLOCK_TICKS / Math.max(1, rows.length),
+      machineCpuMsPerUpdate: machineBusyMs(cpuBefore.machine, cpuAfter.machine) / Math.max(1, rows.length),
       ...(relay
         ? {
             relayInS: (Math.max(...relay.arrivals) - firstInjected) / 1000,
@@ -386,22 +385,6 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     watch.stop();
   }
 }
-
-/** CPU time (user + system) a process has used, in ms (10 ms resolution). */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-}
-
-/** The machine's CPU time so far (all cores): idle (idle + iowait) and total, in clock ticks. */
-function machineCpu(): { idle: number; total: number } {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { idle: cpu[3]! + (cpu[4] ?? 0), total: cpu.reduce((a, b) => a + b, 0) };
-}
-
-/** Linux's USER_HZ: 100 on every mainstream architecture. */
-const CLOCK_TICKS = 100;
 
 /** Says on stderr, once a minute, which stage a run is still in (a stuck run shows where). */
 function watchdog(what: string): { stage(name: string): void; stop(): void } {

@@ -7,7 +7,7 @@ import { DownloaderGrpcClient } from '@dwld/contract';
 import { EventPublisher, linkAdded, outgoing } from '@dwld/events';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
-import { benchServiceEnv, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, cpuMsOf, machineBusyMs, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export const DOWNLOADERS = 4;
 export const CONCURRENCY = 64;
@@ -45,6 +45,10 @@ export class FakeDownloaders {
       this.child.on('message', on);
       this.child.send({ type });
     });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
   }
 
   reset = () => this.ask<unknown>('reset');
@@ -103,6 +107,10 @@ export interface DispatchFigures {
   failed: number;
   /** MiB, one per scheduler process */
   peakRss: number[];
+  /** CPU time per link dispatched, ms, from writing the links until the last was dispatched: all scheduler processes together, the downloaders' process, the whole machine (every process, all cores) */
+  cpuMsPerLink: { schedulers: number; downloaders: number; machine: number };
+  /** share of the machine's CPU time that was busy over that interval */
+  machineBusy: number;
 }
 
 /** One run of the real pipeline on a fresh database and Redis prefix. */
@@ -129,6 +137,8 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
     for (const proc of procs) samplers.push(sampleRss(proc.child.pid!));
     await downloaders.reset();
 
+    const cpuNow = () => ({ schedulers: procs.reduce((t, p) => t + cpuMsOf(p.child.pid!), 0), downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() });
+    const cpuBefore = cpuNow();
     const rows = await insertLinks(pg, n, `r${Date.now().toString(36)}`, paced ? { ratePerS: paced.ratePerS, startInMs: 1000 } : undefined);
     const publisher = new EventPublisher({ redis: ns.redis, prefix: ns.prefix });
     for (let i = 0; i < rows.length; i += 500) {
@@ -162,6 +172,7 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
       } else if (Date.now() - lastMoved > 15_000 && (!paced || Date.now() - rows[rows.length - 1]!.send_at.getTime() > 15_000)) break;
       await sleep(50);
     }
+    const cpuAfter = cpuNow();
     await sleep(300); // let late duplicate calls (if any) arrive
     const peakRss = samplers.map((s) => s.peak());
 
@@ -190,6 +201,12 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
       lost: n - s.distinct - left[0]!.remaining,
       failed: left[0]!.failed,
       peakRss,
+      cpuMsPerLink: {
+        schedulers: (cpuAfter.schedulers - cpuBefore.schedulers) / Math.max(1, s.distinct),
+        downloaders: (cpuAfter.downloaders - cpuBefore.downloaders) / Math.max(1, s.distinct),
+        machine: machineBusyMs(cpuBefore.machine, cpuAfter.machine) / Math.max(1, s.distinct),
+      },
+      machineBusy: busyShare(cpuBefore.machine, cpuAfter.machine),
     };
   } finally {
     samplers.forEach((s) => s.stop());
@@ -200,8 +217,22 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
   }
 }
 
-/** Baseline (a): bare SetToQueue calls from this process, round-robin over the servers. Returns calls/s and mean ms per call. */
-export async function bareCalls(ports: number[], n: number, concurrency: number): Promise<{ rate: number; meanMs: number }> {
+const busyShare = (before: { idle: number; total: number }, after: { idle: number; total: number }) =>
+  1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
+
+export interface BareCallFigures {
+  /** calls/s */
+  rate: number;
+  /** mean ms per call */
+  meanMs: number;
+  /** CPU time per call, ms: this (the calling) process, the downloaders' process, the whole machine */
+  cpuMsPerCall: { client: number; downloaders: number; machine: number };
+  machineBusy: number;
+}
+
+/** Baseline (a): bare SetToQueue calls from this process, round-robin over the servers. */
+export async function bareCalls(downloaders: FakeDownloaders, n: number, concurrency: number): Promise<BareCallFigures> {
+  const ports = downloaders.ports;
   const clients = ports.map((p) => new DownloaderGrpcClient(`127.0.0.1:${p}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>);
   const call = (i: number) =>
     new Promise<void>((resolve, reject) => {
@@ -211,6 +242,7 @@ export async function bareCalls(ports: number[], n: number, concurrency: number)
   // warm the connections
   await Promise.all(clients.map((_, i) => call(-1 - i)));
   let next = 0;
+  const before = { client: process.cpuUsage(), downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() };
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -218,8 +250,19 @@ export async function bareCalls(ports: number[], n: number, concurrency: number)
     }),
   );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const client = process.cpuUsage(before.client);
+  const after = { downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() };
   clients.forEach((c) => c.close());
-  return { rate: n / seconds, meanMs: (seconds * 1000 * concurrency) / n };
+  return {
+    rate: n / seconds,
+    meanMs: (seconds * 1000 * concurrency) / n,
+    cpuMsPerCall: {
+      client: (client.user + client.system) / 1000 / n,
+      downloaders: (after.downloaders - before.downloaders) / n,
+      machine: machineBusyMs(before.machine, after.machine) / n,
+    },
+    machineBusy: busyShare(before.machine, after.machine),
+  };
 }
 
 /** Baseline (b): claim with UPDATE … FOR UPDATE SKIP LOCKED in batches, then DELETE, on a fresh clone. rows/s */

@@ -38,6 +38,27 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
   }
 }
 
+/** CPU time (user + system) a process has used, in ms (10 ms resolution). */
+export function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** The machine's CPU time so far (all cores): idle (idle + iowait) and total, in clock ticks. */
+export function machineCpu(): { idle: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: cpu[3]! + (cpu[4] ?? 0), total: cpu.reduce((a, b) => a + b, 0) };
+}
+
+/** Linux's USER_HZ: 100 on every mainstream architecture. */
+export const CLOCK_TICKS = 100;
+
+/** Busy CPU time of the whole machine (all cores, all processes) between two machineCpu() readings, ms. */
+export function machineBusyMs(before: { idle: number; total: number }, after: { idle: number; total: number }): number {
+  return ((after.total - before.total - (after.idle - before.idle)) * 1000) / CLOCK_TICKS;
+}
+
 /** Samples VmRSS every `everyMs`; peak() is the larger of the sampled maximum and VmHWM. */
 export function sampleRss(pid: number, everyMs = 100): { peak(): number; stop(): void } {
   let max = 0;

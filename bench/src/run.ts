@@ -10,7 +10,7 @@ import { describeMachine, median } from './machine';
 import { INTAKE_MODES, relayCeiling, runIntake, TELEGRAM_MAX_PER_SECOND, TELEGRAM_PER_CHAT_PER_SECOND, WARMUP_USERS, WEBHOOK_CONNECTIONS, type IntakeFigures, type IntakeMode } from './intake';
 import { idleRss, SERVICES } from './memory';
 import { mergeResults, SECTIONS } from './results-file';
-import { bareCalls, bareSql, CLAIM_BATCH, CONCURRENCY, DOWNLOADERS, FakeDownloaders, goDesignLags, runDispatch, type DispatchFigures } from './pipeline';
+import { bareCalls, type BareCallFigures, bareSql, CLAIM_BATCH, CONCURRENCY, DOWNLOADERS, FakeDownloaders, goDesignLags, runDispatch, type DispatchFigures } from './pipeline';
 
 const RUNS = 3;
 const f0 = (n: number) => n.toFixed(0);
@@ -31,11 +31,13 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
   try {
     // Baselines (a) and (b), and the per-call latency at concurrency 1 for (c).
     const callsA: number[] = [];
+    const bare: BareCallFigures[] = [];
     const seqMs: number[] = [];
     const sqlB: number[] = [];
     for (let run = 0; run < runs; run++) {
-      callsA.push((await bareCalls(downloaders.ports, n, CONCURRENCY)).rate);
-      seqMs.push((await bareCalls(downloaders.ports, Math.min(n, 2_000), 1)).meanMs);
+      bare.push(await bareCalls(downloaders, n, CONCURRENCY));
+      callsA.push(bare[run]!.rate);
+      seqMs.push((await bareCalls(downloaders, Math.min(n, 2_000), 1)).meanMs);
       sqlB.push(await bareSql(n));
       log(`pipeline baselines run ${run + 1}: calls ${f0(callsA[run]!)}/s, sequential ${f3(seqMs[run]!)} ms/call, sql ${f0(sqlB[run]!)} rows/s`);
     }
@@ -83,6 +85,23 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
     }
     log(`pipeline: 3 schedulers ${f0(rate3)}/s vs min(a, b) ${f0(ceiling)}/s = ${f0(ratio * 100)}%`);
 
+    // Where the CPU goes: on a machine kept busy, a rate is about the cores' time ÷ CPU per link.
+    const cpuRows = [
+      '| setup | per second | whole machine CPU per link (ms) | the dispatching process(es) | the downloaders\' process | the rest: PostgreSQL, Redis, the bench | machine busy |',
+      '|---|---|---|---|---|---|---|',
+    ];
+    const bareMachine = median(bare.map((f) => f.cpuMsPerCall.machine));
+    const bareClient = median(bare.map((f) => f.cpuMsPerCall.client));
+    const bareServer = median(bare.map((f) => f.cpuMsPerCall.downloaders));
+    cpuRows.push(`| (a) bare SetToQueue | ${f0(a)} | ${f3(bareMachine)} | ${f3(bareClient)} (the bench) | ${f3(bareServer)} | ${f3(Math.max(0, bareMachine - bareClient - bareServer))} | ${f0(median(bare.map((f) => f.machineBusy)) * 100)}% |`);
+    for (const [schedulers, list] of burst) {
+      const machine = med(list, (f) => f.cpuMsPerLink.machine);
+      const sched = med(list, (f) => f.cpuMsPerLink.schedulers);
+      const server = med(list, (f) => f.cpuMsPerLink.downloaders);
+      cpuRows.push(`| dwld, ${schedulers} scheduler${schedulers > 1 ? 's' : ''} | ${f0(med(list, (f) => f.rate))} | ${f3(machine)} | ${f3(sched)} | ${f3(server)} | ${f3(Math.max(0, machine - sched - server))} | ${f0(med(list, (f) => f.machineBusy) * 100)}% |`);
+    }
+    const machine3 = med(burst.get(3)!, (f) => f.cpuMsPerLink.machine);
+
     return [
       `## Dispatch pipeline (scenario 1)`,
       ``,
@@ -91,6 +110,12 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
       burstRows.join('\n'),
       ``,
       `Ratio: 3 schedulers ${f0(rate3)} links/s ÷ min(a, b) ${f0(ceiling)}/s = **${f0(ratio * 100)}%** (target ≥ 50% ${ratio >= 0.5 ? '✓' : '✗'}).`,
+      ``,
+      `**Where the CPU goes** (medians of the same runs; CPU time from /proc, 10 ms ticks, from the first call or the links' insert until the last call or dispatch):`,
+      ``,
+      cpuRows.join('\n'),
+      ``,
+      `Where (a) and the pipeline both keep this machine's ${os.cpus().length} cores busy (last column), each rate is about the cores' time ÷ its whole machine CPU per link, and the ratio is about (a)'s CPU per call ÷ the pipeline's per link: ${f3(bareMachine)} ÷ ${f3(machine3)} = ${f0((bareMachine / machine3) * 100)}%. For 50% here, a dispatched link (claim, call, record, announce, and PostgreSQL's and Redis's share) could cost at most twice a bare call, ${f3(2 * bareMachine)} ms of CPU, all processes together. Replicas add cores, not speed per link: on a machine with a core per scheduler, PostgreSQL and the downloaders, the three run side by side.`,
       ``,
       `**Paced:** ${rate * pacedSeconds} links with send_at spread at ${rate}/s over ${pacedSeconds} s (offered load ${rate} due links/s); lag = dispatched_at − send_at.`,
       ``,
