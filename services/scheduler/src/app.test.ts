@@ -440,6 +440,26 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       expect(ok.payload).toMatchObject({ linkId: rows[0]!.id, urgentEventId: 'urgent-2', downloader: 'nas' });
     });
 
+    it('is left to the queued row of the same person and link (the gateway\'s insert landed after all): sent once', async () => {
+      const nas = await downloader('nas', ['*']);
+      const url = 'https://example.com/landed';
+      // The row the gateway's insert committed before its connection dropped; due later.
+      const row = await db.link.create({
+        data: { url, host: 'example.com', chatId: 502n, userId: 501n, username: 'bob', quality: '720', folder: null, messageId: 7, sendAt: new Date(Date.now() + 3_600_000) },
+      });
+      const { app } = await startApp();
+      await publishTwice(urgent(url), 'urgent-5');
+      expect(nas.calls).toHaveLength(0);
+      expect(await redisNs.redis.hget(`${redisNs.prefix}:scheduler:urgent:urgent-5`, 'stage')).toBe('done');
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([]);
+
+      await db.link.update({ where: { id: row.id }, data: { sendAt: new Date(Date.now() - 1000) } });
+      app.scheduler.wake();
+      await waitFor(gone(row.id), { what: 'the queued row dispatched' });
+      expect(nas.calls).toEqual([expect.objectContaining({ link: url, maxQuality: 720 })]);
+      expect(await db.dispatch.findMany()).toEqual([expect.objectContaining({ linkId: row.id, url })]);
+    });
+
     it('is queued instead while dispatching is paused, and sent on resume', async () => {
       await db.setting.create({ data: { key: 'dispatch.paused', value: true } });
       const nas = await downloader('nas', ['*']);

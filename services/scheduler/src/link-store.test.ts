@@ -78,6 +78,14 @@ describe('LinkStore (real PostgreSQL)', () => {
     ]);
   });
 
+  it('finds a person\'s queued row of a link, and only a queued one', async () => {
+    const queued = await db.link.create({ data: { url: 'https://example.com/q', host: 'example.com', chatId: 1n, userId: 2n, quality: '720', sendAt: past() } });
+    await db.link.create({ data: { url: 'https://example.com/f', host: 'example.com', chatId: 1n, userId: 2n, quality: '720', sendAt: past(), status: 'failed' } });
+    expect(await store.findQueued(2n, 'https://example.com/q')).toBe(queued.id);
+    expect(await store.findQueued(3n, 'https://example.com/q')).toBeNull();
+    expect(await store.findQueued(2n, 'https://example.com/f')).toBeNull();
+  });
+
   it('takes over a claim whose lease ran out', async () => {
     await addLinks(1, { claimOwner: 'crashed', claimExpiresAt: new Date(Date.now() - 1) });
     const [link] = await store.claim('me', 10, 30_000);

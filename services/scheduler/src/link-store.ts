@@ -218,6 +218,12 @@ export class LinkStore {
     return row?.due ?? 0;
   }
 
+  /** The id of this person's queued row for this link, if any (the unique key is user and url). */
+  async findQueued(userId: bigint, url: string): Promise<number | null> {
+    const row = await this.db.link.findFirst({ where: { userId, url, status: 'queued' }, select: { id: true } });
+    return row?.id ?? null;
+  }
+
   /** The id of the row a link.urgent event was written down as, if any. */
   async findUrgent(eventId: string): Promise<number | null> {
     const row = await this.db.link.findUnique({ where: { urgentEventId: eventId }, select: { id: true } });

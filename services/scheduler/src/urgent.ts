@@ -79,14 +79,23 @@ export class UrgentDispatcher {
     const link = toUrgentLink(event, meta.eventId);
     // With the database up: a redelivery of an event already written down, or a pause to obey.
     // Down: dispatched from the event alone, routed with the downloaders last seen.
-    let state: 'written_down' | 'paused' | 'go' = 'go';
+    // A queued row of the same person and link stands for it: the gateway's insert may have
+    // been committed while its connection dropped (so it sent this event too), or the person
+    // queued the link again. Sending from the event as well would dispatch the link twice.
+    let state: 'written_down' | 'queued' | 'paused' | 'go' = 'go';
+    let queuedId: number | null = null;
     try {
       if ((await store.findUrgent(meta.eventId)) !== null) state = 'written_down';
+      else if ((queuedId = await store.findQueued(link.userId, link.url)) !== null) state = 'queued';
       else if (await store.isPaused()) state = 'paused';
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
     }
     if (state === 'written_down') return this.markDone(meta, 'duplicate');
+    if (state === 'queued') {
+      this.logger.info('urgent link is queued already: its row is dispatched instead', { eventId: meta.eventId, linkId: queuedId });
+      return this.markDone(meta, 'queued');
+    }
     if (state === 'paused') {
       const { id } = await store.writeDownUrgent(link, { sendAt: new Date(event.acceptedAt), attempts: 0, lastError: null, failed: false });
       this.logger.info('dispatching is paused: urgent link queued instead', { eventId: meta.eventId, linkId: id });
