@@ -107,6 +107,8 @@ export interface DispatchFigures {
   failed: number;
   /** MiB, one per scheduler process */
   peakRss: number[];
+  /** MiB, the registry process running beside them (health-checking the downloaders) */
+  registryPeakRss: number;
   /** CPU time per link dispatched, ms, from writing the links until the last was dispatched: all scheduler processes together, the downloaders' process, the whole machine (every process, all cores) */
   cpuMsPerLink: { schedulers: number; downloaders: number; machine: number };
   /** share of the machine's CPU time that was busy over that interval */
@@ -123,6 +125,18 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
   const samplers: Array<ReturnType<typeof sampleRss>> = [];
   try {
     await registerDownloaders(pg, downloaders.ports);
+    // The registry runs as in production: it health-checks the registered downloaders.
+    const registryPort = await freePort();
+    const registry = spawnService(mainJs('registry'), {
+      ...benchServiceEnv({ databaseUrl: db.url, redisUrl: ns.url, prefix: ns.prefix, httpPort: registryPort }),
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: String(await freePort()),
+    });
+    procs.push(registry);
+    await waitReady(registryPort, registry);
+    const registrySampler = sampleRss(registry.child.pid!);
+    samplers.push(registrySampler);
+    const schedulerProcs: ServiceProcess[] = [];
     for (let i = 0; i < schedulers; i++) {
       const port = await freePort();
       const proc = spawnService(mainJs('scheduler'), {
@@ -132,12 +146,14 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
         CLAIM_BATCH_SIZE: String(CLAIM_BATCH),
       });
       procs.push(proc);
+      schedulerProcs.push(proc);
       await waitReady(port, proc);
     }
-    for (const proc of procs) samplers.push(sampleRss(proc.child.pid!));
+    const schedulerSamplers = schedulerProcs.map((proc) => sampleRss(proc.child.pid!));
+    samplers.push(...schedulerSamplers);
     await downloaders.reset();
 
-    const cpuNow = () => ({ schedulers: procs.reduce((t, p) => t + cpuMsOf(p.child.pid!), 0), downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() });
+    const cpuNow = () => ({ schedulers: schedulerProcs.reduce((t, p) => t + cpuMsOf(p.child.pid!), 0), downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() });
     const cpuBefore = cpuNow();
     const rows = await insertLinks(pg, n, `r${Date.now().toString(36)}`, paced ? { ratePerS: paced.ratePerS, startInMs: 1000 } : undefined);
     const publisher = new EventPublisher({ redis: ns.redis, prefix: ns.prefix });
@@ -174,7 +190,8 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
     }
     const cpuAfter = cpuNow();
     await sleep(300); // let late duplicate calls (if any) arrive
-    const peakRss = samplers.map((s) => s.peak());
+    const peakRss = schedulerSamplers.map((s) => s.peak());
+    const registryPeakRss = registrySampler.peak();
 
     const { rows: stats } = await pg.query<{ dispatched: number; distinct: number; seconds: number; p50: number; p95: number; p99: number }>(`
       SELECT count(*)::int AS dispatched, count(DISTINCT link_id)::int AS distinct,
@@ -201,6 +218,7 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
       lost: n - s.distinct - left[0]!.remaining,
       failed: left[0]!.failed,
       peakRss,
+      registryPeakRss,
       cpuMsPerLink: {
         schedulers: (cpuAfter.schedulers - cpuBefore.schedulers) / Math.max(1, s.distinct),
         downloaders: (cpuAfter.downloaders - cpuBefore.downloaders) / Math.max(1, s.distinct),

@@ -20,8 +20,10 @@ const f3 = (n: number) => n.toFixed(3);
 const mib = (n: number) => `${n.toFixed(0)} MiB`;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Scheduler peaks from the pipeline scenario, for the memory table. */
+/** Peaks under load from the pipeline and intake scenarios, for the memory table. */
 const schedulerPeaks: number[] = [];
+const registryPeaks: number[] = [];
+const gatewayPeaks: number[] = [];
 
 async function pipelineSection(quick: boolean, runs: number): Promise<string> {
   const n = quick ? 2_000 : 20_000;
@@ -54,10 +56,12 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
         const f = await runDispatch(downloaders, schedulers, n);
         burst.get(schedulers)!.push(f);
         schedulerPeaks.push(...f.peakRss);
+        registryPeaks.push(f.registryPeakRss);
         log(`pipeline burst schedulers=${schedulers} run ${run + 1}: ${f0(f.rate)} links/s, lag p50/p95/p99 ${f2(f.lagP50)}/${f2(f.lagP95)}/${f2(f.lagP99)} s, dup ${f.duplicates}, lost ${f.lost}, failed ${f.failed}, peak RSS ${f.peakRss.map(mib).join(', ')}`);
         const p = await runDispatch(downloaders, schedulers, rate * pacedSeconds, { ratePerS: rate });
         paced.get(schedulers)!.push(p);
         schedulerPeaks.push(...p.peakRss);
+        registryPeaks.push(p.registryPeakRss);
         log(`pipeline paced schedulers=${schedulers} run ${run + 1}: lag p50/p95/p99 ${f3(p.lagP50)}/${f3(p.lagP95)}/${f3(p.lagP99)} s, dup ${p.duplicates}, lost ${p.lost}, failed ${p.failed}`);
       }
     }
@@ -147,6 +151,7 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
     for (const mode of INTAKE_MODES) {
       const f = await runIntake(mode, users);
       figures.get(mode)!.push(f);
+      gatewayPeaks.push(f.peakRss);
       loads.push(os.loadavg()[0]!);
       log(
         `intake ${mode} run ${run + 1}: ${f0(f.rate)} updates/s, update→stored p50/p99 ${f0(f.lagP50)}/${f0(f.lagP99)} ms, stored ${f.stored}/${f.users}, ` +
@@ -239,12 +244,14 @@ async function memorySection(quick: boolean, runs: number): Promise<string> {
   const rows = ['| process | RSS (median) | target < 150 MB |', '|---|---|---|'];
   const ok = (v: number) => (v * 2 ** 20 < 150e6 ? '✓' : '✗');
   for (const name of SERVICES) rows.push(`| ${name}, idle | ${mib(median(samples[name]!))} | ${ok(median(samples[name]!))} |`);
-  if (schedulerPeaks.length) {
-    const max = Math.max(...schedulerPeaks);
-    rows.push(`| scheduler, peak under the pipeline load (median / max over ${schedulerPeaks.length} processes) | ${mib(median(schedulerPeaks))} / ${mib(max)} | ${ok(max)} |`);
-  } else {
-    rows.push(`| scheduler, peak under load | not measured: run the pipeline scenario in the same invocation | |`);
-  }
+  const peakRow = (what: string, peaks: number[], scenario: string) => {
+    if (peaks.length === 0) return `| ${what} | not measured: run the ${scenario} scenario in the same invocation | |`;
+    const max = Math.max(...peaks);
+    return `| ${what} (median / max over ${peaks.length} processes) | ${mib(median(peaks))} / ${mib(max)} | ${ok(max)} |`;
+  };
+  rows.push(peakRow('registry, peak beside the pipeline load', registryPeaks, 'pipeline'));
+  rows.push(peakRow('scheduler, peak under the pipeline load', schedulerPeaks, 'pipeline'));
+  rows.push(peakRow('bot-gateway, peak under the intake burst', gatewayPeaks, 'intake'));
   return [
     `## Memory (scenario 4)`,
     ``,
@@ -253,7 +260,7 @@ async function memorySection(quick: boolean, runs: number): Promise<string> {
     rows.join('\n'),
     ``,
     `- Idle: registry, scheduler and bot-gateway (their built dist/main.js, NODE_ENV=production, LOG_LEVEL=warn) started on a fresh database and Redis prefix, each waited for until /readyz answers 200, then left ${idleMs / 1000} s with nothing to do; VmRSS read from /proc/<pid>/status. The gateway long-polls the in-repo Telegram emulator (@dwld/telegram-emulator) with a made-up token; no downloaders are registered.`,
-    `- Peak: the scheduler processes of the dispatch pipeline scenario (burst and paced runs), see there.`,
+    `- Peak: the scheduler processes of the dispatch pipeline scenario (burst and paced runs) and the registry running beside them (health-checking the downloaders every HEALTH_INTERVAL_S); the gateway of the intake scenario (every mode and run); see there.`,
   ].join('\n');
 }
 
