@@ -62,10 +62,7 @@ export class DownloaderDirectory {
    * reads the table again.
    */
   readonly lookup = async (name: string): Promise<DownloaderAddress | null> => {
-    if (Date.now() - this.listedAt < ADDRESS_FRESH_MS) {
-      const known = this.known.get(name);
-      return known ? { host: known.host, port: known.port } : null;
-    }
+    if (Date.now() - this.listedAt < ADDRESS_FRESH_MS) return this.remembered(name);
     const result = await this.lookups.submit(name);
     if ('error' in result) throw result.error;
     return result.address;
@@ -79,10 +76,15 @@ export class DownloaderDirectory {
     } catch (err) {
       // The database is away: the remembered address is the best there is.
       return names.map((name) => {
-        const remembered = this.known.get(name);
-        return !isDatabaseUnavailable(err) || !remembered ? { error: err } : { address: { host: remembered.host, port: remembered.port } };
+        const address = this.remembered(name);
+        return !isDatabaseUnavailable(err) || !address ? { error: err } : { address };
       });
     }
+  }
+
+  private remembered(name: string): DownloaderAddress | null {
+    const known = this.known.get(name);
+    return known ? { host: known.host, port: known.port } : null;
   }
 
   /** A downloader.changed event: remembered until the next read of the table. */

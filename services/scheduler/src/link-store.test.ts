@@ -7,6 +7,7 @@ describe('LinkStore (real PostgreSQL)', () => {
   let db: Database;
   let store: LinkStore;
   const past = () => new Date(Date.now() - 60_000);
+  const claim = async (owner: string, limit: number, leaseMs: number) => (await store.claimRound(owner, limit, leaseMs)).links;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
@@ -43,7 +44,7 @@ describe('LinkStore (real PostgreSQL)', () => {
     await addLinks(1, { sendAt: new Date(Date.now() + 60_000) });
     await addLinks(1, { status: 'failed' });
     await addLinks(1, { claimOwner: 'other', claimExpiresAt: new Date(Date.now() + 60_000) });
-    const claimed = await store.claim('me', 10, 30_000);
+    const claimed = await claim('me', 10, 30_000);
     expect(claimed).toHaveLength(2);
     expect(claimed[0]).toMatchObject({ host: 'example.com', userId: 9_007_199_254_740_993n, chatId: 10n, quality: '720', attempts: 0, urgentEventId: null });
     expect(claimed[0]!.sendAt).toBeInstanceOf(Date);
@@ -51,7 +52,7 @@ describe('LinkStore (real PostgreSQL)', () => {
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row.claimExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 20_000);
     // Claimed already: nothing more for anyone.
-    expect(await store.claim('you', 10, 30_000)).toHaveLength(0);
+    expect(await claim('you', 10, 30_000)).toHaveLength(0);
   });
 
   it('reads pause and downloaders with the claim, and claims nothing while paused (JSON true or "true")', async () => {
@@ -88,17 +89,17 @@ describe('LinkStore (real PostgreSQL)', () => {
 
   it('takes over a claim whose lease ran out', async () => {
     await addLinks(1, { claimOwner: 'crashed', claimExpiresAt: new Date(Date.now() - 1) });
-    const [link] = await store.claim('me', 10, 30_000);
+    const [link] = await claim('me', 10, 30_000);
     expect(link).toBeDefined();
     expect((await db.link.findUniqueOrThrow({ where: { id: link!.id } })).claimOwner).toBe('me');
   });
 
   it('renews a claim only for its owner: a replica whose lease was taken over must not call', async () => {
     await addLinks(2);
-    const [link, kept] = await store.claim('slow', 10, 1);
+    const [link, kept] = await claim('slow', 10, 1);
     // The first one's lease ran out and another replica took the link.
     await db.link.update({ where: { id: link!.id }, data: { claimExpiresAt: new Date(Date.now() - 1) } });
-    const [taken] = await store.claim('fast', 1, 30_000);
+    const [taken] = await claim('fast', 1, 30_000);
     expect(taken!.id).toBe(link!.id);
     expect(await store.renew([link!.id, kept!.id], 'slow', 30_000)).toEqual(new Set([kept!.id]));
     expect(await store.renew([link!.id], 'fast', 60_000)).toEqual(new Set([link!.id]));
@@ -115,7 +116,7 @@ describe('LinkStore (real PostgreSQL)', () => {
     await Promise.all(
       owners.map(async (owner) => {
         for (;;) {
-          const batch = await store.claim(owner, 25, 30_000);
+          const batch = await claim(owner, 25, 30_000);
           if (batch.length === 0) return;
           for (const link of batch) {
             expect(taken.get(link.id)).toBeUndefined();
@@ -130,7 +131,7 @@ describe('LinkStore (real PostgreSQL)', () => {
 
   it('records a hand-over only for the claim owner, with a history row and the latest message ids', async () => {
     await addLinks(1);
-    const [link] = await store.claim('me', 1, 30_000);
+    const [link] = await claim('me', 1, 30_000);
     // The gateway records its reply after the claim.
     await db.link.update({ where: { id: link!.id }, data: { replyMessageId: 77 } });
     expect(await store.completeMany([{ link: link!, downloader: 'nas' }], 'me')).toEqual([{ replyMessageId: 77, messageId: null }]);
@@ -145,7 +146,7 @@ describe('LinkStore (real PostgreSQL)', () => {
 
   it('records many hand-overs in one go: each its own downloader and message ids, nothing for rows not its own', async () => {
     await addLinks(3);
-    const [a, b, c] = await store.claim('me', 3, 30_000);
+    const [a, b, c] = await claim('me', 3, 30_000);
     await db.link.update({ where: { id: b!.id }, data: { messageId: 5 } });
     // c's lease ran out and another replica took it: not deleted here, but the call was made, so history says so.
     await db.link.update({ where: { id: c!.id }, data: { claimOwner: 'other' } });
@@ -159,7 +160,7 @@ describe('LinkStore (real PostgreSQL)', () => {
 
   it('records a failure (retry or failed) and lets go of the claim, only for its owner', async () => {
     await addLinks(2);
-    const [a, b] = await store.claim('me', 2, 30_000);
+    const [a, b] = await claim('me', 2, 30_000);
     const next = new Date(Date.now() + 30_000);
     expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next })).toBeNull();
     expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', nextAttemptAt: next })).toEqual({ replyMessageId: null, messageId: null });
@@ -172,7 +173,7 @@ describe('LinkStore (real PostgreSQL)', () => {
 
   it('releases claims of its owner only', async () => {
     await addLinks(3);
-    const claimed = await store.claim('me', 3, 30_000);
+    const claimed = await claim('me', 3, 30_000);
     expect(await store.release([claimed[0]!.id], 'other')).toBe(0);
     expect(await store.release([claimed[0]!.id], 'me')).toBe(1);
     expect(await store.releaseAll('me')).toBe(2);

@@ -75,11 +75,6 @@ export class LinkStore {
     return isDispatchPaused(this.db);
   }
 
-  /** Claims up to `limit` due links for `owner` (see claimRound); the links only. */
-  async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedLink[]> {
-    return (await this.claimRound(owner, limit, leaseMs)).links;
-  }
-
   /**
    * One poll's reads and claim in one statement (one round trip, however busy): whether
    * dispatching is paused, up to `limit` due links claimed for `owner` for `leaseMs` (none when
