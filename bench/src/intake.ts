@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { TelegramEmulator, type CallRecord } from '@dwld/telegram-emulator';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
-import { benchServiceEnv, cpuMsOf, machineBusyMs, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, cpuMsOf, machineBusyMs, machineBusyShare, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export type IntakeMode = 'polling' | 'webhook' | 'webhook-serial';
 export const INTAKE_MODES: readonly IntakeMode[] = ['polling', 'webhook', 'webhook-serial'];
@@ -361,7 +361,7 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       peakRss,
       webhookRetries: webhookFailures + (relay?.retries ?? 0),
       gatewayCpuMsPerUpdate: (cpuAfter.gateway - cpuBefore.gateway) / Math.max(1, rows.length),
-      machineBusy: 1 - (cpuAfter.machine.idle - cpuBefore.machine.idle) / Math.max(1, cpuAfter.machine.total - cpuBefore.machine.total),
+      machineBusy: machineBusyShare(cpuBefore.machine, cpuAfter.machine),
       machineCpuMsPerUpdate: machineBusyMs(cpuBefore.machine, cpuAfter.machine) / Math.max(1, rows.length),
       ...(relay
         ? {

@@ -7,7 +7,7 @@ import { DownloaderGrpcClient } from '@dwld/contract';
 import { EventPublisher, linkAdded, outgoing } from '@dwld/events';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
-import { benchServiceEnv, cpuMsOf, machineBusyMs, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
+import { benchServiceEnv, cpuMsOf, machineBusyMs, machineBusyShare, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
 export const DOWNLOADERS = 4;
 export const CONCURRENCY = 64;
@@ -224,7 +224,7 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
         downloaders: (cpuAfter.downloaders - cpuBefore.downloaders) / Math.max(1, s.distinct),
         machine: machineBusyMs(cpuBefore.machine, cpuAfter.machine) / Math.max(1, s.distinct),
       },
-      machineBusy: busyShare(cpuBefore.machine, cpuAfter.machine),
+      machineBusy: machineBusyShare(cpuBefore.machine, cpuAfter.machine),
     };
   } finally {
     samplers.forEach((s) => s.stop());
@@ -234,9 +234,6 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
     await db.drop();
   }
 }
-
-const busyShare = (before: { idle: number; total: number }, after: { idle: number; total: number }) =>
-  1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
 
 export interface BareCallFigures {
   /** calls/s */
@@ -279,7 +276,7 @@ export async function bareCalls(downloaders: FakeDownloaders, n: number, concurr
       downloaders: (after.downloaders - before.downloaders) / n,
       machine: machineBusyMs(before.machine, after.machine) / n,
     },
-    machineBusy: busyShare(before.machine, after.machine),
+    machineBusy: machineBusyShare(before.machine, after.machine),
   };
 }
 

@@ -59,6 +59,11 @@ export function machineBusyMs(before: { idle: number; total: number }, after: { 
   return ((after.total - before.total - (after.idle - before.idle)) * 1000) / CLOCK_TICKS;
 }
 
+/** Share of the machine's CPU time that was busy between two machineCpu() readings. */
+export function machineBusyShare(before: { idle: number; total: number }, after: { idle: number; total: number }): number {
+  return 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
+}
+
 /** Samples VmRSS every `everyMs`; peak() is the larger of the sampled maximum and VmHWM. */
 export function sampleRss(pid: number, everyMs = 100): { peak(): number; stop(): void } {
   let max = 0;
