@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
-import { createDatabase, isDatabaseReachable, isDatabaseUnavailable, isUniqueViolation, type Database } from './index';
+import { connectDatabase, createDatabase, isDatabaseReachable, isDatabaseUnavailable, isUniqueViolation, Prisma, type Database } from './index';
 
 describe('database (real PostgreSQL, migrated schema)', () => {
   let testDb: TestDatabase;
@@ -53,5 +53,49 @@ describe('database (real PostgreSQL, migrated schema)', () => {
     const err = await dead.user.findMany().catch((e: unknown) => e);
     expect(isDatabaseUnavailable(err)).toBe(true);
     await dead.$disconnect();
+  });
+
+  describe('raw statements on the same pool (sql)', () => {
+    it('binds values as parameters and reads rows as node-postgres types', async () => {
+      const { db: own, sql } = connectDatabase(testDb.url, { poolSize: 2 });
+      try {
+        const sneaky = "x'); DROP TABLE links; --";
+        const rows = await sql.rows<{ n: number; s: string; ids: number[] }>(Prisma.sql`SELECT ${41}::int + 1 AS n, ${sneaky}::text AS s, ${[1, 2]}::int[] AS ids`);
+        expect(rows).toEqual([{ n: 42, s: sneaky, ids: [1, 2] }]);
+        expect(await own.link.count()).toBeGreaterThanOrEqual(0); // the table is still there, and Prisma shares the pool
+      } finally {
+        await own.$disconnect();
+      }
+    });
+
+    it('applies settings to its own transaction only, and rolls back a failed statement', async () => {
+      const { db: own, sql } = connectDatabase(testDb.url, { poolSize: 1 });
+      try {
+        const inside = await sql.rowsWithSettings<{ v: string }>('SET LOCAL enable_sort = off', Prisma.sql`SELECT current_setting('enable_sort') AS v`);
+        expect(inside).toEqual([{ v: 'off' }]);
+        // One connection in the pool: the next statement runs on the same one, with the setting gone.
+        expect(await sql.rows(Prisma.sql`SELECT current_setting('enable_sort') AS v`)).toEqual([{ v: 'on' }]);
+
+        const url = `https://example.com/rolled-back-${Date.now()}`;
+        const failing = Prisma.sql`WITH added AS (
+            INSERT INTO links (url, host, chat_id, user_id, quality, send_at, updated_at)
+            VALUES (${url}, 'example.com', 1, 1, 'max', now(), now()) RETURNING id)
+          SELECT 1 / (count(*) - 1) FROM added`;
+        const err = await sql.rowsWithSettings('SET LOCAL enable_sort = off', failing).catch((e: unknown) => e);
+        expect((err as { code?: string }).code).toBe('22012'); // division by zero
+        expect(await own.link.count({ where: { url } })).toBe(0);
+        expect(await sql.rows(Prisma.sql`SELECT 1 AS ok`)).toEqual([{ ok: 1 }]);
+      } finally {
+        await own.$disconnect();
+      }
+    });
+
+    it('reports a dead database as unavailable', async () => {
+      const { db: dead, sql } = connectDatabase('postgresql://postgres@127.0.0.1:1/none', { connectionTimeoutMs: 500 });
+      const err = await sql.rowsWithSettings('SET LOCAL enable_sort = off', Prisma.sql`SELECT 1`).catch((e: unknown) => e);
+      expect(isDatabaseUnavailable(err)).toBe(true);
+      expect(isDatabaseUnavailable(await sql.rows(Prisma.sql`SELECT 1`).catch((e: unknown) => e))).toBe(true);
+      await dead.$disconnect();
+    });
   });
 });

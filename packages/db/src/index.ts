@@ -1,10 +1,13 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client';
+import { Sql } from './sql';
 
 export { PrismaClient, Prisma } from './generated/prisma/client';
 export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus } from './generated/prisma/client';
 export * from './errors';
 export * from './settings';
+export { Sql } from './sql';
 
 export interface DatabaseOptions {
   /** Connections in this process's pool. */
@@ -15,17 +18,33 @@ export interface DatabaseOptions {
 
 export type Database = PrismaClient;
 
+/** One connection pool, two ways in: the Prisma client, and raw statements for hot paths. */
+export interface DatabaseAccess {
+  db: Database;
+  sql: Sql;
+}
+
 /**
- * The Prisma client over node-postgres (@prisma/adapter-pg): no native query engine.
- * One per process, built in the composition root and passed in.
+ * The Prisma client over node-postgres (@prisma/adapter-pg): no native query engine. Its pool
+ * also serves `sql`; `db.$disconnect()` closes it. One per process, built in the composition
+ * root and passed in.
  */
-export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
-  const adapter = new PrismaPg({
+export function connectDatabase(databaseUrl: string, options: DatabaseOptions = {}): DatabaseAccess {
+  const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
   });
-  return new PrismaClient({ adapter });
+  // An idle connection that breaks (the server restarted) is dropped; without a listener the
+  // pool's 'error' event would end the process. The next query reports the outage.
+  pool.on('error', () => {});
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  return { db: new PrismaClient({ adapter }), sql: new Sql(pool) };
+}
+
+/** The Prisma client alone (see connectDatabase). */
+export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
+  return connectDatabase(databaseUrl, options).db;
 }
 
 /** True when the database answers a trivial query: for /readyz. */

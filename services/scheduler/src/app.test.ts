@@ -1,4 +1,4 @@
-import { createDatabase, type Database } from '@dwld/db';
+import { connectDatabase, type Database, type DatabaseAccess } from '@dwld/db';
 import { EventPublisher, linkAdded, linkUrgent, type EventInput } from '@dwld/events';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, deferred, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
@@ -10,6 +10,7 @@ import { CuttableProxy, FakeDownloader, Status, groupCaughtUp, readResults, refu
 describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
   let database: TestDatabase;
   let redisNs: RedisNamespace;
+  let access: DatabaseAccess;
   let db: Database;
   const apps: SchedulerApp[] = [];
   const downloaders: FakeDownloader[] = [];
@@ -17,7 +18,8 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
 
   beforeAll(async () => {
     [database, redisNs] = await Promise.all([createTestDatabase(), createRedisNamespace('scheduler')]);
-    db = createDatabase(database.url, { poolSize: 6 });
+    access = connectDatabase(database.url, { poolSize: 6 });
+    db = access.db;
   });
   afterAll(async () => {
     await db.$disconnect();
@@ -35,7 +37,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     if (keys.length > 0) await redisNs.redis.del(...keys);
   });
 
-  async function startApp(env: Record<string, string> = {}, options: { db?: Database } = {}) {
+  async function startApp(env: Record<string, string> = {}, options: { database?: DatabaseAccess } = {}) {
     const config = parseSchedulerConfig({
       DATABASE_URL: database.url,
       REDIS_URL: redisNs.url,
@@ -48,7 +50,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       RETRY_BASE_S: '60',
       ...env,
     });
-    const app = new SchedulerApp({ config, db: options.db ?? db, redis: redisNs.redis, logger: silentLogger() });
+    const app = new SchedulerApp({ config, ...(options.database ?? access), redis: redisNs.redis, logger: silentLogger() });
     apps.push(app);
     const { httpPort } = await app.start();
     return { app, httpPort };
@@ -477,13 +479,13 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     it('is dispatched while PostgreSQL is down and written down once it is back, neither lost nor sent twice', async () => {
       const target = new URL(database.url);
       const proxy = await CuttableProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
-      const proxiedDb = createDatabase(proxy.urlFor(database.url), { connectionTimeoutMs: 1000, poolSize: 4 });
+      const proxied = connectDatabase(proxy.urlFor(database.url), { connectionTimeoutMs: 1000, poolSize: 4 });
       cleanups.push(async () => {
-        await proxiedDb.$disconnect();
+        await proxied.db.$disconnect();
         await proxy.down();
       });
       const nas = await downloader('nas', ['*']);
-      const { app } = await startApp({ URGENT_RETRY_S: '0.3' }, { db: proxiedDb });
+      const { app } = await startApp({ URGENT_RETRY_S: '0.3' }, { database: proxied });
       await pollsPass(app, 2); // the downloader list has been read once
 
       await proxy.down();

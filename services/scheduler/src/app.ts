@@ -1,7 +1,7 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { randomBytes } from 'node:crypto';
 import { DownloaderClient } from '@dwld/contract';
-import { isDatabaseReachable, type Database } from '@dwld/db';
+import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import {
   createEventBus,
   defaultConsumerName,
@@ -29,6 +29,8 @@ export const CONSUMER_GROUP = 'scheduler';
 export interface SchedulerDeps {
   config: SchedulerConfig;
   db: Database;
+  /** Raw statements on the same pool as `db` (connectDatabase), for the dispatch loop's hot statements. */
+  sql: Sql;
   /** Shared by the publisher and the consumers (each consumer adds its own blocking connection); closed by the caller. */
   redis: Redis;
   logger: Logger;
@@ -52,12 +54,12 @@ export class SchedulerApp {
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly deps: SchedulerDeps) {
-    const { config, db, redis } = deps;
+    const { config, db, sql, redis } = deps;
     const logger = deps.logger;
     const random = deps.random ?? Math.random;
     const consumerName = config.CONSUMER_NAME ?? defaultConsumerName();
     this.owner = `${consumerName}#${randomBytes(4).toString('hex')}`;
-    this.store = new LinkStore(db);
+    this.store = new LinkStore(db, sql);
     this.metrics = new SchedulerMetrics(() => this.store.countDue());
     this.directory = new DownloaderDirectory(db, logger);
     const client = new DownloaderClient({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });

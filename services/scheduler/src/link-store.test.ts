@@ -1,18 +1,20 @@
-import { createDatabase, type Database } from '@dwld/db';
+import { connectDatabase, Prisma, type Database, type Sql } from '@dwld/db';
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
-import { LinkStore, type UrgentLink } from './link-store';
+import { CLAIM_SETTINGS, claimStatement, LinkStore, type UrgentLink } from './link-store';
 
 describe('LinkStore (real PostgreSQL)', () => {
   let testDb: TestDatabase;
   let db: Database;
+  let sql: Sql;
   let store: LinkStore;
   const past = () => new Date(Date.now() - 60_000);
   const claim = async (owner: string, limit: number, leaseMs: number) => (await store.claimRound(owner, limit, leaseMs)).links;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    db = createDatabase(testDb.url, { poolSize: 12 });
-    store = new LinkStore(db);
+    const access = connectDatabase(testDb.url, { poolSize: 12 });
+    ({ db, sql } = access);
+    store = new LinkStore(db, sql);
   });
   afterAll(async () => {
     await db.$disconnect();
@@ -53,6 +55,50 @@ describe('LinkStore (real PostgreSQL)', () => {
     for (const row of rows) expect(row.claimExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 20_000);
     // Claimed already: nothing more for anyone.
     expect(await claim('you', 10, 30_000)).toHaveLength(0);
+  });
+
+  it('claims by walking the send-time index, not by sorting every due link, even on stale statistics', async () => {
+    // Statistics taken while the table was empty (VACUUM leaves it no pages), then a burst: the
+    // planner guesses a handful of due rows. Autovacuum off so that it cannot refresh them.
+    await db.$executeRawUnsafe('ALTER TABLE links SET (autovacuum_enabled = false)');
+    try {
+      await db.$executeRawUnsafe('VACUUM ANALYZE links');
+      await addLinks(3000);
+      const plan = async (settings: string) => {
+        const [row] = await sql.rowsWithSettings<{ 'QUERY PLAN': unknown }>(settings, Prisma.sql`EXPLAIN (FORMAT JSON) ${claimStatement('me', 64, 30_000)}`);
+        return JSON.stringify(row!['QUERY PLAN']);
+      };
+      // Left to itself, the planner sorts all 3000 due rows to claim 64.
+      expect(await plan('SET LOCAL enable_sort = on')).toContain('"Node Type":"Sort"');
+      const claimPlan = await plan(CLAIM_SETTINGS);
+      expect(claimPlan).not.toContain('"Node Type":"Sort"');
+      expect(claimPlan).toContain('"Index Name":"links_status_send_at_id_idx"');
+      // And the claim itself takes the oldest 64.
+      const claimed = await claim('me', 64, 30_000);
+      const oldest = await db.link.findMany({ orderBy: [{ sendAt: 'asc' }, { id: 'asc' }], take: 64, select: { id: true } });
+      expect(claimed.map((link) => link.id)).toEqual(oldest.map((link) => link.id));
+    } finally {
+      await db.$executeRawUnsafe('ALTER TABLE links RESET (autovacuum_enabled)');
+    }
+  });
+
+  it('claims no more than the limit, whatever plan the statistics lead to', async () => {
+    // Statistics that say "no rows" on a table that has pages: the planner then puts the locking
+    // subquery on the inner side of a nested loop, where a subquery it re-ran per row would
+    // lock (and claim) a further row each time.
+    await db.$executeRawUnsafe('ALTER TABLE links SET (autovacuum_enabled = false)');
+    try {
+      await addLinks(200);
+      await db.link.deleteMany();
+      await db.$executeRawUnsafe('ANALYZE links');
+      await addLinks(5);
+      expect(await claim('one', 1, 30_000)).toHaveLength(1);
+      expect(await db.link.count({ where: { claimOwner: 'one' } })).toBe(1);
+      expect(await claim('two', 3, 30_000)).toHaveLength(3);
+      expect(await db.link.count({ where: { claimOwner: 'two' } })).toBe(3);
+    } finally {
+      await db.$executeRawUnsafe('ALTER TABLE links RESET (autovacuum_enabled)');
+    }
   });
 
   it('reads pause and downloaders with the claim, and claims nothing while paused (JSON true or "true")', async () => {

@@ -1,5 +1,5 @@
 import { ConfigError } from '@dwld/config';
-import { createDatabase } from '@dwld/db';
+import { connectDatabase } from '@dwld/db';
 import { createLogger } from '@dwld/logger';
 import { runUntilSignalled } from '@dwld/runtime';
 import { Redis } from 'ioredis';
@@ -23,11 +23,11 @@ async function main(): Promise<void> {
     secrets: [config.DATABASE_URL, config.REDIS_URL],
   });
   // Outcomes are recorded in groups, so a few connections serve any DISPATCH_CONCURRENCY.
-  const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+  const { db, sql } = connectDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
   // Fail fast per command while Redis is away instead of queueing commands for minutes.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
-  const app = new SchedulerApp({ config, db, redis, logger });
+  const app = new SchedulerApp({ config, db, sql, redis, logger });
 
   await runUntilSignalled({
     service: 'scheduler',

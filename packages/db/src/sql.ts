@@ -1,0 +1,40 @@
+import type pg from 'pg';
+import type { Prisma } from './generated/prisma/client';
+
+/**
+ * Statements sent straight to node-postgres, on the pool the Prisma client uses. For a hot
+ * path only: Prisma's client engine runs every call, `$queryRaw` included, through its wasm
+ * query compiler, ~0.3 ms of CPU before the driver sees it; that was a tenth of a busy
+ * scheduler's CPU (bench/RESULTS.md). Statements are written with `Prisma.sql`, so values are
+ * always parameters. Rows come back as node-postgres reads them (int and bool columns as
+ * numbers and booleans, bigint as string).
+ */
+export class Sql {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async rows<Row>(statement: Prisma.Sql): Promise<Row[]> {
+    const result = await this.pool.query(statement.text, statement.values);
+    return result.rows as Row[];
+  }
+
+  /**
+   * One statement in its own transaction, after `settings` (fixed `SET LOCAL …` text, sent with
+   * BEGIN in one round trip) that hold for that transaction only.
+   */
+  async rowsWithSettings<Row>(settings: string, statement: Prisma.Sql): Promise<Row[]> {
+    const client = await this.pool.connect();
+    let unusable: Error | undefined;
+    try {
+      await client.query(`BEGIN; ${settings}`);
+      const result = await client.query(statement.text, statement.values);
+      await client.query('COMMIT');
+      return result.rows as Row[];
+    } catch (err) {
+      // Back to a clean connection for the next caller; one that cannot even roll back is dropped.
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (unusable = rollbackErr));
+      throw err;
+    } finally {
+      client.release(unusable);
+    }
+  }
+}
