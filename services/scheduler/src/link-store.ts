@@ -67,8 +67,8 @@ export interface UrgentRow {
 /**
  * The scheduler's side of `links` and `dispatches`. Every write to a claimed row is guarded by
  * `claim_owner = owner`: a replica whose claim was lost (lease expired and taken) changes nothing.
- * The statements run once per poll or per group of outcomes (claimRound, completeMany) go
- * through `sql`, without Prisma's per-call work; the rest through Prisma.
+ * claimRound and completeMany, run for every poll and every group of outcomes, go through
+ * `sql` without Prisma's per-call work; the rest through Prisma.
  */
 export class LinkStore {
   constructor(
