@@ -31,28 +31,24 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
   const rate = 1_000;
   const downloaders = await FakeDownloaders.start(DOWNLOADERS);
   try {
-    // Baselines (a) and (b), and the per-call latency at concurrency 1 for (c).
+    // Each run measures the baselines and then the pipeline back to back, and the ratio is
+    // taken per run: this machine's speed drifts over minutes (its cores are shared), so a
+    // pipeline run is compared with the baselines measured just before it.
     const callsA: number[] = [];
     const bare: BareCallFigures[] = [];
     const seqMs: number[] = [];
     const sqlB: number[] = [];
+    const burst = new Map<number, DispatchFigures[]>([[1, []], [3, []]]);
+    const paced = new Map<number, DispatchFigures[]>([[1, []], [3, []]]);
+    const ratios: number[] = [];
     for (let run = 0; run < runs; run++) {
+      // Baselines (a) and (b), and the per-call latency at concurrency 1 for (c).
       bare.push(await bareCalls(downloaders, n, CONCURRENCY));
       callsA.push(bare[run]!.rate);
       seqMs.push((await bareCalls(downloaders, Math.min(n, 2_000), 1)).meanMs);
       sqlB.push(await bareSql(n));
       log(`pipeline baselines run ${run + 1}: calls ${f0(callsA[run]!)}/s, sequential ${f3(seqMs[run]!)} ms/call, sql ${f0(sqlB[run]!)} rows/s`);
-    }
-    const a = median(callsA);
-    const b = median(sqlB);
-    const callMs = median(seqMs);
-
-    const burst = new Map<number, DispatchFigures[]>();
-    const paced = new Map<number, DispatchFigures[]>();
-    for (const schedulers of [1, 3]) {
-      burst.set(schedulers, []);
-      paced.set(schedulers, []);
-      for (let run = 0; run < runs; run++) {
+      for (const schedulers of [1, 3]) {
         const f = await runDispatch(downloaders, schedulers, n);
         burst.get(schedulers)!.push(f);
         schedulerPeaks.push(...f.peakRss);
@@ -64,7 +60,13 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
         registryPeaks.push(p.registryPeakRss);
         log(`pipeline paced schedulers=${schedulers} run ${run + 1}: lag p50/p95/p99 ${f3(p.lagP50)}/${f3(p.lagP95)}/${f3(p.lagP99)} s, dup ${p.duplicates}, lost ${p.lost}, failed ${p.failed}`);
       }
+      ratios.push(burst.get(3)![run]!.rate / Math.min(callsA[run]!, sqlB[run]!));
+      log(`pipeline run ${run + 1}: 3 schedulers ÷ min(a, b) = ${f0(ratios[run]! * 100)}%`);
     }
+    const a = median(callsA);
+    const b = median(sqlB);
+    const callMs = median(seqMs);
+
     const med = (list: DispatchFigures[], pick: (f: DispatchFigures) => number) => median(list.map(pick));
     const sum = (list: DispatchFigures[], pick: (f: DispatchFigures) => number) => list.reduce((t, f) => t + pick(f), 0);
     const goBurst = goDesignLags(new Array<number>(n).fill(0), callMs);
@@ -79,7 +81,7 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
       burstRows.push(`| dwld, ${schedulers} scheduler${schedulers > 1 ? 's' : ''} | ${f0(med(list, (f) => f.rate))} | ${f2(med(list, (f) => f.lagP50))} | ${f2(med(list, (f) => f.lagP95))} | ${f2(med(list, (f) => f.lagP99))} | ${sum(list, (f) => f.duplicates)} | ${sum(list, (f) => f.lost)} | ${sum(list, (f) => f.failed)} | ${mib(median(list.flatMap((f) => f.peakRss)))} (max ${mib(Math.max(...list.flatMap((f) => f.peakRss)))}) |`);
     }
     const rate3 = med(burst.get(3)!, (f) => f.rate);
-    const ratio = rate3 / ceiling;
+    const ratio = median(ratios);
 
     const pacedRows = ['| setup | lag p50 (s) | lag p95 (s) | lag p99 (s) | p99 ≤ 1 s | duplicates | lost | failed |', '|---|---|---|---|---|---|---|---|'];
     pacedRows.push(`| Go design, computed | ${f2(goPaced.p50)} | ${f2(goPaced.p95)} | ${f2(goPaced.p99)} | ${goPaced.p99 <= 1 ? '✓' : '✗'} | | | |`);
@@ -87,7 +89,7 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
       const p99 = med(list, (f) => f.lagP99);
       pacedRows.push(`| dwld, ${schedulers} scheduler${schedulers > 1 ? 's' : ''} | ${f3(med(list, (f) => f.lagP50))} | ${f3(med(list, (f) => f.lagP95))} | ${f3(p99)} | ${p99 <= 1 ? '✓' : '✗'} | ${sum(list, (f) => f.duplicates)} | ${sum(list, (f) => f.lost)} | ${sum(list, (f) => f.failed)} |`);
     }
-    log(`pipeline: 3 schedulers ${f0(rate3)}/s vs min(a, b) ${f0(ceiling)}/s = ${f0(ratio * 100)}%`);
+    log(`pipeline: 3 schedulers ${f0(rate3)}/s vs min(a, b) ${f0(ceiling)}/s; ratio per run ${ratios.map((r) => `${f0(r * 100)}%`).join(', ')}, median ${f0(ratio * 100)}%`);
 
     // Where the CPU goes: on a machine kept busy, a rate is about the cores' time ÷ CPU per link.
     const cpuRows = [
@@ -113,9 +115,9 @@ async function pipelineSection(quick: boolean, runs: number): Promise<string> {
       ``,
       burstRows.join('\n'),
       ``,
-      `Ratio: 3 schedulers ${f0(rate3)} links/s ÷ min(a, b) ${f0(ceiling)}/s = **${f0(ratio * 100)}%** (target ≥ 50% ${ratio >= 0.5 ? '✓' : '✗'}).`,
+      `Ratio: 3 schedulers ÷ min(a, b), taken in each run (its baselines measured just before its pipeline runs): ${ratios.map((r) => `${f0(r * 100)}%`).join(', ')}; median **${f0(ratio * 100)}%** (target ≥ 50% ${ratio >= 0.5 ? '✓' : '✗'}). The medians in the table: ${f0(rate3)} links/s ÷ ${f0(ceiling)}/s.`,
       ``,
-      `**Where the CPU goes** (medians of the same runs; CPU time from /proc, 10 ms ticks, from the first call or the links' insert until the last call or dispatch):`,
+      `**Where the CPU goes** (medians of the same runs; CPU time from /proc, 10 ms ticks, from the first call or the links' insert until the last call, or until the bench saw the last link dispatched (it looks every 200 ms)):`,
       ``,
       cpuRows.join('\n'),
       ``,
