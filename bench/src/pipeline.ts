@@ -2,8 +2,6 @@
 // dispatched by 1 or 3 real scheduler processes to 4 downloader gRPC servers in another process.
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { DownloaderGrpcClient } from '@dwld/contract';
 import { EventPublisher, linkAdded, outgoing } from '@dwld/events';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Client } from 'pg';
@@ -247,34 +245,30 @@ export interface BareCallFigures {
   machineBusy: number;
 }
 
-/** Baseline (a): bare SetToQueue calls from this process, round-robin over the servers. */
+/**
+ * Baseline (a): bare SetToQueue calls from one process (a fresh child, bare-client.js),
+ * round-robin over the servers. CPU is read from when the warmed-up child is told to go until
+ * it reports.
+ */
 export async function bareCalls(downloaders: FakeDownloaders, n: number, concurrency: number): Promise<BareCallFigures> {
-  const ports = downloaders.ports;
-  const clients = ports.map((p) => new DownloaderGrpcClient(`127.0.0.1:${p}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>);
-  const call = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const client = clients[Math.abs(i) % clients.length]!;
-      client.SetToQueue!({ link: `${URL_BASE}bare-${i}`, userName: 'bench' }, { deadline: Date.now() + 5000 }, (err: Error | null) => (err ? reject(err) : resolve()));
-    });
-  // warm the connections
-  await Promise.all(clients.map((_, i) => call(-1 - i)));
-  let next = 0;
-  const before = { client: process.cpuUsage(), downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() };
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await call(next++);
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const client = process.cpuUsage(before.client);
+  const child = fork(path.join(__dirname, 'bare-client.js'), [downloaders.ports.join(','), String(n), String(concurrency)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const next = (type: string) =>
+    Promise.race([
+      new Promise<{ type: string; seconds: number; cpuMs: number }>((resolve) => child.once('message', resolve)),
+      exited.then((code) => Promise.reject(new Error(`bare client exited (${code}) before "${type}"`))),
+    ]);
+  await next('ready');
+  const before = { downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() };
+  child.send({ type: 'go' });
+  const done = await next('done');
   const after = { downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() };
-  clients.forEach((c) => c.close());
+  await exited;
   return {
-    rate: n / seconds,
-    meanMs: (seconds * 1000 * concurrency) / n,
+    rate: n / done.seconds,
+    meanMs: (done.seconds * 1000 * concurrency) / n,
     cpuMsPerCall: {
-      client: (client.user + client.system) / 1000 / n,
+      client: done.cpuMs / n,
       downloaders: (after.downloaders - before.downloaders) / n,
       machine: machineBusyMs(before.machine, after.machine) / n,
     },
