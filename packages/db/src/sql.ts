@@ -4,10 +4,10 @@ import type { Prisma } from './generated/prisma/client';
 /**
  * Statements sent straight to node-postgres, on the pool the Prisma client uses. For a hot
  * path only: Prisma's client engine runs every call, `$queryRaw` included, through its wasm
- * query compiler, ~0.3 ms of CPU before the driver sees it; that was a tenth of a busy
- * scheduler's CPU (bench/RESULTS.md). Statements are written with `Prisma.sql`, so values are
- * always parameters. Rows come back as node-postgres reads them (int and bool columns as
- * numbers and booleans, bigint as string).
+ * query compiler, ~0.3 ms of CPU before the driver sees it: about a tenth of a scheduler's
+ * CPU in the dispatch benchmark, by a CPU profile. Statements are written with `Prisma.sql`,
+ * so values are always parameters. Rows come back as node-postgres reads them (int and bool
+ * columns as numbers and booleans, bigint as string).
  */
 export class Sql {
   constructor(private readonly pool: pg.Pool) {}
