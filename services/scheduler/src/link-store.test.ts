@@ -27,6 +27,16 @@ describe('LinkStore (real PostgreSQL)', () => {
     await db.downloader.deleteMany();
   });
 
+  /** Runs `body` with autovacuum off for `links`, so the statistics it sets up stay as they are. */
+  async function withStatisticsKept(body: () => Promise<void>): Promise<void> {
+    await db.$executeRawUnsafe('ALTER TABLE links SET (autovacuum_enabled = false)');
+    try {
+      await body();
+    } finally {
+      await db.$executeRawUnsafe('ALTER TABLE links RESET (autovacuum_enabled)');
+    }
+  }
+
   function addLinks(count: number, extra: Partial<{ sendAt: Date; claimOwner: string; claimExpiresAt: Date; status: 'queued' | 'failed' }> = {}) {
     return db.link.createMany({
       data: Array.from({ length: count }, (_, i) => ({
@@ -59,9 +69,8 @@ describe('LinkStore (real PostgreSQL)', () => {
 
   it('claims by walking the send-time index, not by sorting every due link, even on stale statistics', async () => {
     // Statistics taken while the table was empty (VACUUM leaves it no pages), then a burst: the
-    // planner guesses a handful of due rows. Autovacuum off so that it cannot refresh them.
-    await db.$executeRawUnsafe('ALTER TABLE links SET (autovacuum_enabled = false)');
-    try {
+    // planner guesses a handful of due rows.
+    await withStatisticsKept(async () => {
       await db.$executeRawUnsafe('VACUUM ANALYZE links');
       await addLinks(3000);
       const plan = async (settings: string) => {
@@ -77,17 +86,14 @@ describe('LinkStore (real PostgreSQL)', () => {
       const claimed = await claim('me', 64, 30_000);
       const oldest = await db.link.findMany({ orderBy: [{ sendAt: 'asc' }, { id: 'asc' }], take: 64, select: { id: true } });
       expect(claimed.map((link) => link.id)).toEqual(oldest.map((link) => link.id));
-    } finally {
-      await db.$executeRawUnsafe('ALTER TABLE links RESET (autovacuum_enabled)');
-    }
+    });
   });
 
   it('claims no more than the limit, whatever plan the statistics lead to', async () => {
     // Statistics that say "no rows" on a table that has pages: the planner then puts the locking
     // subquery on the inner side of a nested loop, where a subquery it re-ran per row would
     // lock (and claim) a further row each time.
-    await db.$executeRawUnsafe('ALTER TABLE links SET (autovacuum_enabled = false)');
-    try {
+    await withStatisticsKept(async () => {
       await addLinks(200);
       await db.link.deleteMany();
       await db.$executeRawUnsafe('ANALYZE links');
@@ -96,9 +102,7 @@ describe('LinkStore (real PostgreSQL)', () => {
       expect(await db.link.count({ where: { claimOwner: 'one' } })).toBe(1);
       expect(await claim('two', 3, 30_000)).toHaveLength(3);
       expect(await db.link.count({ where: { claimOwner: 'two' } })).toBe(3);
-    } finally {
-      await db.$executeRawUnsafe('ALTER TABLE links RESET (autovacuum_enabled)');
-    }
+    });
   });
 
   it('reads pause and downloaders with the claim, and claims nothing while paused (JSON true or "true")', async () => {
