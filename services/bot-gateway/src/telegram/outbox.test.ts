@@ -4,7 +4,7 @@ import { createMetricsRegistry } from '@dwld/runtime';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
 import { createRedisNamespace, waitFor, type RedisNamespace } from '@dwld/testkit';
 import { Redis } from 'ioredis';
-import { outboxLimiter, TelegramOutbox } from './outbox';
+import { outboxLimiter, TelegramOutbox, type OutboxOptions } from './outbox';
 
 const TOKEN = '2345678:outbox-test-token-for-the-emulator';
 
@@ -30,7 +30,7 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
   });
 
   // Each test its own queue (prefix), so no other test's worker takes its jobs.
-  function outbox(queue: string, replies: Array<[number, number]> = [], maxPerSecond = 30) {
+  function outbox(queue: string, replies: Array<[number, number]> = [], maxPerSecond = 30, overrides: Partial<OutboxOptions> = {}) {
     const redis = new Redis(ns.url, { maxRetriesPerRequest: 2 });
     connections.push(redis);
     const box = new TelegramOutbox({
@@ -42,6 +42,7 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
       maxPerSecond,
       chatIntervalMs: 20,
       onLinkReplySent: async (linkId, messageId) => (replies.push([linkId, messageId]), linkId !== 404),
+      ...overrides,
     });
     outboxes.push(box);
     return box;
@@ -128,6 +129,29 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
     await waitFor(() => replies.length === 2);
     await waitFor(() => !user.botMessages().some((m) => m.text === 'reply of a dispatched link'));
     expect(user.botMessages().map((m) => m.text)).toContain('reply of link 7');
+  });
+
+  it('redoes a job its worker was cut off in (a crash), once that worker’s hold runs out', async () => {
+    const user = emulator.user({ id: 505, bot: TOKEN });
+    await user.sendText('hi');
+    // Short holds so the test is quick; with BullMQ's defaults (30 s) the wait below would time out.
+    const holds = { lockMs: 1000, stalledCheckMs: 300 };
+    const crashed = outbox('stalled', [], 30, { ...holds, onLinkReplySent: () => new Promise<boolean>(() => undefined) });
+    crashed.startWorker();
+    await crashed.send({ chatId: '505', text: 'reply of link 8', linkReplyOf: 8 });
+    // Sent, then stuck recording the reply: the job is active when the worker dies.
+    await user.nextBotMessage((m) => m.text === 'reply of link 8');
+    await crashed.abandon();
+
+    const replies: Array<[number, number]> = [];
+    const next = outbox('stalled', replies, 30, holds);
+    next.startWorker();
+    await waitFor(() => replies.length === 1, { what: 'the cut-off job redone by the next worker', timeout: 10_000 });
+    // Telegram cannot take a message back: a job cut off after its call goes out is sent again.
+    const sent = user.botMessages().filter((m) => m.text === 'reply of link 8');
+    expect(sent.length).toBe(2);
+    expect(replies[0]).toEqual([8, sent[1]!.message_id]);
+    await waitFor(async () => (await next.backlog()) === 0, { what: 'the queue empty' });
   });
 
   it('treats edits and deletes of messages that are gone as done, and drops a job with the same id twice', async () => {

@@ -46,7 +46,26 @@ export interface OutboxOptions {
   /** Records a link's reply message id; false when the link is gone (dispatched or removed meanwhile). */
   onLinkReplySent: (linkId: number, messageId: number) => Promise<boolean>;
   concurrency?: number;
+  /** How long a worker's hold on a job lasts without renewal: a crashed gateway's jobs wait this out. */
+  lockMs?: number;
+  /** How often jobs whose holder died are looked for. */
+  stalledCheckMs?: number;
 }
+
+/**
+ * BullMQ's defaults (a 30 s lock, a stalled check every 30 s that only moves a job it saw
+ * unheld twice, checks shared by every worker) leave a message whose gateway crashed
+ * mid-call unsent for up to a minute after the restart. A call takes well under a second and
+ * the lock is renewed every lockMs / 2, so shorter holds cost nothing but a cheap check.
+ */
+export const OUTBOX_LOCK_MS = 10_000;
+export const OUTBOX_STALLED_CHECK_MS = 5_000;
+/**
+ * A job found unheld more often than this is failed by BullMQ (its message lost). Outbox jobs
+ * are plain Telegram calls that cannot crash a process, so only a gateway restarting again and
+ * again strands one repeatedly: allow several, not BullMQ's single one.
+ */
+export const OUTBOX_MAX_STALLS = 5;
 
 export const OUTBOX_QUEUE = 'telegram-outbox';
 
@@ -200,6 +219,9 @@ export class TelegramOutbox {
       prefix: options.prefix,
       concurrency: options.concurrency ?? 8,
       limiter: outboxLimiter(options.maxPerSecond),
+      lockDuration: options.lockMs ?? OUTBOX_LOCK_MS,
+      stalledInterval: options.stalledCheckMs ?? OUTBOX_STALLED_CHECK_MS,
+      maxStalledCount: OUTBOX_MAX_STALLS,
     });
     this.worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
@@ -217,6 +239,16 @@ export class TelegramOutbox {
       this.queueConnection.disconnect();
       this.workerConnection?.disconnect();
     }
+  }
+
+  /**
+   * Drops the worker as a crash would: jobs being worked on stay active, with their holds left
+   * to run out, for the next worker to redo. For tests.
+   */
+  async abandon(): Promise<void> {
+    await this.worker?.close(true);
+    this.queueConnection.disconnect();
+    this.workerConnection?.disconnect();
   }
 
   /**
