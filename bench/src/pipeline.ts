@@ -113,8 +113,53 @@ export interface DispatchFigures {
   machineBusy: number;
 }
 
-/** One run of the real pipeline on a fresh database and Redis prefix. */
-export async function runDispatch(downloaders: FakeDownloaders, schedulers: number, n: number, paced?: { ratePerS: number }): Promise<DispatchFigures> {
+/** One link.added event per row, in batches of 500, as intake would publish them. */
+async function publishAdded(publisher: EventPublisher, rows: Array<{ id: number; url: string; send_at: Date }>): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) {
+    await publisher.publishMany(
+      rows.slice(i, i + 500).map((row) =>
+        outgoing(linkAdded, {
+          linkId: row.id,
+          url: row.url,
+          host: 'www.youtube.com',
+          userId: '123456789',
+          chatId: '123456789',
+          username: null,
+          quality: '1080',
+          folder: null,
+          sendAt: row.send_at.toISOString(),
+        }),
+      ),
+    );
+  }
+}
+
+/**
+ * Waits until `n` links are dispatched, or nothing moved for 15 s (and the last send time, if
+ * given, is 15 s past); returns how many were. Every 200 ms: the count costs PostgreSQL ~1 ms at 20,000 rows, taken
+ * from the cores the pipeline runs on; the rate comes from the rows' own times, so a later
+ * look changes nothing but the CPU window.
+ */
+async function waitDispatched(pg: Client, n: number, lastSendAtMs?: number): Promise<number> {
+  let last = -1;
+  let lastMoved = Date.now();
+  for (;;) {
+    const { rows: c } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM dispatches');
+    const done = c[0]!.n;
+    if (done >= n) return done;
+    if (done !== last) {
+      last = done;
+      lastMoved = Date.now();
+    } else if (Date.now() - lastMoved > 15_000 && (lastSendAtMs === undefined || Date.now() - lastSendAtMs > 15_000)) return done;
+    await sleep(200);
+  }
+}
+
+/**
+ * One run of the real pipeline on a fresh database and Redis prefix: the scheduler processes
+ * first dispatch `warmUp` links (not measured), then the `n` links measured.
+ */
+export async function runDispatch(downloaders: FakeDownloaders, schedulers: number, n: number, paced?: { ratePerS: number }, warmUp = 0): Promise<DispatchFigures> {
   const db = await createTestDatabase();
   const ns = await createRedisNamespace('bench-pipe');
   const pg = new Client({ connectionString: db.url });
@@ -151,43 +196,23 @@ export async function runDispatch(downloaders: FakeDownloaders, schedulers: numb
     samplers.push(...schedulerSamplers);
     await downloaders.reset();
 
+    const publisher = new EventPublisher({ redis: ns.redis, prefix: ns.prefix });
+    // Not measured: a scheduler runs for days, but a fresh process spends its first thousands
+    // of links compiling (V8's optimizing compiler took about a fifth of the schedulers' CPU in
+    // a cold 20,000-link burst, by perf), as (a)'s client would without its warm-up run.
+    if (warmUp > 0) {
+      await publishAdded(publisher, await insertLinks(pg, warmUp, `w${Date.now().toString(36)}`));
+      const warmed = await waitDispatched(pg, warmUp);
+      if (warmed < warmUp) throw new Error(`warm-up stalled: ${warmed} of ${warmUp} links dispatched`);
+      await pg.query('TRUNCATE dispatches');
+      await downloaders.reset();
+    }
+
     const cpuNow = () => ({ schedulers: schedulerProcs.reduce((t, p) => t + cpuMsOf(p.child.pid!), 0), downloaders: cpuMsOf(downloaders.pid), machine: machineCpu() });
     const cpuBefore = cpuNow();
     const rows = await insertLinks(pg, n, `r${Date.now().toString(36)}`, paced ? { ratePerS: paced.ratePerS, startInMs: 1000 } : undefined);
-    const publisher = new EventPublisher({ redis: ns.redis, prefix: ns.prefix });
-    for (let i = 0; i < rows.length; i += 500) {
-      await publisher.publishMany(
-        rows.slice(i, i + 500).map((row) =>
-          outgoing(linkAdded, {
-            linkId: row.id,
-            url: row.url,
-            host: 'www.youtube.com',
-            userId: '123456789',
-            chatId: '123456789',
-            username: null,
-            quality: '1080',
-            folder: null,
-            sendAt: row.send_at.toISOString(),
-          }),
-        ),
-      );
-    }
-
-    // Wait until every link is dispatched, or nothing moved for 15 s. Every 200 ms: the count
-    // costs PostgreSQL ~1 ms at 20,000 rows, taken from the cores the pipeline runs on; the
-    // rate comes from the rows' own times, so a later look changes nothing but the CPU window.
-    let last = -1;
-    let lastMoved = Date.now();
-    for (;;) {
-      const { rows: c } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM dispatches');
-      const done = c[0]!.n;
-      if (done >= n) break;
-      if (done !== last) {
-        last = done;
-        lastMoved = Date.now();
-      } else if (Date.now() - lastMoved > 15_000 && (!paced || Date.now() - rows[rows.length - 1]!.send_at.getTime() > 15_000)) break;
-      await sleep(200);
-    }
+    await publishAdded(publisher, rows);
+    await waitDispatched(pg, n, paced ? rows[rows.length - 1]!.send_at.getTime() : undefined);
     const cpuAfter = cpuNow();
     await sleep(300); // let late duplicate calls (if any) arrive
     const peakRss = schedulerSamplers.map((s) => s.peak());
