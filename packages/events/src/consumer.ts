@@ -314,7 +314,7 @@ export class EventConsumer<D extends AnyEventDef> {
         );
         const entries = parseReadReply(reply);
         // A `>` read is always an entry's first delivery.
-        await this.handleBatch(entries.map((entry) => ({ ...entry, deliveries: 1 })));
+        await this.handleBatch(entries.map(({ streamId, fields }) => ({ streamId, fields, deliveries: 1 })));
       });
     }
   }
@@ -414,7 +414,8 @@ export class EventConsumer<D extends AnyEventDef> {
     const running: Promise<void>[] = [];
     try {
       for (const entry of mine) {
-        await this.slots.acquire();
+        // Waits (a turn of the event loop at least) only when every slot is taken.
+        if (!this.slots.tryAcquire()) await this.slots.acquire();
         if (!this.running) {
           this.slots.release();
           break;
@@ -468,7 +469,9 @@ export class EventConsumer<D extends AnyEventDef> {
       }
       const meta: EventMeta = { eventId: decoded.eventId, streamId, publishedAt: decoded.publishedAt, deliveries };
       try {
-        await this.handler(decoded.payload, meta);
+        // A handler that returns no promise (a wake-up call, say) costs no extra turn.
+        const handled = this.handler(decoded.payload, meta);
+        if (handled !== undefined && typeof (handled as Promise<void>).then === 'function') await handled;
       } catch (err) {
         const message = errorMessage(err);
         this.rememberError(streamId, message);
@@ -591,11 +594,15 @@ class Semaphore {
     this.available = size;
   }
 
+  /** Takes a free slot at once, if there is one. */
+  tryAcquire(): boolean {
+    if (this.available === 0) return false;
+    this.available--;
+    return true;
+  }
+
   async acquire(): Promise<void> {
-    if (this.available > 0) {
-      this.available--;
-      return;
-    }
+    if (this.tryAcquire()) return;
     await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 

@@ -35,8 +35,10 @@ export function flatToRecord(value: unknown, what = 'map'): Record<string, unkno
 
 function parseFields(value: unknown): Record<string, string> | null {
   if (value === null) return null;
+  if (!Array.isArray(value) || value.length % 2 !== 0) throw unexpected('entry fields', value);
+  // One pass, no intermediate object: this runs for every entry read.
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(flatToRecord(value, 'entry fields'))) out[k] = str(v);
+  for (let i = 0; i < value.length; i += 2) out[str(value[i])] = str(value[i + 1]);
   return out;
 }
 
