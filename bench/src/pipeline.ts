@@ -136,9 +136,9 @@ async function publishAdded(publisher: EventPublisher, rows: Array<{ id: number;
 
 /**
  * Waits until `n` links are dispatched, or nothing moved for 15 s (and the last send time, if
- * given, is 15 s past); returns how many were. Every 200 ms: the count costs PostgreSQL ~1 ms at 20,000 rows, taken
- * from the cores the pipeline runs on; the rate comes from the rows' own times, so a later
- * look changes nothing but the CPU window.
+ * given, is 15 s past); returns how many were. Looks every 200 ms: the count costs PostgreSQL
+ * ~1 ms at 20,000 rows, taken from the cores the pipeline runs on; the rate comes from the
+ * rows' own times, so a later look changes nothing but the CPU window.
  */
 async function waitDispatched(pg: Client, n: number, lastSendAtMs?: number): Promise<number> {
   let last = -1;

@@ -471,7 +471,7 @@ export class EventConsumer<D extends AnyEventDef> {
       try {
         // A handler that returns no promise (a wake-up call, say) costs no extra turn.
         const handled = this.handler(decoded.payload, meta);
-        if (handled !== undefined && typeof (handled as Promise<void>).then === 'function') await handled;
+        if (handled) await handled;
       } catch (err) {
         const message = errorMessage(err);
         this.rememberError(streamId, message);

@@ -25,21 +25,17 @@ function str(value: unknown): string {
   return String(value);
 }
 
-/** A flat [k, v, k, v] array → a plain object. */
-export function flatToRecord(value: unknown, what = 'map'): Record<string, unknown> {
+/** A flat [k, v, k, v] array → a plain object, each value read with `read`. */
+export function flatToRecord<T = unknown>(value: unknown, what = 'map', read: (v: unknown) => T = (v) => v as T): Record<string, T> {
   if (!Array.isArray(value) || value.length % 2 !== 0) throw unexpected(what, value);
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < value.length; i += 2) out[str(value[i])] = value[i + 1];
+  const out: Record<string, T> = {};
+  for (let i = 0; i < value.length; i += 2) out[str(value[i])] = read(value[i + 1]);
   return out;
 }
 
 function parseFields(value: unknown): Record<string, string> | null {
-  if (value === null) return null;
-  if (!Array.isArray(value) || value.length % 2 !== 0) throw unexpected('entry fields', value);
-  // One pass, no intermediate object: this runs for every entry read.
-  const out: Record<string, string> = {};
-  for (let i = 0; i < value.length; i += 2) out[str(value[i])] = str(value[i + 1]);
-  return out;
+  // One pass, straight to strings: this runs for every entry read.
+  return value === null ? null : flatToRecord(value, 'entry fields', str);
 }
 
 /** [[id, [k, v, ...] | null], ...] → entries. */
