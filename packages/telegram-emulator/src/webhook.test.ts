@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '@dwld/testkit';
+import { freePort, waitFor } from '@dwld/testkit';
 import { TelegramEmulator } from './index';
 import type { Update } from './types';
 
@@ -14,19 +14,29 @@ interface Delivery {
   update: Update;
 }
 
+interface Reply {
+  status: number;
+  json?: unknown;
+}
+
 /** A tiny webhook endpoint that records what it receives and answers as `respond` says. */
 class Receiver extends EventEmitter {
   readonly deliveries: Delivery[] = [];
-  respond: (update: Update, attempt: number) => { status: number; json?: unknown } = () => ({ status: 200 });
+  /** Requests being answered right now, and the most there ever were at once. */
+  open = 0;
+  mostOpen = 0;
+  respond: (update: Update, attempt: number) => Reply | Promise<Reply> = () => ({ status: 200 });
   private readonly server: Server = createServer(async (request, response) => {
     let body = '';
     for await (const chunk of request) body += String(chunk);
     const update = JSON.parse(body) as Update;
     const attempt = this.deliveries.filter((d) => d.update.update_id === update.update_id).length;
     this.deliveries.push({ headers: request.headers, update });
-    const { status, json } = this.respond(update, attempt);
-    response.writeHead(status, json === undefined ? {} : { 'content-type': 'application/json' }).end(json === undefined ? '' : JSON.stringify(json));
+    this.mostOpen = Math.max(this.mostOpen, ++this.open);
     this.emit('delivery');
+    const { status, json } = await this.respond(update, attempt);
+    this.open--;
+    response.writeHead(status, json === undefined ? {} : { 'content-type': 'application/json' }).end(json === undefined ? '' : JSON.stringify(json));
   });
 
   async start(): Promise<string> {
@@ -94,6 +104,52 @@ it('POSTs updates in order with the secret token header, and confirms them', asy
   }
   await delivered(deliveries[2]!.update.update_id);
   expect((await call('getWebhookInfo')).result).toEqual({ url: hookUrl, has_custom_certificate: false, pending_update_count: 0, max_connections: 40 });
+});
+
+it('delivers different chats side by side, up to max_connections, each chat in order', async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  receiver.respond = async () => (await held, { status: 200 });
+  await call('setWebhook', { url: hookUrl, max_connections: 3 });
+  const users = [21, 22, 23, 24, 25].map((id) => emulator.user({ id }));
+  const sent = users.flatMap((user) => [user.sendText('first'), user.sendText('second')]);
+  // Three chats' first updates are out; nothing else goes while they are unanswered.
+  const out = await receiver.received(3);
+  expect(out.map((d) => d.update.message?.chat.id)).toEqual([21, 22, 23]);
+  expect(out.every((d) => d.update.message?.text === 'first')).toBe(true);
+  release();
+  const deliveries = await receiver.received(sent.length);
+  await delivered(Math.max(...deliveries.map((d) => d.update.update_id)));
+  expect(receiver.mostOpen).toBe(3);
+  for (const user of users) {
+    expect(deliveries.filter((d) => d.update.message?.chat.id === user.id).map((d) => d.update.message?.text)).toEqual(['first', 'second']);
+  }
+  await waitFor(async () => (await call('getWebhookInfo')).result.pending_update_count === 0);
+});
+
+it('confirms an update answered early only with the ones before it, and never sends it again', async () => {
+  let answerFirst!: () => void;
+  const firstHeld = new Promise<void>((resolve) => (answerFirst = resolve));
+  await call('setWebhook', { url: hookUrl });
+  const [early, late] = [emulator.user({ id: 31 }), emulator.user({ id: 32 })];
+  receiver.respond = async (update) => (update.message?.chat.id === early.id ? await firstHeld : undefined, { status: 200 });
+  const lateAnswered = new Promise<void>((resolve) => {
+    const listener = ({ update }: { update: Update }) => {
+      if (update.message?.chat.id !== late.id) return;
+      emulator.off('webhookDelivered', listener);
+      resolve();
+    };
+    emulator.on('webhookDelivered', listener);
+  });
+  const first = early.sendText('slow to answer');
+  const second = late.sendText('answered at once');
+  await lateAnswered;
+  // The later update was answered while the earlier is still out: Telegram confirms in
+  // order, so both are still pending.
+  expect((await call('getWebhookInfo')).result.pending_update_count).toBe(2);
+  answerFirst();
+  await waitFor(async () => (await call('getWebhookInfo')).result.pending_update_count === 0, { what: 'both confirmed' });
+  expect(receiver.deliveries.map((d) => d.update.message?.message_id)).toEqual([first.message_id, second.message_id]);
 });
 
 it('retries a failed update before sending the next, and reports the failure', async () => {
