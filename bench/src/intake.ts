@@ -10,10 +10,13 @@ import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testki
 import { Client } from 'pg';
 import { benchServiceEnv, cpuMsOf, machineBusyMs, machineBusyShare, machineCpu, mainJs, percentile, sampleRss, sleep, spawnService, stopService, waitReady, type ServiceProcess } from './procs';
 
-export type IntakeMode = 'polling' | 'webhook' | 'webhook-serial';
-export const INTAKE_MODES: readonly IntakeMode[] = ['polling', 'webhook', 'webhook-serial'];
+export type IntakeMode = 'polling' | 'webhook';
+export const INTAKE_MODES: readonly IntakeMode[] = ['polling', 'webhook'];
 
-/** Telegram's default max_connections for a webhook: how many updates it has in flight at once. */
+/**
+ * Telegram's default max_connections for a webhook: how many updates it has in flight at once
+ * (the gateway sets none). The emulator delivers that many at once, as Telegram does.
+ */
 export const WEBHOOK_CONNECTIONS = 40;
 /** The gateway's defaults (TELEGRAM_MAX_PER_SECOND, TELEGRAM_CHAT_INTERVAL_S): Telegram's limits. */
 export const TELEGRAM_MAX_PER_SECOND = 30;
@@ -60,103 +63,6 @@ export interface IntakeFigures {
   machineBusy: number;
   /** busy CPU time of the whole machine over that interval (gateway, PostgreSQL, Redis, the bench…), per link, ms */
   machineCpuMsPerUpdate: number;
-  /** webhook through the relay: s from the first update's time until the last update reached the relay */
-  relayInS?: number;
-  /** webhook through the relay: how long the gateway took to answer one webhook request, ms */
-  answerP50?: number;
-  answerP99?: number;
-}
-
-/**
- * Stands in for Telegram's parallel webhook connections: the emulator delivers its updates to
- * this relay one at a time (as it does to any webhook), the relay answers at once and forwards
- * each update to `target` with up to `maxConnections` requests in flight, the secret header
- * copied. A non-2xx answer is retried after 100 ms, as Telegram retries.
- */
-export class WebhookRelay {
-  private readonly server: http.Server;
-  private readonly agent: http.Agent;
-  private readonly queue: Array<{ body: Buffer; secret: string | undefined }> = [];
-  private inFlight = 0;
-  private stopped = false;
-  target: URL | undefined;
-  forwarded = 0;
-  retries = 0;
-  /** When each update reached the relay, and how long the target took to answer each forward (ms). */
-  readonly arrivals: number[] = [];
-  readonly answerMs: number[] = [];
-
-  constructor(private readonly maxConnections = WEBHOOK_CONNECTIONS) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: maxConnections });
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        res.end();
-        if (this.stopped) return;
-        this.arrivals.push(Date.now());
-        const secret = req.headers['x-telegram-bot-api-secret-token'];
-        this.queue.push({ body: Buffer.concat(chunks), secret: typeof secret === 'string' ? secret : undefined });
-        this.pump();
-      });
-    });
-    this.server.keepAliveTimeout = 65_000;
-  }
-
-  async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.queue.length = 0;
-    this.agent.destroy();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
-  }
-
-  private pump(): void {
-    while (!this.stopped && this.target && this.inFlight < this.maxConnections && this.queue.length > 0) {
-      const item = this.queue.shift()!;
-      this.inFlight++;
-      void this.forward(item).then((ok) => {
-        this.inFlight--;
-        if (this.stopped) return;
-        if (ok) {
-          this.forwarded++;
-          this.pump();
-        } else {
-          this.retries++;
-          setTimeout(() => {
-            this.queue.unshift(item);
-            this.pump();
-          }, 100);
-        }
-      });
-    }
-  }
-
-  private forward(item: { body: Buffer; secret: string | undefined }): Promise<boolean> {
-    return new Promise((resolve) => {
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': item.body.length };
-      if (item.secret) headers['x-telegram-bot-api-secret-token'] = item.secret;
-      const start = performance.now();
-      const request = http.request(this.target!, { method: 'POST', headers, agent: this.agent });
-      request.on('error', () => resolve(false));
-      request.on('response', (response) => {
-        response.resume();
-        response.on('end', () => {
-          this.answerMs.push(performance.now() - start);
-          resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300);
-        });
-        response.on('error', () => resolve(false));
-      });
-      request.end(item.body);
-    });
-  }
 }
 
 /** Most events in any window of `windowMs` (times in ms, any order). */
@@ -172,14 +78,13 @@ export function maxInWindow(times: number[], windowMs = 1000): number {
 }
 
 /**
- * The harness's own ceiling for the webhook row: the emulator delivering `n` updates to the
- * relay, forwarding to a server that answers at once. Updates/s.
+ * The harness's own ceiling for the webhook row: the emulator delivering `n` updates (as it
+ * does to the gateway) to a server that answers at once. Updates/s.
  */
-export async function relayCeiling(n: number): Promise<number> {
-  const watch = watchdog('intake relay ceiling');
+export async function harnessCeiling(n: number): Promise<number> {
+  const watch = watchdog('intake harness ceiling');
   const emulator = new TelegramEmulator({ bots: [{ token: TOKEN }], people: [] });
   await emulator.start();
-  const relay = new WebhookRelay();
   let received = 0;
   let allIn: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (allIn = resolve));
@@ -193,20 +98,18 @@ export async function relayCeiling(n: number): Promise<number> {
   sink.keepAliveTimeout = 65_000;
   try {
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-    relay.target = new URL(`http://127.0.0.1:${(sink.address() as AddressInfo).port}${WEBHOOK_PATH}`);
-    const relayPort = await relay.start();
-    const reply = await emulator.callApi(TOKEN, 'setWebhook', { url: `http://127.0.0.1:${relayPort}${WEBHOOK_PATH}`, secret_token: SECRET });
+    const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}${WEBHOOK_PATH}`;
+    const reply = await emulator.callApi(TOKEN, 'setWebhook', { url, secret_token: SECRET });
     if (!reply.body.ok) throw new Error(`setWebhook: ${JSON.stringify(reply.body)}`);
     const users = Array.from({ length: n }, (_, i) => emulator.user({ id: FIRST_USER_ID + i }));
     const start = performance.now();
     users.forEach((user, i) => user.sendText(`${URL_BASE}ceiling-${i}`));
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`relay ceiling: ${received}/${n} after 60 s`)), 60_000)));
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`harness ceiling: ${received}/${n} after 60 s`)), 60_000)));
     await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
     return n / ((performance.now() - start) / 1000);
   } finally {
     watch.stage('cleaning up');
-    await relay.stop();
     await new Promise<void>((resolve) => {
       sink.close(() => resolve());
       sink.closeAllConnections();
@@ -224,7 +127,6 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
   await pg.connect();
   const emulator = new TelegramEmulator({ bots: [{ token: TOKEN }], people: [], maxCallLog: 100 });
   const { url: apiRoot } = await emulator.start();
-  const relay = mode === 'webhook' ? new WebhookRelay() : undefined;
   let gateway: ServiceProcess | undefined;
   let sampler: ReturnType<typeof sampleRss> | undefined;
   const watch = watchdog(`intake ${mode}`);
@@ -241,8 +143,6 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     const ids = Array.from({ length: users }, (_, i) => String(FIRST_USER_ID + i));
     const warmIds = Array.from({ length: WARMUP_USERS }, (_, i) => String(FIRST_USER_ID - 1 - i));
     const port = await freePort();
-    const webhookBase = relay ? `http://127.0.0.1:${await relay.start()}` : `http://127.0.0.1:${port}`;
-    if (relay) relay.target = new URL(`http://127.0.0.1:${port}${WEBHOOK_PATH}`);
     gateway = spawnService(mainJs('bot-gateway'), {
       ...benchServiceEnv({ databaseUrl: db.url, redisUrl: ns.url, prefix: ns.prefix, httpPort: port }),
       CONSUMER_NAME: 'bench-gateway',
@@ -250,7 +150,7 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       TELEGRAM_BOT_TOKEN: TOKEN,
       // Access by configuration: no database lookup per update.
       ALLOWED_IDS: [...warmIds, ...ids].join(','),
-      ...(mode === 'polling' ? {} : { WEBHOOK_URL: `${webhookBase}${WEBHOOK_PATH}`, WEBHOOK_SECRET: SECRET }),
+      ...(mode === 'polling' ? {} : { WEBHOOK_URL: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, WEBHOOK_SECRET: SECRET }),
     });
     watch.stage('waiting for the gateway');
     await waitReady(port, gateway);
@@ -279,8 +179,6 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     }
     await sleep(1_100); // past the last warm-up send's second
     calls.length = 0;
-    relay?.arrivals.splice(0);
-    relay?.answerMs.splice(0);
     webhookFailures = 0;
 
     watch.stage('injecting');
@@ -359,17 +257,10 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       refusedCalls: sends.filter((c) => !c.ok).length,
       repliesDoneS: okReplies.length ? (Math.max(...okReplies.map((c) => c.at)) - firstInjected) / 1000 : NaN,
       peakRss,
-      webhookRetries: webhookFailures + (relay?.retries ?? 0),
+      webhookRetries: webhookFailures,
       gatewayCpuMsPerUpdate: (cpuAfter.gateway - cpuBefore.gateway) / Math.max(1, rows.length),
       machineBusy: machineBusyShare(cpuBefore.machine, cpuAfter.machine),
       machineCpuMsPerUpdate: machineBusyMs(cpuBefore.machine, cpuAfter.machine) / Math.max(1, rows.length),
-      ...(relay
-        ? {
-            relayInS: (Math.max(...relay.arrivals) - firstInjected) / 1000,
-            answerP50: percentile(Float64Array.from(relay.answerMs).sort(), 0.5),
-            answerP99: percentile(Float64Array.from(relay.answerMs).sort(), 0.99),
-          }
-        : {}),
     };
   } finally {
     watch.stage('cleaning up');
@@ -377,7 +268,6 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     emulator.off('webhookFailed', onWebhookFailed);
     sampler?.stop();
     if (gateway) await stopService(gateway);
-    await relay?.stop();
     await emulator.stop();
     await pg.end();
     await ns.cleanup();

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchEventBus } from './event-bus';
 import { describeMachine, median } from './machine';
-import { INTAKE_MODES, relayCeiling, runIntake, TELEGRAM_MAX_PER_SECOND, TELEGRAM_PER_CHAT_PER_SECOND, WARMUP_USERS, WEBHOOK_CONNECTIONS, type IntakeFigures, type IntakeMode } from './intake';
+import { harnessCeiling, INTAKE_MODES, runIntake, TELEGRAM_MAX_PER_SECOND, TELEGRAM_PER_CHAT_PER_SECOND, WARMUP_USERS, WEBHOOK_CONNECTIONS, type IntakeFigures, type IntakeMode } from './intake';
 import { idleRss, SERVICES } from './memory';
 import { mergeResults, SECTIONS } from './results-file';
 import { bareCalls, type BareCallFigures, bareSql, CLAIM_BATCH, CONCURRENCY, DOWNLOADERS, FakeDownloaders, goDesignLags, runDispatch, type DispatchFigures } from './pipeline';
@@ -162,8 +162,8 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
   const figures = new Map<IntakeMode, IntakeFigures[]>(INTAKE_MODES.map((mode) => [mode, []]));
   const loads: number[] = [];
   for (let run = 0; run < runs; run++) {
-    ceilings.push(await relayCeiling(users));
-    log(`intake relay ceiling run ${run + 1}: ${f0(ceilings[run]!)} updates/s`);
+    ceilings.push(await harnessCeiling(users));
+    log(`intake harness ceiling run ${run + 1}: ${f0(ceilings[run]!)} updates/s`);
     for (const mode of INTAKE_MODES) {
       const f = await runIntake(mode, users);
       figures.get(mode)!.push(f);
@@ -172,8 +172,7 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
       log(
         `intake ${mode} run ${run + 1}: ${f0(f.rate)} updates/s, update→stored p50/p99 ${f0(f.lagP50)}/${f0(f.lagP99)} ms, stored ${f.stored}/${f.users}, ` +
           `sends max ${f.maxPerSecond}/s overall, ${f.maxPerChatPerSecond}/s per chat, replied ${f.replied}/${f.users} (+${f.extraReplies} extra, ${f.refusedCalls} refused) after ${f2(f.repliesDoneS)} s, ` +
-          `webhook retries ${f.webhookRetries}, peak RSS ${mib(f.peakRss)}, gateway CPU ${f2(f.gatewayCpuMsPerUpdate)} ms/update, machine CPU ${f2(f.machineCpuMsPerUpdate)} ms/update, machine ${f0(f.machineBusy * 100)}% busy, load ${f2(loads[loads.length - 1]!)}` +
-          (f.answerP50 !== undefined ? `; all updates at the relay after ${f2(f.relayInS!)} s, gateway answer p50/p99 ${f0(f.answerP50)}/${f0(f.answerP99!)} ms` : ''),
+          `webhook retries ${f.webhookRetries}, peak RSS ${mib(f.peakRss)}, gateway CPU ${f2(f.gatewayCpuMsPerUpdate)} ms/update, machine CPU ${f2(f.machineCpuMsPerUpdate)} ms/update, machine ${f0(f.machineBusy * 100)}% busy, load ${f2(loads[loads.length - 1]!)}`,
       );
     }
   }
@@ -181,14 +180,13 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
   const all = [...figures.values()].flat();
   const label: Record<IntakeMode, string> = {
     polling: 'long polling (getUpdates, up to 100 updates per call)',
-    webhook: `webhook, ${WEBHOOK_CONNECTIONS} updates in flight (Telegram's default max_connections)`,
-    'webhook-serial': 'webhook, one update at a time (as the emulator delivers)',
+    webhook: `webhook, up to ${WEBHOOK_CONNECTIONS} updates in flight (Telegram's default max_connections)`,
   };
   const rows = [
     '| mode | updates/s (first injected → last stored) | update → stored p50 (ms) | p99 (ms) | stored | gateway CPU per update (ms) | whole machine CPU per update (ms) | machine CPU busy | most sends in any 1 s, all chats | most sends in any 1 s, one chat | people replied to | last reply after (s) | replies/s | gateway peak RSS |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  rows.push(`| harness ceiling: emulator → relay → a server answering at once (no gateway) | ${f0(median(ceilings))} | | | | | | | | | | | | |`);
+  rows.push(`| harness ceiling: the emulator's webhook delivery to a server answering at once (no gateway) | ${f0(median(ceilings))} | | | | | | | | | | | | |`);
   for (const [mode, list] of figures) {
     const stored = list.reduce((t, f) => t + f.stored, 0);
     const replied = list.reduce((t, f) => t + f.replied, 0);
@@ -208,7 +206,6 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
   const refused = all.reduce((t, f) => t + f.refusedCalls, 0);
   const retries = all.reduce((t, f) => t + f.webhookRetries, 0);
   const tick = (ok: boolean) => (ok ? '✓' : '✗');
-  const relayed = figures.get('webhook')!;
   log(`intake: webhook ${f0(webhookRate)} updates/s; sends at most ${maxOverall}/s overall, ${maxChat}/s per chat; everyone replied: ${everyone}`);
 
   return [
@@ -228,12 +225,11 @@ async function intakeSection(quick: boolean, runs: number): Promise<string> {
     ``,
     `- Gateway: the built services/bot-gateway/dist/main.js (${source}) in its own process (NODE_ENV=production, LOG_LEVEL=warn), on a fresh database cloned from the migrated template and a fresh Redis prefix per run, the outbox limiter at its defaults (TELEGRAM_MAX_PER_SECOND=${TELEGRAM_MAX_PER_SECOND}, TELEGRAM_CHAT_INTERVAL_S=1), other settings at their defaults. The people are let in by ALLOWED_IDS (all ${users} ids: no database lookup per update). No scheduler and no downloaders: links are stored (DISPATCH_DELAY_S 60 s away) and each person gets the "queued" reply with its keyboard, one sendMessage per person.`,
     `- Telegram: the in-repo emulator (@dwld/telegram-emulator) in the bench process. Each person is a FakeUser; sendText puts the update in the bot's queue, and that moment (Date.now() in the bench) is the update's time. Before the burst, ${WARMUP_USERS} other people send a link each and the run waits for their replies (a warm gateway: JIT, connection pools); their links and replies are left out of the figures. Long polling: the gateway's own getUpdates loop (telegraf, batches of up to 100 handled concurrently).`,
-    `- Webhook: the emulator delivers a webhook's updates one at a time and in order (it records max_connections but does not use it). Telegram keeps up to max_connections (default ${WEBHOOK_CONNECTIONS}; the gateway sets none) requests in flight, so the main webhook row puts a relay in the bench process between them: the gateway's WEBHOOK_URL points at the relay, which the emulator delivers to; the relay answers at once and forwards each update to the gateway's webhook path with the secret header, ${WEBHOOK_CONNECTIONS} requests in flight over keep-alive connections, retrying a non-2xx after 100 ms. The "harness ceiling" row is the same path with a server answering at once in place of the gateway (the most the harness can offer). The "one update at a time" row is the emulator delivering straight to the gateway: one update's full handling time after another.`,
+    `- Webhook: the emulator delivers straight to the gateway's WEBHOOK_URL as Telegram does: up to max_connections requests at once (default ${WEBHOOK_CONNECTIONS}; the gateway sets none) over kept-alive connections, one chat's updates in order (here every person is their own chat), a non-2xx retried. The "harness ceiling" row is the same delivery to a server answering at once in place of the gateway (the most the harness can offer).`,
     `- Stored: links.created_at (set when the row is inserted, ms precision; same host clock as the bench). updates/s = links stored ÷ (last created_at − first update's time). Lag per person = their link's created_at − their update's time; under a burst it includes the wait behind the others.`,
-    `- Webhook through the relay: every update had reached the relay ${f2(med(relayed, (f) => f.relayInS!))} s after the first update's time (median); the gateway answered one webhook request in p50 ${f0(med(relayed, (f) => f.answerP50!))} ms, p99 ${f0(med(relayed, (f) => f.answerP99!))} ms (medians over the runs), with ${WEBHOOK_CONNECTIONS} in flight.`,
     `- Sends: every Bot API call the emulator received from the gateway after the burst, by the time it arrived (CallRecord.at), except getUpdates and setup calls (getMe, setWebhook, setMyCommands…); here they are all sendMessage. Each person gets one reply, so the one-chat figure only shows that no chat got two sends within a second; a chat's pace over several messages is not exercised here. "Any 1 s" is a sliding window over those times. Replies are counted per chat (sendMessage answered ok); the run waits until every person has one (or 15 s with no new one), then 1.5 s more for strays. replies/s = people ÷ (last reply − first update's time). Gateway peak RSS as in the memory scenario.`,
     `- CPU, from the burst until the last link was stored: the gateway process's user + system time (/proc/<pid>/stat, 10 ms ticks) ÷ links stored; the whole machine's busy CPU time (all cores and processes, /proc/stat) ÷ links stored; and the share of the machine's CPU time that was not idle. The machine's figure minus the gateway's is what PostgreSQL, Redis and the harness spend per update: at 1,000 updates/s that part alone needs that many ms × 1,000 of CPU per second.`,
-    `- The machine is shared: PostgreSQL, Redis, the bench (emulator, relay) and the gateway on ${os.cpus().length} cores, with whatever else runs there. 1-minute load average after each run: median ${f2(median(loads))}, max ${f2(Math.max(...loads))}.`,
+    `- The machine is shared: PostgreSQL, Redis, the bench (emulator) and the gateway on ${os.cpus().length} cores, with whatever else runs there. 1-minute load average after each run: median ${f2(median(loads))}, max ${f2(Math.max(...loads))}.`,
   ].join('\n');
 }
 
