@@ -28,7 +28,7 @@ type Outcome = { ok: true; contentType: string | undefined; body: Buffer } | { o
  * The chat an update belongs to: Telegram's webhook keeps one chat's updates in order, while
  * different chats' updates go out side by side. Updates with no chat share one lane.
  */
-export function updateLane(update: Update): string {
+function updateLane(update: Update): string {
   const body = update.message ?? update.edited_message ?? update.callback_query?.message;
   if (body?.chat?.id !== undefined) return `chat:${body.chat.id}`;
   if (update.callback_query) return `user:${update.callback_query.from.id}`;
