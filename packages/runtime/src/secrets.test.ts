@@ -1,4 +1,4 @@
-import { bearerToken, secretsEqual } from './secrets';
+import { bearerToken, secretMatcher, secretsEqual } from './secrets';
 
 describe('secretsEqual / bearerToken', () => {
   it('compares exactly', () => {
@@ -6,6 +6,14 @@ describe('secretsEqual / bearerToken', () => {
     expect(secretsEqual('abc-124', 'abc-123')).toBe(false);
     expect(secretsEqual('abc-123x', 'abc-123')).toBe(false);
     expect(secretsEqual('', 'abc-123')).toBe(false);
+  });
+  it('matches against one secret many times', () => {
+    const matches = secretMatcher('abc-123');
+    expect(matches('abc-123')).toBe(true);
+    expect(matches('abc-124')).toBe(false);
+    expect(matches('abc-123x')).toBe(false);
+    expect(matches('')).toBe(false);
+    expect(matches('abc-123')).toBe(true);
   });
   it('reads a bearer token', () => {
     expect(bearerToken('Bearer t0k')).toBe('t0k');

@@ -5,7 +5,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * first, so neither the content nor the length of the secret leaks through timing.
  */
 export function secretsEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
+  return secretMatcher(expected)(given);
+}
+
+/**
+ * secretsEqual against one expected secret, its digest taken once: for a check on every
+ * request (the webhook's secret header).
+ */
+export function secretMatcher(expected: string): (given: string) => boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const expectedDigest = digest(expected);
+  return (given) => timingSafeEqual(digest(given), expectedDigest);
 }
 
 /** The token of an `Authorization: Bearer <token>` value, or undefined. */

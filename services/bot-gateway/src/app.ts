@@ -1,11 +1,10 @@
 import { eventConsumerDefaults } from '@dwld/config';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Telegram, type Telegraf } from 'telegraf';
 import { DownloaderClient } from '@dwld/contract';
 import { isDatabaseReachable, type Database } from '@dwld/db';
 import { createEventBus, dispatchResult, type EventBus } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import { Counter, createMetricsRegistry, Gauge, OpsServer, secretsEqual, sendJson, type RouteHandler } from '@dwld/runtime';
+import { Counter, createMetricsRegistry, Gauge, OpsServer, type RouteHandler } from '@dwld/runtime';
 import type { Redis } from 'ioredis';
 import { createBot, registerCommands } from './bot';
 import type { BotContext, BotDeps } from './bot/context';
@@ -19,6 +18,7 @@ import { SettingsStore } from './store/settings';
 import { UserStore } from './store/users';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
+import { webhookRoute } from './telegram/webhook';
 import { linkKeyboard, linkView } from './bot/views';
 import { textsFor } from './texts';
 
@@ -114,16 +114,11 @@ export class GatewayApp {
       'POST /links': linksApi({ config, intake: intake, logger, onQueued: (outcome) => this.replyToApiLink(outcome) }),
     };
     if (config.WEBHOOK_URL) {
-      const webhook = this.bot.webhookCallback(new URL(config.WEBHOOK_URL).pathname, { secretToken: config.WEBHOOK_SECRET });
-      const secret = config.WEBHOOK_SECRET ?? '';
-      routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = (req: IncomingMessage, res: ServerResponse) => {
-        // Only Telegram knows the secret: anything else posting here is refused before parsing.
-        if (!secretsEqual(String(req.headers['x-telegram-bot-api-secret-token'] ?? ''), secret)) {
-          logger.warn('webhook request refused: missing or wrong secret header', { remote: req.socket.remoteAddress });
-          return sendJson(res, 403, { error: 'forbidden' });
-        }
-        return webhook(req, res, () => sendJson(res, 404, { error: 'not found' }));
-      };
+      routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = webhookRoute({
+        secret: config.WEBHOOK_SECRET ?? '',
+        handleUpdate: (update, res) => this.bot.handleUpdate(update, res),
+        logger,
+      });
     }
     this.ops = new OpsServer({
       host: config.HTTP_HOST,

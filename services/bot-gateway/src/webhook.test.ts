@@ -35,6 +35,25 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
     expect(await h.db.link.count({ where: { url: { contains: 'forged' } } })).toBe(0);
   });
 
+  it('refuses a body that is not an update (not JSON, no update_id, too large) with a clear status, and stores nothing', async () => {
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body });
+    const link = 'https://youtube.com/watch?v=not-an-update';
+    const message = { message_id: 7, date: 1, chat: { id: ALICE, type: 'private' }, from: { id: ALICE, is_bot: false, first_name: 'A' }, text: link, entities: [{ type: 'url', offset: 0, length: link.length }] };
+    const notJson = await post(`{"update_id": 999003, "message": ${JSON.stringify(message)}`);
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toEqual({ error: expect.stringContaining('not a Telegram update') });
+    expect((await post(JSON.stringify({ message }))).status).toBe(400);
+    expect((await post(JSON.stringify({ update_id: '999004', message }))).status).toBe(400);
+    expect((await post(JSON.stringify([{ update_id: 999_005, message }]))).status).toBe(400);
+    const tooLarge = await post(JSON.stringify({ update_id: 999_006, message: { ...message, text: `${link} ${'x'.repeat(1024 * 1024)}` } }));
+    expect(tooLarge.status).toBe(413);
+    expect(await h.db.link.count({ where: { url: { contains: 'not-an-update' } } })).toBe(0);
+    // The same message as a proper update still goes in.
+    expect((await post(JSON.stringify({ update_id: 999_007, message }))).status).toBe(200);
+    await waitFor(async () => (await h.db.link.count({ where: { url: link } })) === 1);
+  });
+
   it('handles an update Telegram delivers twice only once: one link, one reply', async () => {
     const text = 'https://youtube.com/watch?v=twice';
     const update = {
