@@ -1,7 +1,7 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { Telegram, type Telegraf } from 'telegraf';
 import { DownloaderClient } from '@dwld/contract';
-import { isDatabaseReachable, type Database } from '@dwld/db';
+import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import { createEventBus, dispatchResult, type EventBus } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { Counter, createMetricsRegistry, Gauge, OpsServer, type RouteHandler } from '@dwld/runtime';
@@ -25,6 +25,8 @@ import { textsFor } from './texts';
 export interface GatewayDeps {
   config: GatewayConfig;
   db: Database;
+  /** Raw statements on the same pool as `db`, for the hot insert. */
+  sql: Sql;
   /** Commands (queue, publisher, slots); blocking readers duplicate it. */
   redis: Redis;
   logger: Logger;
@@ -51,7 +53,7 @@ export class GatewayApp {
     const updatesHandled = new Counter({ name: 'dwld_updates_total', help: 'Telegram updates handled, by type', labelNames: ['type'], registers: [metrics] });
     const linksAccepted = new Counter({ name: 'dwld_links_intake_total', help: 'Links received, by outcome', labelNames: ['status'], registers: [metrics] });
 
-    this.links = new LinkStore(db);
+    this.links = new LinkStore(db, gateway.sql);
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     this.outbox = new TelegramOutbox({

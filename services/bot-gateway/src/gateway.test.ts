@@ -1,4 +1,4 @@
-import { createDatabase } from '@dwld/db';
+import { connectDatabase } from '@dwld/db';
 import { dispatchResult, EventPublisher, linkAdded, linkUrgent, qualitySet } from '@dwld/events';
 import type { TelegramEmulator } from '@dwld/telegram-emulator';
 import { freePort, waitFor } from '@dwld/testkit';
@@ -236,10 +236,10 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
   });
 
   it('when the database is down, publishes the link for immediate dispatch and says so', async () => {
-    const deadDb = createDatabase(`postgresql://postgres@127.0.0.1:${await freePort()}/none`, { connectionTimeoutMs: 300 });
+    const deadDb = connectDatabase(`postgresql://postgres@127.0.0.1:${await freePort()}/none`, { connectionTimeoutMs: 300 });
     const otherToken = '7654321:second-emulated-bot-for-db-down';
     // Another bot, so another outbox: its own prefix.
-    await h.startGateway({ TELEGRAM_BOT_TOKEN: otherToken, STREAM_PREFIX: `${h.ns.prefix}-down` }, { db: deadDb });
+    await h.startGateway({ TELEGRAM_BOT_TOKEN: otherToken, STREAM_PREFIX: `${h.ns.prefix}-down` }, { database: deadDb });
     try {
       const aliceOnSecondBot = emulator.user({ id: ALICE, bot: otherToken });
       await aliceOnSecondBot.sendText('https://youtu.be/urgent1');
@@ -247,7 +247,7 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
       expect(reply.text).toContain('immediate download');
       expect(await h.events(linkUrgent.type, `${h.ns.prefix}-down`)).toContainEqual(expect.objectContaining({ url: 'https://youtu.be/urgent1', userId: String(ALICE), quality: '1080' }));
     } finally {
-      await deadDb.$disconnect();
+      await deadDb.db.$disconnect();
     }
   });
 

@@ -1,4 +1,4 @@
-import { createDatabase } from '@dwld/db';
+import { connectDatabase } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
@@ -9,10 +9,10 @@ import { LinkStore } from './store/links';
 describe('LinkIntake when everything is down', () => {
   it('says not_queued when neither PostgreSQL nor Redis takes the link', async () => {
     const [pgPort, redisPort] = await Promise.all([freePort(), freePort()]);
-    const db = createDatabase(`postgresql://postgres@127.0.0.1:${pgPort}/none`, { connectionTimeoutMs: 300 });
+    const { db, sql } = connectDatabase(`postgresql://postgres@127.0.0.1:${pgPort}/none`, { connectionTimeoutMs: 300 });
     const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
     const intake = new LinkIntake({
-      links: new LinkStore(db),
+      links: new LinkStore(db, sql),
       publisher: new EventPublisher({ redis, prefix: 'nowhere' }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
@@ -35,9 +35,9 @@ describe('LinkIntake with a message seen before', () => {
   it('recognises a redelivered message whose link was already handed over, and queues nothing', async () => {
     const database = await createTestDatabase();
     const ns = await createRedisNamespace('intake');
-    const db = createDatabase(database.url, { poolSize: 2 });
+    const { db, sql } = connectDatabase(database.url, { poolSize: 2 });
     const intake = new LinkIntake({
-      links: new LinkStore(db),
+      links: new LinkStore(db, sql),
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },

@@ -1,5 +1,5 @@
 import { loadEnvOrExit } from '@dwld/config';
-import { createDatabase } from '@dwld/db';
+import { connectDatabase } from '@dwld/db';
 import { defaultConsumerName } from '@dwld/events';
 import { createLogger } from '@dwld/logger';
 import { runUntilSignalled } from '@dwld/runtime';
@@ -17,11 +17,11 @@ async function main(): Promise<void> {
     json: config.NODE_ENV === 'production',
     secrets: [config.TELEGRAM_BOT_TOKEN, config.API_TOKEN, config.WEBHOOK_SECRET, config.DATABASE_URL, config.REDIS_URL],
   });
-  const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: 3000 });
+  const { db, sql } = connectDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: 3000 });
   // Fail a command fast while Redis is away (the caller then says so) instead of queueing it for minutes.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
   redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
-  const app = new GatewayApp({ config, db, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
+  const app = new GatewayApp({ config, db, sql, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
 
   await runUntilSignalled({
     service: 'gateway',

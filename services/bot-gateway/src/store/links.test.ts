@@ -1,4 +1,4 @@
-import { createDatabase, type Database } from '@dwld/db';
+import { connectDatabase, type Database } from '@dwld/db';
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
 import { LinkStore, type NewLink } from './links';
 
@@ -15,8 +15,9 @@ describe('LinkStore.add with many people at once (one INSERT per batch)', () => 
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    db = createDatabase(database.url, { poolSize: 3 });
-    store = new LinkStore(db);
+    const access = connectDatabase(database.url, { poolSize: 3 });
+    db = access.db;
+    store = new LinkStore(db, access.sql);
   });
   afterAll(async () => {
     await db.$disconnect();

@@ -1,7 +1,14 @@
-import { isDatabaseUnavailable, Prisma, type Database, type Link } from '@dwld/db';
+import { isDatabaseUnavailable, Prisma, type Database, type Link, type Sql } from '@dwld/db';
 import { Batcher } from '@dwld/runtime';
 
 export type { Link };
+
+/** A `links` row as node-postgres returns it (LINK_COLUMNS): bigints come as strings. */
+type RawLink = Omit<Link, 'chatId' | 'userId'> & { chatId: string; userId: string };
+
+function linkOfRow(row: RawLink): Link {
+  return { ...row, chatId: BigInt(row.chatId), userId: BigInt(row.userId) };
+}
 
 export interface NewLink {
   url: string;
@@ -46,7 +53,11 @@ export class LinkStore {
    */
   private readonly inserts = new Batcher<NewLink, Inserted>((links) => this.insertBatch(links), { maxBatch: 200 });
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** For the hot insert: raw statements skip Prisma's per-call query compiler (docs/ARCHITECTURE.md). */
+    private readonly sql: Sql,
+  ) {}
 
   /**
    * Stores a link: `created`, or not when this user already has it queued (`existing`), or
@@ -87,7 +98,7 @@ export class LinkStore {
     });
     let rows: Link[];
     try {
-      rows = await this.db.$queryRaw<Link[]>`
+      const raw = await this.sql.rows<RawLink>(Prisma.sql`
         INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, message_id, send_at, updated_at)
         SELECT i.url, i.host, i.chat_id, i.user_id, i.username, i.quality, i.folder, i.message_id, i.send_at, now()
           FROM unnest(${firsts.map((l) => l.url)}::text[], ${firsts.map((l) => l.host)}::text[],
@@ -99,7 +110,8 @@ export class LinkStore {
             OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = i.chat_id AND d.message_id = i.message_id AND d.url = i.url)
          ORDER BY i.user_id, i.url
         ON CONFLICT DO NOTHING
-        RETURNING ${Prisma.raw(LINK_COLUMNS)}`;
+        RETURNING ${Prisma.raw(LINK_COLUMNS)}`);
+      rows = raw.map(linkOfRow);
     } catch (err) {
       // One bad link must not fail the others: each goes alone, one after another (not all at
       // once: a burst of them would queue for the pool and time out), and keeps its own error.

@@ -1,5 +1,5 @@
 // Test-only: a gateway wired to the Bot API emulator, a fresh database and a Redis prefix.
-import { createDatabase, type Database } from '@dwld/db';
+import { connectDatabase, type Database, type DatabaseAccess } from '@dwld/db';
 import { streamKey } from '@dwld/events';
 import { silentLogger, type Logger } from '@dwld/logger';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
@@ -27,7 +27,7 @@ export interface Harness {
   /** The payloads published to an event's stream, oldest first. */
   events(type: string, prefix?: string): Promise<Array<Record<string, unknown>>>;
   /** Starts another gateway on the same emulator, database and Redis (stopped by stop()). */
-  startGateway(env?: Record<string, string>, options?: { db?: Database; logger?: Logger }): Promise<{ app: GatewayApp; httpPort: number }>;
+  startGateway(env?: Record<string, string>, options?: { database?: DatabaseAccess; logger?: Logger }): Promise<{ app: GatewayApp; httpPort: number }>;
   stop(): Promise<void>;
 }
 
@@ -35,7 +35,8 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
   const emulator = new TelegramEmulator();
   const { url: apiRoot } = await emulator.start();
   const [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('gateway')]);
-  const db = createDatabase(database.url, { poolSize: 5 });
+  const access = connectDatabase(database.url, { poolSize: 5 });
+  const { db } = access;
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     REDIS_URL: ns.url,
@@ -57,7 +58,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
   const cleanups: Array<() => Promise<void> | void> = [];
   const startGateway: Harness['startGateway'] = async (more = {}, options = {}) => {
     const redis = new Redis(ns.url, { maxRetriesPerRequest: 2 });
-    const app = new GatewayApp({ config: parseGatewayConfig({ ...env, ...more }), db: options.db ?? db, redis, logger: options.logger ?? silentLogger(), consumerName: `gw-${cleanups.length}` });
+    const app = new GatewayApp({ config: parseGatewayConfig({ ...env, ...more }), ...(options.database ?? access), redis, logger: options.logger ?? silentLogger(), consumerName: `gw-${cleanups.length}` });
     cleanups.push(async () => {
       await app.stop();
       redis.disconnect();
