@@ -14,6 +14,15 @@ describe('secretsEqual / bearerToken', () => {
     expect(matches('abc-123x')).toBe(false);
     expect(matches('')).toBe(false);
     expect(matches('abc-123')).toBe(true);
+    expect(matches('x'.repeat(10_000))).toBe(false);
+    // Longer than the fixed width: still compared exactly.
+    const long = 'k'.repeat(300);
+    expect(secretMatcher(long)(long)).toBe(true);
+    expect(secretMatcher(long)(`${long.slice(1)}j`)).toBe(false);
+    expect(secretMatcher(long)(long.slice(1))).toBe(false);
+    // Multi-byte characters count by their bytes.
+    expect(secretMatcher('ключ-секрет')('ключ-секрет')).toBe(true);
+    expect(secretMatcher('ключ-секрет')('ключ-секреТ')).toBe(false);
   });
   it('reads a bearer token', () => {
     expect(bearerToken('Bearer t0k')).toBe('t0k');

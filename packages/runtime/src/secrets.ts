@@ -5,17 +5,34 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * first, so neither the content nor the length of the secret leaks through timing.
  */
 export function secretsEqual(given: string, expected: string): boolean {
-  return secretMatcher(expected)(given);
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 }
 
+/** Secrets up to this many bytes take the same time to compare, whatever their length. */
+const MATCHER_MIN_WIDTH = 256;
+
 /**
- * secretsEqual against one expected secret, its digest taken once: for a check on every
- * request (the webhook's secret header).
+ * secretsEqual against one expected secret, for a check on every request (the webhook's
+ * secret header): no hashing per call. Both sides are laid out in a buffer of one fixed size
+ * (a length, then the bytes) and compared whole, so the time depends on neither the content
+ * nor the length of the secret; a presented value longer than that buffer is refused without
+ * looking at the secret at all.
  */
 export function secretMatcher(expected: string): (given: string) => boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  const expectedDigest = digest(expected);
-  return (given) => timingSafeEqual(digest(given), expectedDigest);
+  const width = 4 + Math.max(MATCHER_MIN_WIDTH, Buffer.byteLength(expected));
+  const laidOut = (value: string): Buffer | null => {
+    const bytes = Buffer.byteLength(value);
+    if (4 + bytes > width) return null;
+    const buffer = Buffer.alloc(width);
+    buffer.writeUInt32BE(bytes, 0);
+    buffer.write(value, 4);
+    return buffer;
+  };
+  const expectedLaidOut = laidOut(expected)!;
+  return (given) => {
+    const givenLaidOut = laidOut(given);
+    return givenLaidOut !== null && timingSafeEqual(givenLaidOut, expectedLaidOut);
+  };
 }
 
 /** The token of an `Authorization: Bearer <token>` value, or undefined. */
