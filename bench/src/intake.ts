@@ -27,8 +27,14 @@ const SECRET = 'bench-webhook-secret-0123456789';
 const WEBHOOK_PATH = '/telegram/webhook';
 const FIRST_USER_ID = 700_000_000;
 const URL_BASE = 'https://www.youtube.com/watch?v=';
-/** People who send a link before the measured burst, to warm the gateway up. */
+/** People who send a link before the first burst (connection pools, first queries). */
 export const WARMUP_USERS = 50;
+/**
+ * Bursts a gateway takes before the measured ones. A fresh process spends its first thousands
+ * of updates compiling its hot paths: in a first burst here about half of the gateway's CPU
+ * went to V8's optimizing compiler threads, and its rate was about two thirds of a warm one.
+ */
+export const INTAKE_WARM_BURSTS = 2;
 /** Bot API methods that are not messages (setup, polling): not counted as sends. */
 const NOT_SENDS = new Set(['getme', 'getupdates', 'setwebhook', 'deletewebhook', 'getwebhookinfo', 'setmycommands', 'getmycommands', 'deletemycommands', 'logout', 'close']);
 
@@ -119,8 +125,25 @@ export async function harnessCeiling(n: number): Promise<number> {
   }
 }
 
-/** One run: a fresh database, Redis prefix, emulator and gateway process; `users` people send one link each. */
-export async function runIntake(mode: IntakeMode, users: number): Promise<IntakeFigures> {
+export interface IntakeOptions {
+  /** People per burst; each sends one link. */
+  users: number;
+  /** Bursts handled first and not measured: the gateway's JIT compiles its hot paths then. */
+  warmBursts: number;
+  /** Measured bursts after them. */
+  runs: number;
+  /** Told each burst's figures as it ends (the first warmBursts are not measured). */
+  onBurst?: (figures: IntakeFigures, burst: number) => void;
+}
+
+/**
+ * One gateway process (on a fresh database, Redis prefix and emulator) takes `warmBursts` +
+ * `runs` bursts one after another, each of `users` new people sending one link at once; a burst
+ * starts once every person of the one before has their reply. Returns every burst's figures,
+ * the unmeasured ones first.
+ */
+export async function runIntake(mode: IntakeMode, options: IntakeOptions): Promise<IntakeFigures[]> {
+  const { users } = options;
   const db = await createTestDatabase();
   const ns = await createRedisNamespace('bench-intake');
   const pg = new Client({ connectionString: db.url });
@@ -140,7 +163,9 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
   emulator.on('webhookFailed', onWebhookFailed);
 
   try {
-    const ids = Array.from({ length: users }, (_, i) => String(FIRST_USER_ID + i));
+    const bursts = options.warmBursts + options.runs;
+    // Each burst has its own people: ids FIRST_USER_ID + burst × users + i.
+    const burstIds = (burst: number) => Array.from({ length: users }, (_, i) => String(FIRST_USER_ID + burst * users + i));
     const warmIds = Array.from({ length: WARMUP_USERS }, (_, i) => String(FIRST_USER_ID - 1 - i));
     const port = await freePort();
     gateway = spawnService(mainJs('bot-gateway'), {
@@ -149,7 +174,7 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       TELEGRAM_API_ROOT: apiRoot,
       TELEGRAM_BOT_TOKEN: TOKEN,
       // Access by configuration: no database lookup per update.
-      ALLOWED_IDS: [...warmIds, ...ids].join(','),
+      ALLOWED_IDS: [...warmIds, ...Array.from({ length: bursts }, (_, burst) => burstIds(burst)).flat()].join(','),
       ...(mode === 'polling' ? {} : { WEBHOOK_URL: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, WEBHOOK_SECRET: SECRET }),
     });
     watch.stage('waiting for the gateway');
@@ -164,11 +189,10 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       }
     }
     sampler = sampleRss(gateway.child.pid!);
-    const people = ids.map((id) => emulator.user({ id: Number(id) }));
     const tag = `${mode}-${Date.now().toString(36)}`;
 
-    // Warm-up: a few people first (JIT, connection pools, Prisma's first queries), until they
-    // have their replies. Their links (user ids below FIRST_USER_ID) are left out of the figures.
+    // A few people first (connection pools, Prisma's first queries), until they have their
+    // replies. Their links (user ids below FIRST_USER_ID) are left out of the figures.
     watch.stage('warming up');
     const warmStart = Date.now();
     for (const [i, id] of warmIds.entries()) emulator.user({ id: Number(id) }).sendText(`${URL_BASE}${tag}-warm-${i}`);
@@ -178,16 +202,43 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       await sleep(50);
     }
     await sleep(1_100); // past the last warm-up send's second
+
+    const figures: IntakeFigures[] = [];
+    for (let burst = 0; burst < bursts; burst++) {
+      const ids = burstIds(burst);
+      const f = await measureBurst(ids, `${tag}-b${burst}`, burst);
+      figures.push(f);
+      options.onBurst?.(f, burst);
+    }
+    return figures;
+  } finally {
+    watch.stage('cleaning up');
+    emulator.off('call', onCall);
+    emulator.off('webhookFailed', onWebhookFailed);
+    sampler?.stop();
+    if (gateway) await stopService(gateway);
+    await emulator.stop();
+    await pg.end();
+    await ns.cleanup();
+    await db.drop();
+    watch.stop();
+  }
+
+  /** One burst: these people each send their link at once; figures until each has a reply. */
+  async function measureBurst(ids: string[], tag: string, burst: number): Promise<IntakeFigures> {
+    const firstId = Number(ids[0]);
+    const lastId = Number(ids[ids.length - 1]);
+    const people = ids.map((id) => emulator.user({ id: Number(id) }));
     calls.length = 0;
     webhookFailures = 0;
 
-    watch.stage('injecting');
-    // BENCH_PROFILE_SIGNAL=SIGUSR2: told to the gateway when the burst starts and when the last
+    watch.stage(`burst ${burst + 1}: injecting`);
+    // BENCH_PROFILE_SIGNAL=SIGUSR2: told to the gateway when a burst starts and when its last
     // link is stored, for a profiler hook (BENCH_NODE_OPTIONS) to cover just that window. The
     // hook must handle the signal: by default SIGUSR2 ends the process.
     const profileSignal = process.env.BENCH_PROFILE_SIGNAL as NodeJS.Signals | undefined;
-    if (profileSignal) gateway.child.kill(profileSignal);
-    const cpuBefore = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
+    if (profileSignal) gateway!.child.kill(profileSignal);
+    const cpuBefore = { gateway: cpuMsOf(gateway!.child.pid!), machine: machineCpu() };
     // The burst: everyone sends their link at (nearly) the same moment.
     const injectedAt = new Map<string, number>();
     for (const [i, person] of people.entries()) {
@@ -196,26 +247,29 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
     }
     const firstInjected = injectedAt.get(ids[0]!)!;
 
-    watch.stage('waiting for the links to be stored');
+    watch.stage(`burst ${burst + 1}: waiting for the links to be stored`);
     // Stored: wait for every row (or 15 s without progress).
     let stored = 0;
     let lastMoved = Date.now();
     for (;;) {
-      const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM links WHERE user_id >= $1', [FIRST_USER_ID]);
+      const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM links WHERE user_id BETWEEN $1 AND $2', [firstId, lastId]);
       if (rows[0]!.n !== stored) {
         stored = rows[0]!.n;
         lastMoved = Date.now();
       }
-      if (stored >= users || Date.now() - lastMoved > 15_000) break;
+      if (stored >= ids.length || Date.now() - lastMoved > 15_000) break;
       await sleep(25);
     }
-    const cpuAfter = { gateway: cpuMsOf(gateway.child.pid!), machine: machineCpu() };
-    if (profileSignal) gateway.child.kill(profileSignal);
-    const { rows } = await pg.query<{ user_id: string; created: number }>('SELECT user_id::text, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM links WHERE user_id >= $1', [FIRST_USER_ID]);
+    const cpuAfter = { gateway: cpuMsOf(gateway!.child.pid!), machine: machineCpu() };
+    if (profileSignal) gateway!.child.kill(profileSignal);
+    const { rows } = await pg.query<{ user_id: string; created: number }>(
+      'SELECT user_id::text, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM links WHERE user_id BETWEEN $1 AND $2',
+      [firstId, lastId],
+    );
     const lags = new Float64Array(rows.map((row) => row.created - injectedAt.get(row.user_id)!)).sort();
     const lastStored = Math.max(...rows.map((row) => row.created));
 
-    watch.stage('waiting for the replies');
+    watch.stage(`burst ${burst + 1}: waiting for the replies`);
     // Replies: wait until every person has one (or 15 s without a new one), then a little longer for strays.
     const repliedChats = () => new Set(calls.filter((c) => c.method === 'sendmessage' && c.ok).map((c) => c.chatId));
     let replied = 0;
@@ -226,26 +280,26 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
         replied = now;
         lastMoved = Date.now();
       }
-      if (replied >= users || Date.now() - lastMoved > 15_000) break;
+      if (replied >= ids.length || Date.now() - lastMoved > 15_000) break;
       await sleep(100);
     }
     await sleep(1_500);
-    const peakRss = sampler.peak();
+    const peakRss = sampler!.peak();
 
     const sends = calls.filter((c) => !NOT_SENDS.has(c.method));
     const perChat = new Map<string, number[]>();
     for (const c of sends) (perChat.get(c.chatId) ?? perChat.set(c.chatId, []).get(c.chatId)!).push(c.at);
     const okReplies = sends.filter((c) => c.method === 'sendmessage' && c.ok);
-    // BENCH_INTAKE_DUMP=<dir>: the raw times of this run, for a closer look.
+    // BENCH_INTAKE_DUMP=<dir>: the raw times of this burst, for a closer look.
     if (process.env.BENCH_INTAKE_DUMP) {
       writeFileSync(
         `${process.env.BENCH_INTAKE_DUMP}/intake-${tag}.json`,
-        JSON.stringify({ mode, users, firstInjected, stored: rows.map((row) => ({ userId: row.user_id, injected: injectedAt.get(row.user_id), created: row.created })), sends }),
+        JSON.stringify({ mode, users: ids.length, firstInjected, stored: rows.map((row) => ({ userId: row.user_id, injected: injectedAt.get(row.user_id), created: row.created })), sends }),
       );
     }
     return {
       mode,
-      users,
+      users: ids.length,
       stored: rows.length,
       rate: rows.length / ((lastStored - firstInjected) / 1000),
       lagP50: percentile(lags, 0.5),
@@ -262,17 +316,6 @@ export async function runIntake(mode: IntakeMode, users: number): Promise<Intake
       machineBusy: machineBusyShare(cpuBefore.machine, cpuAfter.machine),
       machineCpuMsPerUpdate: machineBusyMs(cpuBefore.machine, cpuAfter.machine) / Math.max(1, rows.length),
     };
-  } finally {
-    watch.stage('cleaning up');
-    emulator.off('call', onCall);
-    emulator.off('webhookFailed', onWebhookFailed);
-    sampler?.stop();
-    if (gateway) await stopService(gateway);
-    await emulator.stop();
-    await pg.end();
-    await ns.cleanup();
-    await db.drop();
-    watch.stop();
   }
 }
 
