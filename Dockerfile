@@ -26,6 +26,10 @@ USER node
 # The memory settings every service runs with (scripts/dwld.mjs and SERVICE_MEMORY_ENV in
 # @dwld/testkit use the same): a modest young generation and an old generation capped well
 # above the live set, so V8 collects instead of letting the resident set grow under load, and
-# two malloc arenas instead of one per thread (bench/RESULTS.md). Override to change them.
-ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=64" MALLOC_ARENA_MAX=2
+# two malloc arenas instead of one per thread (bench/RESULTS.md). The scheduler's image is
+# built with OLD_SPACE_MB=1024: a higher cap lets V8 grow its old generation by a larger
+# factor between compactions, which its dispatch loop needs (SCHEDULER_MEMORY_ENV says why).
+# Override NODE_OPTIONS to change them.
+ARG OLD_SPACE_MB=64
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=${OLD_SPACE_MB}" MALLOC_ARENA_MAX=2
 CMD ["sh", "-c", "exec node --enable-source-maps services/${SERVICE}/dist/main.js"]

@@ -151,9 +151,11 @@ function runProcesses(processes) {
     if (!existsSync(main)) throw new StepFailed(`${name} has no build output (${path.relative(root, main)})`);
     // Own process group: a terminal's Ctrl-C reaches only this runner, which then sends each
     // service one SIGTERM (a second signal would make a service exit without finishing its work).
-    // The memory settings of the Dockerfile (SERVICE_MEMORY_ENV in @dwld/testkit: a smaller
-    // resident set under load), unless the environment says otherwise.
-    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env: { NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=64', MALLOC_ARENA_MAX: '2', ...env, ...extra }, stdio: 'inherit', detached: true });
+    // The memory settings of the Dockerfile (SERVICE_MEMORY_ENV and SCHEDULER_MEMORY_ENV in
+    // @dwld/testkit say why), unless the environment says otherwise.
+    const oldSpaceMb = name === 'scheduler' ? 1024 : 64;
+    const memory = { NODE_OPTIONS: `--max-semi-space-size=4 --max-old-space-size=${oldSpaceMb}`, MALLOC_ARENA_MAX: '2' };
+    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env: { ...memory, ...env, ...extra }, stdio: 'inherit', detached: true });
     child.on('exit', (code, signal) => {
       say(`${name} exited (${signal ?? code})`);
       if (!stopping) stop(code || 1);

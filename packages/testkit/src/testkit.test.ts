@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
-import { createRedisNamespace, createTestDatabase, deferred, freePort, waitFor } from './index';
+import { createRedisNamespace, createTestDatabase, deferred, freePort, spawnService, waitFor } from './index';
 
 describe('waitFor', () => {
   it('returns the first truthy value and retries through throws', async () => {
@@ -61,5 +64,29 @@ describe('freePort', () => {
     const port = await freePort();
     expect(port).toBeGreaterThan(0);
     expect(port).toBeLessThan(65536);
+  });
+});
+
+describe('spawnService', () => {
+  let root: string;
+  beforeAll(() => (root = mkdtempSync(path.join(tmpdir(), 'dwld-spawn-'))));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  /** The V8 heap limit, in MiB, of a stand-in main.js at services/<name>/dist. */
+  async function heapLimitOf(service: string): Promise<number> {
+    const main = path.join(root, 'services', service, 'dist', 'main.js');
+    mkdirSync(path.dirname(main), { recursive: true });
+    writeFileSync(main, "process.stdout.write(String(require('v8').getHeapStatistics().heap_size_limit / 1048576))");
+    const proc = spawnService(main, {});
+    expect(await proc.exited).toBe(0);
+    return Number(proc.output());
+  }
+
+  it("runs the scheduler with its higher old-generation cap and every other service with the common one", async () => {
+    // heap_size_limit is the old-generation cap plus the young generation.
+    expect(await heapLimitOf('scheduler')).toBeGreaterThan(1000);
+    const gateway = await heapLimitOf('bot-gateway');
+    expect(gateway).toBeGreaterThan(60);
+    expect(gateway).toBeLessThan(100);
   });
 });
