@@ -24,7 +24,7 @@ export const SERVICE_MEMORY_ENV: Readonly<Record<string, string>> = { NODE_OPTIO
  * dispatching scheduler promotes most of each in-flight call's objects, so at 64 MB it
  * compacted every ~0.4 s, and each compaction also dropped grpc-js's optimized per-call
  * closures, which V8 then compiled again: about a fifth of its CPU went to that compiler in
- * the dispatch benchmark. With 1 GB: ~12% less scheduler CPU per link, ~6 MiB more at peak.
+ * the dispatch benchmark. With 1 GB: ~12% less scheduler CPU per link, ~8 MiB more at peak.
  * The heap still settles a little above the live set; the cap only matters for a leak.
  */
 export const SCHEDULER_MEMORY_ENV: Readonly<Record<string, string>> = { ...SERVICE_MEMORY_ENV, NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=1024' };
@@ -34,6 +34,11 @@ export function serviceMemoryEnv(mainJs: string): Readonly<Record<string, string
   return /[\\/]services[\\/]scheduler[\\/]/.test(mainJs) ? SCHEDULER_MEMORY_ENV : SERVICE_MEMORY_ENV;
 }
 
+/**
+ * Runs a built service (its dist/main.js) in its own process with its memory settings and
+ * exactly `env` (plus PATH), as it ships: for tests of start-up, configuration errors, logs
+ * and signals.
+ */
 export function spawnService(mainJs: string, env: Record<string, string>): ServiceProcess {
   if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: build first (pnpm build)`);
   const child = spawn(process.execPath, [mainJs], { env: { PATH: process.env.PATH ?? '', ...serviceMemoryEnv(mainJs), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
