@@ -16,7 +16,7 @@ export interface ServiceProcess {
  * arenas instead of one per thread, which only reserve memory. Tighter heap settings cost the
  * gateway twice the CPU per update (bench/RESULTS.md).
  */
-export const SERVICE_MEMORY_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=64', MALLOC_ARENA_MAX: '2' };
+export const SERVICE_MEMORY_ENV = memoryEnv(64);
 
 /**
  * The scheduler's: a higher old-generation cap. V8 lets the old generation grow by a factor
@@ -27,7 +27,12 @@ export const SERVICE_MEMORY_ENV: Readonly<Record<string, string>> = { NODE_OPTIO
  * the dispatch benchmark. With 1 GB: ~12% less scheduler CPU per link, ~8 MiB more at peak.
  * The heap still settles a little above the live set; the cap only matters for a leak.
  */
-export const SCHEDULER_MEMORY_ENV: Readonly<Record<string, string>> = { ...SERVICE_MEMORY_ENV, NODE_OPTIONS: '--max-semi-space-size=4 --max-old-space-size=1024' };
+export const SCHEDULER_MEMORY_ENV = memoryEnv(1024);
+
+/** The settings every service shares; only the old generation's cap differs between them. */
+function memoryEnv(oldSpaceMb: number): Readonly<Record<string, string>> {
+  return { NODE_OPTIONS: `--max-semi-space-size=4 --max-old-space-size=${oldSpaceMb}`, MALLOC_ARENA_MAX: '2' };
+}
 
 /** The memory settings of the service whose dist/main.js this is. */
 export function serviceMemoryEnv(mainJs: string): Readonly<Record<string, string>> {
