@@ -16,36 +16,75 @@ function normaliseName(name: string): string {
 }
 
 /**
- * True when the pattern is the host itself, one of its parent domains (`youtube.com` takes
- * `m.youtube.com`, never `notyoutube.com` or `youtube.com.evil.org`), or a wildcard.
- * An IP address matches only itself. Case-insensitive; a trailing dot on either side is ignored.
+ * How closely a pattern fits a host, or null when it does not take it. The pattern must be the
+ * host itself, one of its parent domains (`youtube.com` takes `m.youtube.com`, never
+ * `notyoutube.com` or `youtube.com.evil.org`), or a wildcard. A wildcard scores 0; a name scores
+ * the number of its labels, so the host itself scores highest, then its longer parents
+ * (`music.youtube.com`: 3) before shorter ones (`youtube.com`: 2). An IP address matches only
+ * itself. Case-insensitive; a trailing dot on either side and surrounding spaces are ignored.
  */
-export function matchesPattern(host: string, pattern: string): boolean {
+export function patternSpecificity(host: string, pattern: string): number | null {
   const wanted = normaliseName(pattern);
-  if (WILDCARD_PATTERNS.has(wanted)) return true;
+  if (WILDCARD_PATTERNS.has(wanted)) return 0;
   const name = normaliseName(host);
-  if (wanted === '' || name === '') return false;
-  if (name === wanted) return true;
+  if (wanted === '' || name === '') return null;
+  if (name === wanted) return labelCount(wanted);
   // An IP address has no parent domains: 10.0.0.1 does not sit under "0.0.1".
-  return isIP(name) === 0 && name.endsWith(`.${wanted}`);
+  return isIP(name) === 0 && name.endsWith(`.${wanted}`) ? labelCount(wanted) : null;
+}
+
+function labelCount(name: string): number {
+  return name.split('.').length;
+}
+
+/** True when the pattern is the host itself, one of its parent domains, or a wildcard (see patternSpecificity). */
+export function matchesPattern(host: string, pattern: string): boolean {
+  return patternSpecificity(host, pattern) !== null;
+}
+
+/** The downloader's best (most specific) matching pattern's score; null when none of its patterns takes the host. */
+export function downloaderSpecificity(host: string, downloader: RoutableDownloader): number | null {
+  let best: number | null = null;
+  for (const pattern of downloader.patterns) {
+    const score = patternSpecificity(host, pattern);
+    if (score !== null && (best === null || score > best)) best = score;
+  }
+  return best;
 }
 
 export function isEligible(host: string, downloader: RoutableDownloader): boolean {
-  return downloader.patterns.some((pattern) => matchesPattern(host, pattern));
+  return downloaderSpecificity(host, downloader) !== null;
 }
 
 /**
- * The downloaders that may take a link to `host`, in the order to try them: healthy ones,
- * then unhealthy ones (they may have recovered since the last health check). Within each
- * group a random one goes first, so load spreads; the rest follow it in the input's cyclic
- * order, so each one is equally often second, too. Empty: no downloader takes this host.
- * `random` is called once per group of two or more, healthy group first.
+ * The downloaders that may take a link to `host`, in the order to try them:
+ * 1. healthy ones, then unhealthy ones (they may have recovered since the last health check;
+ *    RecentFailures demotes a downloader by marking it unhealthy). Health comes first because
+ *    an unhealthy downloader would likely cost a full deadline before the next one is tried.
+ * 2. Within each health group, by how specifically the downloader's best pattern fits the host
+ *    (downloaderSpecificity): the host itself, then parent domains longest first, then wildcards.
+ *    Downloaders that score the same form a tier.
+ * 3. Within each tier a random one goes first, so load spreads among equals; the rest follow it
+ *    in the input's cyclic order, so each one is equally often second, too.
+ * Empty: no downloader takes this host. `random` is called once per tier of two or more, in the
+ * order of the plan.
  */
 export function planRoute<D extends RoutableDownloader>(host: string, downloaders: readonly D[], random: () => number): D[] {
-  const eligible = downloaders.filter((downloader) => isEligible(host, downloader));
-  const healthy = eligible.filter((downloader) => downloader.healthy);
-  const unhealthy = eligible.filter((downloader) => !downloader.healthy);
-  return [...rotateToRandomStart(healthy, random), ...rotateToRandomStart(unhealthy, random)];
+  const ranked: Array<{ downloader: D; score: number }> = [];
+  for (const downloader of downloaders) {
+    const score = downloaderSpecificity(host, downloader);
+    if (score !== null) ranked.push({ downloader, score });
+  }
+  const plan: D[] = [];
+  for (const healthy of [true, false]) {
+    const group = ranked.filter((entry) => Boolean(entry.downloader.healthy) === healthy);
+    const scores = [...new Set(group.map((entry) => entry.score))].sort((a, b) => b - a);
+    for (const score of scores) {
+      const tier = group.filter((entry) => entry.score === score).map((entry) => entry.downloader);
+      plan.push(...rotateToRandomStart(tier, random));
+    }
+  }
+  return plan;
 }
 
 function rotateToRandomStart<T>(items: readonly T[], random: () => number): T[] {
