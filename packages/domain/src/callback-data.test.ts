@@ -8,6 +8,8 @@ describe('callback data', () => {
     [{ kind: 'folder', linkId: 9, folderIndex: 0 }, 'f:9:0'],
     [{ kind: 'remove', linkId: Number.MAX_SAFE_INTEGER }, 'r:9007199254740991'],
     [{ kind: 'filter', status: 'retrying' }, 's:retrying'],
+    [{ kind: 'clean', confirmed: true }, 'c:y'],
+    [{ kind: 'clean', confirmed: false }, 'c:n'],
     [{ kind: 'noop' }, 'n'],
   ])('encodes %j as %s and back', (action, data) => {
     expect(encodeCallbackData(action)).toBe(data);
@@ -36,6 +38,9 @@ describe('callback data', () => {
     ['s:done', 'an unknown status'],
     ['s:', 'an empty status'],
     ['n:', 'an extra part on noop'],
+    ['c:', 'an empty clean answer'],
+    ['c:yes', 'a clean answer other than y or n'],
+    ['c:y:1', 'an extra part on clean'],
     [`q:1:${'9'.repeat(70)}`, 'over 64 bytes'],
   ])('rejects %s (%s)', (data) => {
     expect(decodeCallbackData(data)).toBeNull();
@@ -53,6 +58,7 @@ describe('callback data', () => {
     ['a quality with a colon', { kind: 'quality', linkId: 1, quality: '72:0' }],
     ['an unknown status', { kind: 'filter', status: 'done' }],
     ['an unknown kind', { kind: 'launch' }],
+    ['a clean answer that is not a boolean', { kind: 'clean', confirmed: 'yes' }],
   ])('refuses to encode %s', (_, action) => {
     expect(() => encodeCallbackData(action as CallbackAction)).toThrow(RangeError);
   });
@@ -62,6 +68,7 @@ describe('callback data', () => {
     fc.record({ kind: fc.constant('folder' as const), linkId: fc.maxSafeNat(), folderIndex: fc.maxSafeNat() }),
     fc.record({ kind: fc.constant('remove' as const), linkId: fc.maxSafeNat() }),
     fc.record({ kind: fc.constant('filter' as const), status: fc.constantFrom('queued' as const, 'retrying' as const, 'failed' as const) }),
+    fc.record({ kind: fc.constant('clean' as const), confirmed: fc.boolean() }),
     fc.constant({ kind: 'noop' as const }),
   );
 
@@ -76,7 +83,7 @@ describe('callback data', () => {
   });
 
   it('never throws on arbitrary strings, and re-encodes whatever it accepts to the same string', () => {
-    const nearMiss = fc.tuple(fc.constantFrom('q', 'f', 'r', 's', 'n', 'x'), fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.nat().map(String)), { maxLength: 3 }));
+    const nearMiss = fc.tuple(fc.constantFrom('q', 'f', 'r', 's', 'c', 'n', 'x'), fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.nat().map(String)), { maxLength: 3 }));
     const dataArbitrary = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 80 }),
       nearMiss.map(([prefix, parts]) => [prefix, ...parts].join(':')),

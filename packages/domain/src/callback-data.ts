@@ -10,6 +10,8 @@ export type CallbackAction =
   | { kind: 'folder'; linkId: number; folderIndex: number }
   | { kind: 'remove'; linkId: number }
   | { kind: 'filter'; status: FilterStatus }
+  /** The answer to /clean's "are you sure?": go ahead, or leave the history alone. */
+  | { kind: 'clean'; confirmed: boolean }
   | { kind: 'noop' };
 
 /** A quality as buttons carry it: a number of 2 to 5 digits, or max (the gateway's QUALITY_OPTIONS format). */
@@ -19,7 +21,7 @@ const DECIMAL = /^(0|[1-9]\d*)$/;
 
 /**
  * The compact payload of an action: `q:<linkId>:<quality>`, `f:<linkId>:<folderIndex>`,
- * `r:<linkId>`, `s:<status>`, `n`. Throws for fields decode would refuse, and for a payload
+ * `r:<linkId>`, `s:<status>`, `c:y` / `c:n`, `n`. Throws for fields decode would refuse, and for a payload
  * over 64 bytes.
  */
 export function encodeCallbackData(action: CallbackAction): string {
@@ -40,6 +42,8 @@ function payloadOf(action: CallbackAction): string {
       return `r:${action.linkId}`;
     case 'filter':
       return `s:${action.status}`;
+    case 'clean':
+      return `c:${action.confirmed === true ? 'y' : action.confirmed === false ? 'n' : '?'}`;
     case 'noop':
       return 'n';
   }
@@ -72,6 +76,9 @@ export function decodeCallbackData(data: unknown): CallbackAction | null {
       if (status === undefined || second !== undefined) return null;
       return { kind: 'filter', status };
     }
+    case 'c':
+      if (second !== undefined || (first !== 'y' && first !== 'n')) return null;
+      return { kind: 'clean', confirmed: first === 'y' };
     case 'n':
       return first === undefined ? { kind: 'noop' } : null;
     default:

@@ -8,6 +8,7 @@ import {
   normalisePhone,
   resolveRole,
   USER_COMMANDS,
+  PHONE_USER_COMMANDS,
   type ContactInput,
   type Role,
 } from './permissions';
@@ -103,10 +104,19 @@ describe('isContactAcceptable', () => {
 });
 
 describe('commands', () => {
-  it('gives users their nine commands and admins six more', () => {
-    expect(USER_COMMANDS).toEqual(['start', 'help', 'queue', 'select', 'remove', 'enable', 'disable', 'logout', 'restart']);
+  it('gives users their eight commands, people let in by phone /logout too, and admins six more', () => {
+    expect(USER_COMMANDS).toEqual(['start', 'help', 'queue', 'select', 'remove', 'enable', 'disable', 'restart']);
+    expect(PHONE_USER_COMMANDS).toEqual([...USER_COMMANDS, 'logout']);
     expect(ADMIN_COMMANDS).toEqual([...USER_COMMANDS, 'status', 'downloaders', 'clean', 'pooloff', 'poolon', 'links']);
     expect(new Set(ADMIN_COMMANDS).size).toBe(ADMIN_COMMANDS.length);
+  });
+
+  it('offers /logout only to people let in by phone', () => {
+    expect(canUseCommand('user', 'logout', 'phone')).toBe(true);
+    expect(canUseCommand('user', 'logout', 'id')).toBe(false);
+    expect(canUseCommand('user', 'logout')).toBe(false);
+    expect(canUseCommand('admin', 'logout')).toBe(false);
+    expect(canUseCommand('stranger', 'logout', 'phone')).toBe(false);
   });
 
   it.each<[Role, string, boolean]>([
