@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
-import { connectDatabase, createDatabase, isDatabaseReachable, isDatabaseUnavailable, isUniqueViolation, Prisma, type Database } from './index';
+import { connectDatabase, createDatabase, isDatabaseReachable, isDatabaseUnavailable, isDispatchPaused, isUniqueViolation, Prisma, readDispatchPause, setDispatchPaused, type Database } from './index';
 
 describe('database (real PostgreSQL, migrated schema)', () => {
   let testDb: TestDatabase;
@@ -33,6 +33,22 @@ describe('database (real PostgreSQL, migrated schema)', () => {
     expect(isDatabaseUnavailable(err)).toBe(false);
     // another user may queue the same link
     await expect(db.link.create({ data: { ...data, userId: 2n } })).resolves.toMatchObject({ userId: 2n });
+  });
+
+  it('flips the dispatch pause once, remembering since when and by whom', async () => {
+    expect(await readDispatchPause(db)).toEqual({ paused: false, since: null, by: null });
+    expect(await setDispatchPaused(db, true, { id: '100', name: '@admin' })).toBe(true);
+    const paused = await readDispatchPause(db);
+    expect(paused).toMatchObject({ paused: true, by: { id: '100', name: '@admin' } });
+    expect(await isDispatchPaused(db)).toBe(true);
+    // Pausing again is no flip: the moment it was paused stays, and so does who did it.
+    expect(await setDispatchPaused(db, true, { id: '101', name: null })).toBe(false);
+    expect(await readDispatchPause(db)).toEqual(paused);
+    expect(await setDispatchPaused(db, false)).toBe(true);
+    const resumed = await readDispatchPause(db);
+    expect(resumed.paused).toBe(false);
+    expect(resumed.since!.getTime()).toBeGreaterThanOrEqual(paused.since!.getTime());
+    expect(await isDispatchPaused(db)).toBe(false);
   });
 
   it('stores downloaders with their pattern arrays', async () => {
