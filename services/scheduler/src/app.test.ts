@@ -127,7 +127,81 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(history.attempts).toBeGreaterThanOrEqual(2);
   });
 
-  it('picks the first downloader at random among the eligible ones, fails over within the attempt, tries unhealthy ones last', async () => {
+  /** Every link's dispatch row: which downloader took it, in how many attempts. */
+  async function takenBy(links: ReadonlyArray<{ id: number }>) {
+    const rows = await db.dispatch.findMany({ where: { linkId: { in: links.map((l) => l.id) } } });
+    return new Map(rows.map((row) => [row.linkId!, { downloader: row.downloader, attempts: row.attempts }]));
+  }
+
+  it('sends every link to the downloader that names its host (or a parent domain), and only the rest to the catch-all', async () => {
+    const box = await downloader('anything-box', ['*']);
+    const nas = await downloader('video-nas', ['youtube.com', 'youtu.be', 'vimeo.com', 'rutube.ru', 'vk.com']);
+    const specific = await Promise.all(
+      [
+        'https://www.youtube.com/watch?v=1', 'https://youtube.com/watch?v=2', 'https://m.youtube.com/watch?v=3', 'https://music.youtube.com/watch?v=4',
+        'https://youtu.be/5', 'https://youtu.be/6', 'https://vimeo.com/7', 'https://player.vimeo.com/video/8', 'https://rutube.ru/video/9',
+        'https://vk.com/video10', 'https://m.vk.com/video11', 'https://www.youtube.com/watch?v=12',
+      ].map((url) => addLink(url)),
+    );
+    const other = await Promise.all(
+      ['https://example.org/1', 'https://notyoutube.com/2', 'https://youtube.com.evil.org/3', 'https://vimeo.co/4', 'https://ok.ru/5', 'http://10.0.0.1/6', 'https://example.org/7', 'https://vk.co/8'].map(
+        (url) => addLink(url),
+      ),
+    );
+    await startApp();
+    await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched' });
+
+    expect(nas.links().sort()).toEqual(specific.map((l) => l.url).sort());
+    expect(box.links().sort()).toEqual(other.map((l) => l.url).sort());
+    const taken = await takenBy([...specific, ...other]);
+    for (const link of specific) expect([link.url, taken.get(link.id)]).toEqual([link.url, { downloader: 'video-nas', attempts: 1 }]);
+    for (const link of other) expect([link.url, taken.get(link.id)]).toEqual([link.url, { downloader: 'anything-box', attempts: 1 }]);
+  });
+
+  it('fails over in order when the specific downloader is down: to the next parent-domain match, then to the catch-all, within the attempt', async () => {
+    const box = await downloader('anything-box', ['*']);
+    const nas = await downloader('video-nas', ['youtube.com', 'vimeo.com']);
+    // Registered healthy but not listening: down since the last health check.
+    const music = await downloader('music-box', ['music.youtube.com']);
+    await music.stop();
+    const musicLinks = await Promise.all(Array.from({ length: 8 }, (_, i) => addLink(`https://music.youtube.com/watch?v=${i}`)));
+    const elsewhere = await addLink('https://example.org/a');
+    const { app } = await startApp();
+    await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched' });
+    expect(music.calls).toHaveLength(0);
+    expect(nas.links().sort()).toEqual(musicLinks.map((l) => l.url).sort());
+    expect(box.links()).toEqual([elsewhere.url]);
+    const taken = await takenBy([...musicLinks, elsewhere]);
+    expect([...taken.values()].every((row) => row.attempts === 1)).toBe(true);
+
+    // video-nas goes down too: its links, and music.youtube.com's, reach the catch-all in the same attempt.
+    await nas.stop();
+    const fallen = await Promise.all(
+      ['https://www.youtube.com/watch?v=x', 'https://vimeo.com/y', 'https://music.youtube.com/watch?v=z'].map((url) => addLink(url)),
+    );
+    app.scheduler.wake();
+    await waitFor(async () => (await db.link.count()) === 0, { what: 'the links of the downloaders that are down dispatched' });
+    expect(box.links().sort()).toEqual([elsewhere.url, ...fallen.map((l) => l.url)].sort());
+    const takenLater = await takenBy(fallen);
+    for (const link of fallen) expect([link.url, takenLater.get(link.id)]).toEqual([link.url, { downloader: 'anything-box', attempts: 1 }]);
+  });
+
+  it('gives a healthy catch-all the links of a specific downloader marked unhealthy, which still takes what the catch-all fails', async () => {
+    const box = await downloader('anything-box', ['*'], (request) => (request.link.endsWith('/refused') ? refuse(Status.UNAVAILABLE, 'full') : undefined));
+    const nas = await downloader('video-nas', ['youtube.com'], undefined, false);
+    const links = await Promise.all(Array.from({ length: 6 }, (_, i) => addLink(`https://www.youtube.com/watch?v=${i}`)));
+    await startApp();
+    await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched' });
+    expect(nas.calls).toHaveLength(0);
+    expect(box.links().sort()).toEqual(links.map((l) => l.url).sort());
+
+    const refused = await addLink('https://www.youtube.com/refused');
+    await waitFor(gone(refused.id), { what: 'the refused link dispatched' });
+    expect(nas.links()).toEqual([refused.url]);
+    expect((await takenBy([refused])).get(refused.id)).toEqual({ downloader: 'video-nas', attempts: 1 });
+  });
+
+  it('picks the first downloader at random among equally specific ones, fails over within the attempt, tries unhealthy ones last', async () => {
     const a = await downloader('a', ['*']);
     const b = await downloader('b', ['all']);
     const broken = await downloader('broken', ['example.com'], () => refuse(Status.UNAVAILABLE, 'disk full'));
@@ -136,7 +210,8 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     await startApp();
     await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched' });
 
-    // Every healthy eligible downloader went first for some links; the broken one's were taken by the next.
+    // 'broken' names the parent domain, so it went first until its failure demoted it (RecentFailures); the wildcards
+    // 'a' and 'b' each went first for some links and took every link 'broken' could not.
     expect(a.calls.length).toBeGreaterThan(0);
     expect(b.calls.length).toBeGreaterThan(0);
     expect(broken.calls.length).toBeGreaterThan(0);
