@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { type ApiReply, BotApi, type CallRecord } from './bot-api/bot-api';
 import { commandScopeKey } from './bot-api/commands';
 import { type Fault, FaultSwitches } from './bot-api/faults';
@@ -8,6 +9,9 @@ import { webhookInfoOf } from './bot-api/updates';
 import type { WebhookDeliveryOptions } from './bot-api/webhook-delivery';
 import { FakeUser, type FakeUserHost } from './fake-user';
 import { createRouter } from './routes';
+import { IdCounters } from './state/id-counters';
+import { captureWorld, restoreState } from './state/saved-state';
+import { readStateFile, StateWriter } from './state/state-file';
 import { type BotProfile, type BotState, type ChatEvent, clone, type UserProfile, World } from './state/world';
 import type { BotCommand, CallbackAnswer, Message, Update, User, WebhookInfo } from './types';
 import { waitForEvent } from './wait-for-event';
@@ -33,6 +37,19 @@ export interface TelegramEmulatorOptions {
    * Bob (201) and Stranger (999). They also give emulator.user() its defaults for those ids.
    */
   people?: PersonOptions[];
+  /**
+   * Keep the state across restarts in this JSON file (created if missing): update, message and
+   * callback query ids never repeat, even after the process is killed, and bots, people, chats
+   * (their current messages and keyboards), pending updates, webhooks and commands come back.
+   * An unreadable file makes the constructor throw (StateFileError, naming the file). Unset: the
+   * emulator keeps everything in memory only.
+   */
+  stateFile?: string;
+  /**
+   * With a state file: how many ids of one sequence a synchronous write reserves (default 1000).
+   * After a kill, a sequence continues above its reservation.
+   */
+  stateIdBlock?: number;
 }
 
 export interface FakeUserOptions {
@@ -71,9 +88,14 @@ export interface EmulatorEvents {
   bot: [User];
   /** reset() ran. */
   reset: [];
+  /** Writing the state file failed (the next change tries again). */
+  stateError: [Error];
 }
 
 const DEFAULT_WAIT_MS = 10_000;
+
+/** With a state file, the longest a change waits before it is written. */
+const STATE_WRITE_DELAY_MS = 200;
 
 const DEFAULT_WEBHOOK_OPTIONS: WebhookDeliveryOptions = { retryDelayMs: 100, maxRetryDelayMs: 5_000, timeoutMs: 60_000, httpsAsHttp: true };
 
@@ -89,6 +111,9 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   private readonly userHost: FakeUserHost;
   private readonly maxCallLog: number;
   private readonly peopleById = new Map<number, Person>();
+  /** People added after construction: the state file keeps them. */
+  private readonly addedPeople = new Map<number, Person>();
+  private readonly stateWriter: StateWriter | undefined;
   private callLog: CallRecord[] = [];
   private latencyMs = 0;
   private stopController = new AbortController();
@@ -98,10 +123,33 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   constructor(private readonly options: TelegramEmulatorOptions = {}) {
     super();
     const events = this as EventEmitter;
-    this.world = new World(events, { acceptAnyToken: options.acceptAnyToken ?? true, botProfile: options.defaultBotProfile ?? {} });
+    const stateFile = options.stateFile ? path.resolve(options.stateFile) : undefined;
+    // Read first: an unusable file stops the emulator here, before anything could overwrite it.
+    const saved = stateFile ? readStateFile(stateFile) : undefined;
+    let ids: IdCounters | undefined;
+    if (stateFile) {
+      const writer = new StateWriter(
+        stateFile,
+        { ids: (release) => this.world.ids.durable(release), world: () => captureWorld(this.world, this.addedPeople.values()) },
+        STATE_WRITE_DELAY_MS,
+        (error) => this.emit('stateError', error),
+      );
+      this.stateWriter = writer;
+      ids = new IdCounters({ block: Math.max(1, options.stateIdBlock ?? 1000), persist: () => writer.reserve() });
+    }
+    this.world = new World(events, { acceptAnyToken: options.acceptAnyToken ?? true, botProfile: options.defaultBotProfile ?? {}, ...(ids ? { ids } : {}) });
     for (const { token, ...profile } of options.bots ?? []) this.world.addBot(token, profile);
     this.maxCallLog = options.maxCallLog ?? 10_000;
-    for (const person of options.people ?? DEFAULT_PEOPLE) this.addPerson(person);
+    for (const given of options.people ?? DEFAULT_PEOPLE) {
+      const person = personOf(given);
+      this.peopleById.set(person.id, person);
+    }
+    if (saved) {
+      for (const person of restoreState(this.world, saved)) {
+        this.peopleById.set(person.id, person);
+        this.addedPeople.set(person.id, person);
+      }
+    }
     this.api = new BotApi({
       world: this.world,
       events,
@@ -115,7 +163,13 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
         this.emit('call', call);
       },
     });
-    this.userHost = { world: this.world, events, pushUpdate: (bot, body) => this.pushUpdate(bot, body) };
+    this.userHost = { world: this.world, events, pushUpdate: (bot, body) => this.pushUpdate(bot, body), changed: () => this.stateWriter?.changed() };
+  }
+
+  /** Every event is also a possible change of state: the state file (if any) catches up. */
+  override emit<K extends keyof EmulatorEvents>(event: K, ...args: EmulatorEvents[K]): boolean {
+    if (event !== 'stateError') this.stateWriter?.changed();
+    return (super.emit as (event: K, ...args: EmulatorEvents[K]) => boolean)(event, ...args);
   }
 
   /** Starts listening; `url` is the bot's apiRoot. */
@@ -144,10 +198,17 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     return { url: this.baseUrl };
   }
 
-  /** Answers waiting long polls, stops webhook deliveries and closes every connection. */
+  /**
+   * Answers waiting long polls, stops webhook deliveries and closes every connection; with a
+   * state file, writes it (ids reserved but not handed out are given back, so the next run
+   * continues right after the last one).
+   */
   async stop(): Promise<void> {
     const server = this.server;
-    if (!server) return;
+    if (!server) {
+      this.stateWriter?.flush(true);
+      return;
+    }
     this.server = undefined;
     this.baseUrl = undefined;
     this.stopController.abort();
@@ -158,6 +219,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+    this.stateWriter?.flush(true);
   }
 
   /** The apiRoot, once started. */
@@ -190,6 +252,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     const { label: _label, ...defaults }: Partial<Person> = (registered ? undefined : this.peopleById.get(options.id)) ?? {};
     const profile: UserProfile = { ...defaults, ...dropUndefined(options), id: options.id, firstName: options.firstName ?? registered?.firstName ?? defaults.firstName ?? `User ${options.id}` };
     this.world.addUser(profile);
+    this.stateWriter?.changed();
     return new FakeUser(this.userHost, options.id, bot);
   }
 
@@ -200,6 +263,8 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   addPerson(options: PersonOptions): Person {
     const person = personOf(options);
     this.peopleById.set(person.id, person);
+    this.addedPeople.set(person.id, person);
+    this.stateWriter?.changed();
     if (this.world.users.has(person.id)) {
       const { label: _label, ...profile } = person;
       this.world.addUser(profile);

@@ -10,6 +10,8 @@ export interface FakeUserHost {
   readonly world: World;
   readonly events: EventEmitter;
   pushUpdate(bot: BotState, body: Omit<Update, 'update_id'>): Update;
+  /** State changed without an event (the state file catches up). */
+  changed(): void;
 }
 
 export interface ContactCard {
@@ -149,6 +151,7 @@ export class FakeUser {
   /** The person blocks (or unblocks) the bot: sending to them fails with 403, as in Telegram. */
   block(blocked = true): void {
     this.chat().blocked = blocked;
+    this.host.changed();
   }
 
   private chat(): ChatState {

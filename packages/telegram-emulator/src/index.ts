@@ -10,6 +10,7 @@ export type { ChatSnapshot, WebChatEvent } from './web-chat/chat-feed';
 export { DEFAULT_PEOPLE } from './web-chat/people';
 export type { Person, PersonOptions } from './web-chat/people';
 export { DEFAULT_BOT_USERNAME } from './state/world';
+export { StateFileError } from './state/state-file';
 export { parseHtml, HtmlParseError } from './text/html-parser';
 export type { FormattedText } from './text/html-parser';
 export { MAX_MESSAGE_LENGTH } from './bot-api/message-text';

@@ -1,5 +1,7 @@
-// Runs the emulator on its own (the sandbox): EMULATOR_HOST (default 127.0.0.1) and
-// EMULATOR_PORT (default 8088). The web chat page is at the root.
+// Runs the emulator on its own (the sandbox): EMULATOR_HOST (default 127.0.0.1), EMULATOR_PORT
+// (default 8088) and EMULATOR_STATE_FILE (unset: nothing is kept across restarts; set: ids never
+// repeat and conversations come back). The web chat page is at the root.
+import path from 'node:path';
 import { TelegramEmulator } from './emulator';
 
 async function main(): Promise<void> {
@@ -9,14 +11,23 @@ async function main(): Promise<void> {
     process.stderr.write('Invalid configuration: EMULATOR_PORT is invalid: must be a port number\n');
     process.exit(1);
   }
-  const emulator = new TelegramEmulator({ host, port });
+  const stateFile = process.env.EMULATOR_STATE_FILE ? path.resolve(process.env.EMULATOR_STATE_FILE) : undefined;
+  const emulator = new TelegramEmulator({ host, port, ...(stateFile ? { stateFile } : {}) });
+  emulator.on('stateError', (error) => process.stderr.write(`emulator: could not write the state file: ${error.message}\n`));
   const { url } = await emulator.start();
   process.stdout.write(`Telegram Bot API emulator and web chat on ${url}\n`);
+  if (stateFile) process.stdout.write(`State kept in ${stateFile}\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(1);
     stopping = true;
-    void emulator.stop().then(() => process.exit(0));
+    emulator.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`emulator: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -8,15 +8,19 @@ import type { Update } from '../types';
  * still holding an old offset keeps receiving.
  */
 export class UpdateQueue extends EventEmitter<{ push: [Update] }> {
-  private nextId = 1;
   private pending: Update[] = [];
+
+  /** `nextId` hands out the bot's update ids (increasing, never reused). */
+  constructor(private readonly nextId: () => number) {
+    super();
+  }
 
   get size(): number {
     return this.pending.length;
   }
 
   push(body: Omit<Update, 'update_id'>): Update {
-    const update: Update = { update_id: this.nextId++, ...body };
+    const update: Update = { update_id: this.nextId(), ...body };
     this.pending.push(update);
     this.emit('push', update);
     return update;
@@ -34,5 +38,15 @@ export class UpdateQueue extends EventEmitter<{ push: [Update] }> {
 
   clear(): void {
     this.pending = [];
+  }
+
+  /** Every pending update, oldest first (for the state file). */
+  all(): Update[] {
+    return this.pending.slice();
+  }
+
+  /** Puts back updates pending when the state was saved (before any new one is pushed). */
+  restore(updates: Update[]): void {
+    this.pending = [...updates, ...this.pending];
   }
 }

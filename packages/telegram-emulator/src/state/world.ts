@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { BotCommand, CallbackAnswer, Message, PrivateChat, ReplyKeyboardMarkup, User } from '../types';
+import { IdCounters, idKeys } from './id-counters';
 import { UpdateQueue } from './update-queue';
 
 export interface UserProfile {
@@ -99,14 +100,15 @@ export class World {
   readonly users = new Map<number, UserProfile>();
   readonly callbackQueries = new Map<string, CallbackQueryState>();
   private readonly chats = new Map<string, ChatState>();
-  // Kept apart from the chats so ids are never reused, even after reset().
-  private readonly lastMessageIds = new Map<string, number>();
-  private callbackCounter = 0;
+  /** Update, message and callback query ids: kept apart from the chats so ids are never reused, even after reset(). */
+  readonly ids: IdCounters;
 
   constructor(
     private readonly events: EventEmitter,
-    private readonly options: { acceptAnyToken: boolean; botProfile: BotProfile },
-  ) {}
+    private readonly options: { acceptAnyToken: boolean; botProfile: BotProfile; ids?: IdCounters },
+  ) {
+    this.ids = options.ids ?? new IdCounters();
+  }
 
   addBot(token: string, profile: BotProfile = {}): BotState {
     const match = TOKEN_PATTERN.exec(token);
@@ -114,7 +116,7 @@ export class World {
     const id = Number(match[1]);
     const existing = this.bots.get(id);
     if (existing && existing.token !== token) throw new Error(`Bot ${id} already exists with another token`);
-    const bot: BotState = existing ?? { id, token, user: { id, is_bot: true, first_name: '' }, updates: new UpdateQueue(), commands: new Map() };
+    const bot: BotState = existing ?? { id, token, user: { id, is_bot: true, first_name: '' }, updates: new UpdateQueue(() => this.ids.next(idKeys.update(id))), commands: new Map() };
     const before = JSON.stringify(existing?.user);
     bot.user = {
       id,
@@ -189,9 +191,7 @@ export class World {
 
   /** Adds a message to a chat under the chat's next id (one sequence for both directions). */
   addMessage(chat: ChatState, body: Omit<Message, 'message_id' | 'chat' | 'date'>): Message {
-    const key = `${chat.bot.id}:${chat.chat.id}`;
-    const messageId = (this.lastMessageIds.get(key) ?? 0) + 1;
-    this.lastMessageIds.set(key, messageId);
+    const messageId = this.ids.next(idKeys.message(chat.bot.id, chat.chat.id));
     const message: Message = { message_id: messageId, ...(body.from ? { from: body.from } : {}), chat: clone(chat.chat), date: nowSeconds(), ...body };
     chat.messages.set(messageId, message);
     this.emitChat({ kind: 'message', botId: chat.bot.id, chatId: chat.chat.id, message: clone(message) });
@@ -218,10 +218,24 @@ export class World {
 
   addCallbackQuery(query: Omit<CallbackQueryState, 'id'>): CallbackQueryState {
     // Telegram's ids are long decimal strings; unique per emulator is what matters.
-    const id = `${query.botId}${String(++this.callbackCounter).padStart(9, '0')}`;
+    const id = `${query.botId}${String(this.ids.next(idKeys.callback)).padStart(9, '0')}`;
     const state = { id, ...query };
     this.callbackQueries.set(id, state);
     return state;
+  }
+
+  /** Every private chat that exists (for the state file). */
+  allChats(): ChatState[] {
+    return [...this.chats.values()];
+  }
+
+  /** Puts back a chat from the state file; its person must be known (users) already. */
+  restoreChat(bot: BotState, chatId: number, saved: Pick<ChatState, 'messages' | 'blocked' | 'replyKeyboard' | 'lastChatAction'>): ChatState {
+    const user = this.users.get(chatId);
+    if (!user) throw new Error(`chat ${bot.id}:${chatId} has no person`);
+    const chat: ChatState = { bot, user, chat: privateChatOf(user), ...saved };
+    this.chats.set(`${bot.id}:${chatId}`, chat);
+    return chat;
   }
 
   /** Forgets conversations, queued updates, webhooks, commands and callbacks; keeps bots, people and id counters. */
