@@ -2,7 +2,8 @@ import { eventConsumerDefaults } from '@dwld/config';
 import { Telegram, type Telegraf } from 'telegraf';
 import { DownloaderClient } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
-import { createEventBus, dispatchResult, type EventBus } from '@dwld/events';
+import { createEventBus, dispatchResult, downloaderChanged, type EventBus } from '@dwld/events';
+import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { Counter, createMetricsRegistry, Gauge, OpsServer, type RouteHandler } from '@dwld/runtime';
 import type { Redis } from 'ioredis';
@@ -14,13 +15,14 @@ import { linksApi } from './http/links-api';
 import { LinkIntake, type IntakeOutcome } from './intake';
 import { LinkRateLimiter } from './rate-limit';
 import { LinkStore } from './store/links';
-import { SettingsStore } from './store/settings';
 import { UserStore } from './store/users';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
-import { linkKeyboard, linkView } from './bot/views';
-import { textsFor } from './texts';
+import { renderCard } from './bot/card';
+import { DispatchPauseState } from './dispatch-pause';
+import { DownloaderAlerts } from './downloader-alerts';
+import { pickLanguage, textsFor } from './texts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -44,6 +46,7 @@ export class GatewayApp {
   readonly links: LinkStore;
   private readonly ops: OpsServer;
   private readonly deps: BotDeps;
+  private readonly alerts: DownloaderAlerts;
   private polling: Promise<void> | undefined;
 
   constructor(private readonly gateway: GatewayDeps) {
@@ -56,6 +59,7 @@ export class GatewayApp {
     this.links = new LinkStore(db, gateway.sql);
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
+    const pause = new DispatchPauseState(db);
     this.outbox = new TelegramOutbox({
       redis,
       prefix: config.STREAM_PREFIX,
@@ -81,7 +85,7 @@ export class GatewayApp {
       db,
       links: this.links,
       users,
-      settings: new SettingsStore(db),
+      pause,
       intake,
       linkRate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
       outbox: this.outbox,
@@ -99,9 +103,21 @@ export class GatewayApp {
     const results = this.bus.subscribe({
       group: GATEWAY_GROUP,
       event: dispatchResult,
-      handler: handleDispatchResult({ config, links: this.links, users, outbox: this.outbox, logger, clock }),
+      handler: handleDispatchResult({ config, links: this.links, users, outbox: this.outbox, pause, logger, clock }),
       options: { concurrency: 8 },
     });
+    this.alerts = new DownloaderAlerts({
+      redis,
+      prefix: config.STREAM_PREFIX,
+      db,
+      users,
+      outbox: this.outbox,
+      adminIds: config.ADMIN_IDS,
+      defaultLanguage: config.DEFAULT_LANGUAGE,
+      intervalMs: config.ADMIN_ALERT_INTERVAL_S,
+      logger,
+    });
+    this.bus.subscribe({ group: GATEWAY_GROUP, event: downloaderChanged, handler: this.alerts.handle });
     new Gauge({
       name: 'dwld_stream_lag',
       help: 'dispatch.result entries not yet handled by this group',
@@ -139,9 +155,10 @@ export class GatewayApp {
   async start(): Promise<{ httpPort: number }> {
     const { config, logger } = this.gateway;
     this.outbox.startWorker();
+    this.alerts.startWorker();
     await this.bus.start();
     const httpPort = await this.ops.start();
-    await registerCommands(this.bot, config.ADMIN_IDS).catch((err: unknown) => logger.warn('setMyCommands failed', { error: (err as Error).message }));
+    await registerCommands(this.bot, config.ADMIN_IDS).catch((err: unknown) => logger.warn('setMyCommands failed', { error: errorMessage(err) }));
     if (config.WEBHOOK_URL) {
       this.bot.botInfo ??= await this.bot.telegram.getMe();
       await this.bot.telegram.setWebhook(config.WEBHOOK_URL, { secret_token: config.WEBHOOK_SECRET, allowed_updates: ['message', 'edited_message', 'callback_query'] });
@@ -153,7 +170,8 @@ export class GatewayApp {
         });
       });
     }
-    for (const admin of config.ADMIN_IDS) await this.outbox.send({ chatId: admin, text: textsFor(config.DEFAULT_LANGUAGE).botStarted, deleteAfterMs: config.SERVICE_MESSAGE_TTL_S || undefined });
+    // An admin who never opened the chat cannot get it ("chat not found"): expected, not a warning.
+    for (const admin of config.ADMIN_IDS) await this.outbox.send({ chatId: admin, text: textsFor(config.DEFAULT_LANGUAGE).botStarted, deleteAfterMs: config.SERVICE_MESSAGE_TTL_S || undefined, mayBeRefused: true });
     logger.info('gateway started', { mode: config.WEBHOOK_URL ? 'webhook' : 'polling', http: `${config.HTTP_HOST}:${httpPort}` });
     return { httpPort };
   }
@@ -168,6 +186,7 @@ export class GatewayApp {
     }
     await this.ops.stop();
     await this.bus.stop();
+    await this.alerts.stop();
     await this.outbox.stop();
     this.deps.downloaders.close();
     logger.info('gateway stopped');
@@ -177,9 +196,13 @@ export class GatewayApp {
   private async replyToApiLink(outcome: IntakeOutcome): Promise<void> {
     if (outcome.status !== 'queued') return;
     const { config } = this.gateway;
-    const texts = textsFor(config.DEFAULT_LANGUAGE);
-    await this.outbox
-      .send({ chatId: String(outcome.link.chatId), text: texts.linkQueued(linkView(outcome.link), config.FOLDERS.length > 0, new Date()), markup: linkKeyboard(outcome.link, config), linkReplyOf: outcome.link.id })
-      .catch((err: unknown) => this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: (err as Error).message }));
+    try {
+      const owner = await this.deps.users.find(String(outcome.link.userId));
+      const texts = textsFor(pickLanguage(owner?.language, config.DEFAULT_LANGUAGE));
+      const card = renderCard(outcome.link, { config, texts, now: this.deps.clock(), pause: await this.deps.pause.current() });
+      await this.outbox.send({ chatId: String(outcome.link.chatId), text: card.text, ...(card.markup ? { markup: card.markup } : {}), linkReplyOf: outcome.link.id });
+    } catch (err) {
+      this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: errorMessage(err) });
+    }
   }
 }

@@ -32,6 +32,8 @@ export const gatewayEnv = z
     DEFAULT_LANGUAGE: z.enum(['en', 'ru'], { message: 'must be en or ru' }).optional().transform((v) => v ?? 'en'),
     /** How long service replies (menus, notices, "taken" notes) stay before the bot deletes them; 0 keeps them. */
     SERVICE_MESSAGE_TTL_S: secondsAsMs(300),
+    /** At most one message to admins per downloader this often about its health (a flapping one is summed up). */
+    ADMIN_ALERT_INTERVAL_S: secondsAsMs(300, { min: 1 }),
     /** Bearer token for POST /links; unset disables the endpoint. */
     API_TOKEN: secret(16).optional(),
     TELEGRAM_MAX_PER_SECOND: int({ min: 1, max: 1000, default: 30 }),

@@ -6,13 +6,15 @@ import type { LinkStore } from './store/links';
 import type { UserStore } from './store/users';
 import type { TelegramOutbox } from './telegram/outbox';
 import { pickLanguage, textsFor } from './texts';
-import { linkKeyboard, linkView } from './bot/views';
+import { renderCard } from './bot/card';
+import type { DispatchPauseState } from './dispatch-pause';
 
 export interface DispatchResultDeps {
   config: GatewayConfig;
   links: LinkStore;
   users: UserStore;
   outbox: TelegramOutbox;
+  pause: DispatchPauseState;
   logger: Logger;
   clock: () => Date;
 }
@@ -42,19 +44,12 @@ export function handleDispatchResult(deps: DispatchResultDeps) {
       return;
     }
 
-    // A failed attempt: show the error and the next try on the link's reply, from the row as it is now.
+    // A failed attempt: the card says why in plain words and what happens next, from the row as it is now.
     if (result.linkId === null || result.replyMessageId === null) return;
     const link = await deps.links.find(result.linkId);
     if (!link) return;
-    await outbox.edit(
-      {
-        chatId,
-        messageId: result.replyMessageId,
-        text: texts.linkQueued(linkView(link), config.FOLDERS.length > 0, deps.clock()),
-        ...(result.failed ? {} : { markup: linkKeyboard(link, config) }),
-      },
-      { jobId: `result-edit-${key}` },
-    );
+    const card = renderCard(link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+    await outbox.edit({ chatId, messageId: result.replyMessageId, text: card.text, ...(card.markup ? { markup: card.markup } : {}) }, { jobId: `result-edit-${key}` });
     deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: false, failed: result.failed, error: result.error?.kind });
   };
 }

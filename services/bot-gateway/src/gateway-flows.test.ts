@@ -35,6 +35,18 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     return { user, sent, reply, link };
   }
 
+  /** /clean, then "yes": the text the question turns into once every downloader answered. */
+  async function confirmClean(): Promise<string> {
+    const admin = emulator.user({ id: ADMIN });
+    await admin.sendText('/clean');
+    const question = await admin.nextBotMessage((m) => (m.text ?? '').includes('Clean the history'));
+    const yes = (question.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text.includes('Yes, clean'))!;
+    await (await admin.pressButton(question.message_id, yes.callback_data)).answer();
+    let text = '';
+    await waitFor(() => (text = admin.messages().find((m) => m.message_id === question.message_id)?.text ?? '').includes('🧹 ') && !text.includes('Clean the history'), { what: 'the cleaning outcome' });
+    return text;
+  }
+
   function result(over: Partial<DispatchResult> & Pick<DispatchResult, 'linkId' | 'url' | 'userId' | 'chatId'>): DispatchResult {
     return { urgentEventId: null, messageId: null, replyMessageId: null, ok: true, downloader: 'nas', error: null, attempts: 1, nextAttemptAt: null, failed: false, ...over };
   }
@@ -70,21 +82,36 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     await first.user.nextBotMessage((m) => (m.text ?? '').includes('Notifications are on'));
   });
 
-  it('shows a failed attempt with its error and next try on the reply, and a final failure without the keyboard', async () => {
+  it('shows a failed attempt in plain words with the next try on the card, and a final failure without the keyboard; never the technical error', async () => {
     const { user, reply, link } = await queueLink(BOB, 'https://vimeo.com/fails');
     const next = new Date(Date.now() + 120_000);
-    await db.link.update({ where: { id: link.id }, data: { attempts: 1, lastError: 'downloader "nas" unreachable', sendAt: next } });
-    await publisher.publish(dispatchResult, result({ linkId: link.id, url: link.url, userId: String(BOB), chatId: String(BOB), replyMessageId: reply.message_id, ok: false, downloader: null, error: { kind: 'unavailable', message: 'unreachable' }, nextAttemptAt: next.toISOString() }));
-    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Attempt 1 failed'), { what: 'the reply to show the failure' });
+    const technical = 'nas: SetToQueue to downloader "nas" at 127.0.0.1:37939 failed: UNAVAILABLE: No connection established';
+    await db.link.update({ where: { id: link.id }, data: { attempts: 1, lastError: technical, lastErrorKind: 'unavailable', sendAt: next } });
+    await publisher.publish(dispatchResult, result({ linkId: link.id, url: link.url, userId: String(BOB), chatId: String(BOB), replyMessageId: reply.message_id, ok: false, downloader: null, error: { kind: 'unavailable', message: technical }, nextAttemptAt: next.toISOString() }));
+    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Waiting to retry'), { what: 'the card to show the failure' });
     const shown = user.messages().find((m) => m.message_id === reply.message_id)!;
-    expect(shown.text).toContain('unreachable');
-    expect(shown.text).toMatch(/Next try in (2 min|1\d\d s)/);
+    expect(shown.text).toContain('No downloader is reachable right now.');
+    expect(shown.text).toMatch(/Next try in (2 min|1\d\d s) \(\d\d:\d\d:\d\d UTC\), attempt 2/);
+    expect(shown.text).not.toMatch(/127\.0\.0\.1|UNAVAILABLE|SetToQueue|Queued/);
     expect(shown.reply_markup).toBeDefined();
 
-    await db.link.update({ where: { id: link.id }, data: { attempts: 3, status: 'failed', lastError: 'refused: unsupported site' } });
+    await db.link.update({ where: { id: link.id }, data: { attempts: 3, status: 'failed', lastError: 'nas: SetToQueue … failed: INVALID_ARGUMENT: unsupported site', lastErrorKind: 'refused', lastErrorReason: 'unsupported site' } });
     await publisher.publish(dispatchResult, result({ linkId: link.id, url: link.url, userId: String(BOB), chatId: String(BOB), replyMessageId: reply.message_id, ok: false, downloader: null, error: { kind: 'refused', message: 'unsupported site' }, attempts: 3, failed: true }));
-    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Failed after 3 attempts'), { what: 'the final failure' });
-    expect(user.messages().find((m) => m.message_id === reply.message_id)?.reply_markup).toBeUndefined();
+    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Not downloaded'), { what: 'the final failure' });
+    const failed = user.messages().find((m) => m.message_id === reply.message_id)!;
+    expect(failed.text).toContain('The downloader refused this link: “unsupported site”');
+    expect(failed.text).toContain('Gave up after 3 attempt(s)');
+    expect(failed.text).not.toMatch(/INVALID_ARGUMENT|SetToQueue|Queued/);
+    expect(failed.reply_markup).toBeUndefined();
+
+    // The admin's /queue keeps the technical detail; the owner's shows the plain words.
+    const admin = emulator.user({ id: ADMIN });
+    await admin.sendText('/queue');
+    expect((await admin.nextBotMessage((m) => (m.text ?? '').includes('vimeo.com/fails'))).text).toContain('INVALID_ARGUMENT: unsupported site');
+    await user.sendText('/queue');
+    const own = await user.nextBotMessage((m) => (m.text ?? '').includes('vimeo.com/fails'));
+    expect(own.text).toContain('The downloader refused this link');
+    expect(own.text).not.toContain('INVALID_ARGUMENT');
   });
 
   it('deletes service replies after SERVICE_MESSAGE_TTL_S (durably scheduled)', async () => {
@@ -156,10 +183,9 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     expect(status.text).toContain('/media/Films');
     expect(status.text).toMatch(/beta.*unavailable/);
 
-    await admin.sendText('/clean');
-    const clean = await admin.nextBotMessage((m) => (m.text ?? '').includes('cleaned') || (m.text ?? '').includes('failed'));
-    expect(clean.text).toContain('alpha: 2 history entries cleaned');
-    expect(clean.text).toContain('beta: failed');
+    const clean = await confirmClean();
+    expect(clean).toContain('alpha: 2 history entries cleaned');
+    expect(clean).toContain('beta: failed');
 
     await emulator.user({ id: BOB }).sendText('/status');
     expect((await emulator.user({ id: BOB }).nextBotMessage()).text).toContain('for administrators');
@@ -169,11 +195,30 @@ describe('gateway flows: results, notifications, service replies, languages, adm
   it('refuses a downloader error on /clean without crashing the bot', async () => {
     const angry = await downloader({ CleanHistory: async () => Promise.reject(new GrpcStatusError(grpc.status.FAILED_PRECONDITION, 'busy downloading')) });
     await db.downloader.create({ data: { name: 'angry', host: '127.0.0.1', port: angry.port, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() } });
+    expect(await confirmClean()).toContain('busy downloading');
+    await db.downloader.delete({ where: { name: 'angry' } });
+  });
+
+  it('asks before /clean: nothing is cleaned on "Cancel", nor by someone who is not an admin', async () => {
+    let cleans = 0;
+    const counted = await downloader({ CleanHistory: async () => (cleans++, { history: [] }) });
+    await db.downloader.create({ data: { name: 'counted', host: '127.0.0.1', port: counted.port, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() } });
     const admin = emulator.user({ id: ADMIN });
     await admin.sendText('/clean');
-    const clean = await admin.nextBotMessage((m) => (m.text ?? '').includes('angry'));
-    expect(clean.text).toContain('busy downloading');
-    await db.downloader.delete({ where: { name: 'angry' } });
+    const question = await admin.nextBotMessage((m) => (m.text ?? '').includes('Clean the history'));
+    expect(question.text).toContain('counted');
+    const buttons = (question.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat();
+    const no = buttons.find((b) => b.text === 'Cancel')!;
+    const yes = buttons.find((b) => b.text.includes('Yes, clean'))!;
+    // A user sending the same "yes" from a message of their own chat (the data is no secret) is refused.
+    const bob = emulator.user({ id: BOB });
+    await bob.sendText('/help');
+    const bobs = await bob.nextBotMessage((m) => (m.text ?? '').includes('/queue'));
+    expect((await (await bob.forgedCallback(bobs.message_id, yes.callback_data)).answer()).text).toContain('for administrators');
+    await (await admin.pressButton(question.message_id, no.callback_data)).answer();
+    await waitFor(() => admin.messages().find((m) => m.message_id === question.message_id)?.text?.includes('cancelled'), { what: 'the question to say cancelled' });
+    expect(cleans).toBe(0);
+    await db.downloader.delete({ where: { name: 'counted' } });
   });
 
   it('greets with a menu keyboard (admins get the admin buttons) and /restart resets the settings', async () => {

@@ -60,7 +60,7 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(reply.text).toContain('Folder: —');
     expect(reply.text).toMatch(/Sending in (60|59) s/);
     const buttons = (reply.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat();
-    expect(buttons.map((b) => b.text)).toEqual(expect.arrayContaining(['360', '✓ 1080', 'max', 'Music', 'Films', '✖']));
+    expect(buttons.map((b) => b.text)).toEqual(expect.arrayContaining(['360', '✓ 1080', 'max', 'Music', 'Films', '✖ Remove']));
     for (const b of buttons) expect(Buffer.byteLength(b.callback_data)).toBeLessThanOrEqual(64);
     expect(buttons.some((b) => b.callback_data.includes('youtube'))).toBe(false);
 

@@ -10,6 +10,8 @@ export interface LinkRequest {
   userId: string;
   chatId: string;
   username: string | null;
+  /** The owner's name as Telegram shows it (null from the HTTP API). */
+  ownerName?: string | null;
   /** The person's message that carried the link (deleted once the link is taken). */
   messageId: number | null;
   quality?: string;
@@ -68,7 +70,7 @@ export class LinkIntake {
 
     let stored;
     try {
-      stored = await links.add({ url, host, userId: request.userId, chatId: request.chatId, username: request.username, quality, folder, messageId: request.messageId, sendAt });
+      stored = await links.add({ url, host, userId: request.userId, chatId: request.chatId, username: request.username, ownerName: request.ownerName ?? null, quality, folder, messageId: request.messageId, sendAt });
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       logger.warn('database unavailable: link goes for immediate dispatch', { userId: request.userId, host, error: (err as Error).message });

@@ -11,9 +11,10 @@ export function pickLanguage(code: string | null | undefined, fallback: Language
   return base === 'ru' || base === 'uk' || base === 'be' ? 'ru' : base === 'en' ? 'en' : fallback;
 }
 
-/** "in 45 s", "in 3 min", "in 2 h" — how long until a moment (never negative). */
+/** "in 45 s", "in 3 min", "in 2 h" — how long until a moment; "now" once it has come. */
 function until(at: Date, now: Date, lang: Language): string {
-  const s = Math.max(0, Math.round((at.getTime() - now.getTime()) / 1000));
+  const s = Math.round((at.getTime() - now.getTime()) / 1000);
+  if (s <= 0) return lang === 'ru' ? 'сейчас' : 'now';
   const [n, unit] = s < 90 ? [s, lang === 'ru' ? 'с' : 's'] : s < 5400 ? [Math.round(s / 60), lang === 'ru' ? 'мин' : 'min'] : [Math.round(s / 3600), lang === 'ru' ? 'ч' : 'h'];
   return lang === 'ru' ? `через ${n} ${unit}` : `in ${n} ${unit}`;
 }
@@ -22,16 +23,80 @@ function clock(at: Date): string {
   return `${at.toISOString().slice(11, 19)} UTC`;
 }
 
+/** How a try to hand a link over failed, as the scheduler records it (links.last_error_kind). */
+export type FailureKind = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
+
+/** What a card or a /queue line says about a link: its state and the words about its last try. */
 export interface LinkView {
   id: number;
   url: string;
+  host: string;
   quality: string;
   folder: string | null;
   sendAt: Date;
   attempts: number;
-  lastError: string | null;
   failed: boolean;
-  owner?: string;
+  /** The kind of the last failure (null for links that never failed, or failed before kinds were kept). */
+  failureKind: FailureKind | null;
+  /** A refusing downloader's own words. */
+  failureReason: string | null;
+  /** The technical last error: admins only. */
+  lastError: string | null;
+}
+
+/** Dispatching is paused: since when and by whom (the latter for admins' eyes). */
+export interface PauseView {
+  since: Date | null;
+  by: { id: string; name: string | null } | null;
+}
+
+/** Whose links an admin's /queue groups: name and @username as Telegram showed them, and the id. */
+export interface OwnerView {
+  id: string;
+  name: string | null;
+  username: string | null;
+}
+
+/** How many of a person's links each /select status holds. */
+export type StatusCounts = Record<'queued' | 'retrying' | 'failed', number>;
+
+function ownerLabel(owner: OwnerView): string {
+  const parts = [owner.name ? `<b>${e(owner.name)}</b>` : '', owner.username ? `@${e(owner.username)}` : ''].filter(Boolean);
+  return parts.length > 0 ? `${parts.join(' ')} · id ${e(owner.id)}` : `id ${e(owner.id)}`;
+}
+
+function pausedByLabel(by: PauseView['by']): string {
+  return by ? (by.name ? `${e(by.name)}, id ${e(by.id)}` : `id ${e(by.id)}`) : '';
+}
+
+function failureEn(link: LinkView): string {
+  switch (link.failureKind) {
+    case 'refused':
+      return link.failureReason ? `⚠️ The downloader refused this link: “${e(link.failureReason)}”` : '⚠️ The downloader refused this link.';
+    case 'unavailable':
+      return '⚠️ No downloader is reachable right now.';
+    case 'no_downloader':
+      return `⚠️ No downloader takes links from ${e(link.host)} yet.`;
+    case 'internal':
+      return '⚠️ Handing it over failed on our side.';
+    default:
+      return '⚠️ The last try failed.';
+  }
+}
+
+function failureRu(link: LinkView): string {
+  switch (link.failureKind) {
+    case 'refused':
+      return link.failureReason ? `⚠️ Загрузчик отказался от ссылки: «${e(link.failureReason)}»` : '⚠️ Загрузчик отказался от ссылки.';
+    case 'unavailable':
+      return '⚠️ Сейчас ни один загрузчик не отвечает.';
+    case 'no_downloader':
+      return `⚠️ Ссылки с ${e(link.host)} пока не берёт ни один загрузчик.`;
+    case 'internal':
+      return '⚠️ Передать ссылку не удалось из-за ошибки у нас.';
+    default:
+      return '⚠️ Последняя попытка не удалась.';
+  }
 }
 
 const en = {
@@ -46,30 +111,35 @@ const en = {
   notLoggedInByPhone: 'You are let in by your id, not by phone: there is nothing to log out of.',
   welcome: (admin: boolean) =>
     `👋 Send me a link and I will queue it for download. You can pick the quality while it waits.` + (admin ? '\nYou are an administrator: see /help for the admin commands.' : ''),
-  help: (admin: boolean) =>
+  help: (admin: boolean, byPhone = false) =>
     [
       '<b>Send a link</b> (or several) to queue it.',
       '/queue — your queued links',
       '/select — which links /queue shows',
       '/remove &lt;link&gt; — remove a link',
-      '/enable, /disable — notifications when a link is taken',
+      admin ? '/enable, /disable — notifications when a link is taken or a downloader goes down' : '/enable, /disable — notifications when a link is taken',
       '/restart — reset your settings',
-      '/logout — forget your phone login',
+      ...(byPhone && !admin ? ['/logout — forget your phone login'] : []),
       ...(admin
-        ? ['', '<b>Admin</b>', '/status — downloaders at work', '/downloaders — registered downloaders', '/clean — clean every downloader’s history', '/pooloff, /poolon — pause and resume dispatching', '/links — every queued link, one per line']
+        ? ['', '<b>Admin</b>', '/status — downloaders at work', '/downloaders — registered downloaders', '/clean — clean every downloader’s history (asks first)', '/pooloff, /poolon — pause and resume dispatching', '/links — every queued link, one per line']
         : []),
     ].join('\n'),
-  linkQueued: (link: LinkView, folders: boolean, now: Date) =>
-    [
-      `📥 <b>Queued</b>: ${e(link.url)}`,
-      `Quality: <b>${e(link.quality)}</b>`,
-      ...(folders ? [`Folder: <b>${e(link.folder ?? '—')}</b>`] : []),
-      link.failed
-        ? `❌ Failed after ${link.attempts} attempts: ${e(link.lastError ?? '')}`
-        : link.attempts > 0
-          ? `⚠️ Attempt ${link.attempts} failed: ${e(link.lastError ?? '')}\nNext try ${until(link.sendAt, now, 'en')} (${clock(link.sendAt)})`
-          : `Sending ${until(link.sendAt, now, 'en')} (${clock(link.sendAt)})`,
-    ].join('\n'),
+  card: {
+    queued: '📥 <b>Queued</b>',
+    retrying: '⏳ <b>Waiting to retry</b>',
+    paused: '⏸ <b>Paused</b>',
+    failed: '❌ <b>Not downloaded</b>',
+    removed: '🗑 <b>Removed</b>',
+  },
+  cardTitle: (headline: string, url: string) => `${headline}: ${e(url)}`,
+  qualityLine: (quality: string) => `Quality: <b>${e(quality)}</b>`,
+  folderLine: (folder: string | null) => `Folder: <b>${e(folder ?? '—')}</b>`,
+  sending: (at: Date, now: Date) => (at.getTime() <= now.getTime() ? 'Sending now' : `Sending ${until(at, now, 'en')} (${clock(at)})`),
+  failure: (link: LinkView) => failureEn(link),
+  nextTry: (at: Date, now: Date, attempt: number) => `Next try ${until(at, now, 'en')} (${clock(at)}), attempt ${attempt}.`,
+  gaveUp: (attempts: number) => `Gave up after ${attempts} attempt(s). Send the link again to try once more; /remove takes it off your queue.`,
+  pausedNote: 'Dispatching is paused by an administrator: the link waits here and goes out once it resumes.',
+  removeButton: '✖ Remove',
   linkRejected: (url: string, reason: LinkRejection) => `🚫 ${e(url.length > 200 ? `${url.slice(0, 200)}…` : url)}\n${en.rejection[reason]}`,
   rejection: {
     too_long: 'The link is too long.',
@@ -90,12 +160,14 @@ const en = {
   notQueued: (url: string) => `❌ ${e(url)} was NOT queued: the service is unavailable. Please send it again later.`,
   qualitySet: (quality: string) => `Quality: ${quality}`,
   folderSet: (folder: string) => `Folder: ${folder}`,
+  folderCleared: 'Folder: none',
   linkGone: 'This link has already been sent or removed.',
+  removedAnswer: 'Removed.',
   linkInFlight: 'This link is being sent right now.',
   notYours: 'This is not your link.',
   badButton: 'This button is no longer valid.',
   removed: (url: string) => `🗑 Removed: ${e(url)}`,
-  removeUsage: 'Usage: /remove &lt;link&gt; — or press ✖ under a link in /queue.',
+  removeUsage: 'Usage: /remove &lt;link&gt; — or press ✖ Remove under a link or in /queue.',
   removeNotFound: (url: string) => `No queued link ${e(url)}.`,
   dispatched: (url: string, downloader: string) => `✅ ${e(url)} was taken by <b>${e(downloader)}</b>.`,
   notificationsOn: '🔔 Notifications are on.',
@@ -103,17 +175,34 @@ const en = {
   restarted: 'Your settings are reset.',
   queueEmpty: 'Your queue is empty.',
   queueEmptyAll: 'The queue is empty.',
+  queueAllHidden: (hidden: string) => `Nothing to show: /select hides every link in the queue (${hidden}). Use /select to show them.`,
+  queueSomeHidden: (hidden: string) => `Hidden by /select: ${hidden}.`,
+  statusCounts: (counts: StatusCounts) =>
+    (['queued', 'retrying', 'failed'] as const)
+      .filter((status) => counts[status] > 0)
+      .map((status) => `${counts[status]} ${({ queued: 'queued', retrying: 'retrying', failed: 'failed' } as const)[status]}`)
+      .join(', '),
   queueHeader: (count: number) => `<b>Queue</b> (${count})`,
-  queueUserHeader: (owner: string, count: number) => `👤 <b>${e(owner)}</b> (${count})`,
-  queueItem: (link: LinkView, now: Date) =>
+  queuePaused: (pause: PauseView, admin: boolean) =>
+    `⏸ Dispatching is paused${pause.since ? ` since ${clock(pause.since)}` : ''}${admin && pause.by ? ` (by ${pausedByLabel(pause.by)})` : ''}: links wait until it resumes.`,
+  queueUserHeader: (owner: OwnerView, count: number) => `👤 ${ownerLabel(owner)} (${count})`,
+  queueItem: (link: LinkView, now: Date, options: { paused: boolean; admin: boolean }) =>
     `#${link.id} ${e(link.url)}\n   ${e(link.quality)}${link.folder ? ` → ${e(link.folder)}` : ''} · ` +
-    (link.failed ? `❌ failed (${link.attempts})` : link.attempts > 0 ? `retry ${until(link.sendAt, now, 'en')} (attempt ${link.attempts + 1})` : `sending ${until(link.sendAt, now, 'en')}`) +
-    (link.lastError ? `\n   ⚠️ ${e(link.lastError)}` : ''),
+    (link.failed
+      ? `❌ failed (${link.attempts})`
+      : options.paused
+        ? '⏸ paused'
+        : link.attempts > 0
+          ? `retry ${until(link.sendAt, now, 'en')} (attempt ${link.attempts + 1})`
+          : `sending ${until(link.sendAt, now, 'en')}`) +
+    (link.attempts > 0 || link.failed ? `\n   ${options.admin && link.lastError ? `⚠️ ${e(link.lastError)}` : failureEn(link)}` : ''),
   selectTitle: 'Which links should /queue show?',
   statusName: { queued: 'Queued', retrying: 'Retrying', failed: 'Failed' },
   adminOnly: '⛔ This command is for administrators.',
-  paused: '⏸ Dispatching is paused for everyone. /poolon resumes it.',
-  resumed: '▶️ Dispatching is resumed.',
+  paused: '⏸ Dispatching is paused for everyone: queued links wait, and their cards say so. /poolon resumes it.',
+  alreadyPaused: (pause: PauseView) => `⏸ Dispatching was already paused${pause.since ? ` since ${clock(pause.since)}` : ''}${pause.by ? ` (by ${pausedByLabel(pause.by)})` : ''}. /poolon resumes it.`,
+  resumed: '▶️ Dispatching is resumed: waiting links go out now.',
+  notPaused: '▶️ Dispatching is not paused.',
   noDownloaders: 'No downloader has registered yet.',
   downloaderLine: (d: { name: string; host: string; port: number; patterns: string[]; healthy: boolean; lastSeenAt: Date }, now: Date) =>
     `${d.healthy ? '🟢' : '🔴'} <b>${e(d.name)}</b> ${e(`${d.host}:${d.port}`)}\n   ${e(d.patterns.join(', '))}\n   last seen ${e(clock(d.lastSeenAt))} (${Math.round((now.getTime() - d.lastSeenAt.getTime()) / 1000)} s ago)`,
@@ -123,8 +212,16 @@ const en = {
   statusItem: (w: { link: string; procentage: number; currentSize: number; totalSize: number; moveTo: string; status: string }) =>
     `• ${e(w.link)}\n   ${w.procentage.toFixed(1)}% · ${mb(w.currentSize)}/${mb(w.totalSize)} MB · ${e(w.status)}${w.moveTo ? ` → ${e(w.moveTo)}` : ''}`,
   sensors: (s: string) => `🌡 ${e(s)}`,
+  cleanConfirm: (names: string[]) =>
+    `🧹 Clean the history of ${names.length === 1 ? 'downloader' : `${names.length} downloaders`} ${names.map((n) => `<b>${e(n)}</b>`).join(', ')}? They forget every finished download; links waiting or in work stay.`,
+  cleanYes: '🧹 Yes, clean',
+  cleanNo: 'Cancel',
+  cleanCancelled: '🧹 Cleaning cancelled: nothing was changed.',
+  cleanExpired: 'This confirmation has expired: send /clean again.',
   cleaned: (name: string, count: number) => `🧹 ${e(name)}: ${count} history entries cleaned`,
   cleanFailed: (name: string, error: string) => `🧹 ${e(name)}: failed (${e(error)})`,
+  downloaderDown: (name: string, since: Date) => `🔴 Downloader <b>${e(name)}</b> is not answering (since ${clock(since)}). Links it would take go to another downloader that takes them, or wait for it.`,
+  downloaderUp: (name: string) => `🟢 Downloader <b>${e(name)}</b> answers again.`,
   botStarted: '🟢 dwld bot started.',
   botStopping: '🔴 dwld bot is stopping.',
   somethingWrong: 'Something went wrong on my side. Please try again.',
@@ -167,17 +264,22 @@ const ru: Texts = {
   loggedOut: 'Вы вышли. Чтобы вернуться, снова поделитесь контактом.',
   notLoggedInByPhone: 'Вы допущены по id, а не по номеру: выходить не из чего.',
   welcome: (admin) => `👋 Пришлите ссылку — я поставлю её в очередь. Пока она ждёт, можно выбрать качество.` + (admin ? '\nВы администратор: команды — в /help.' : ''),
-  linkQueued: (link, folders, now) =>
-    [
-      `📥 <b>В очереди</b>: ${e(link.url)}`,
-      `Качество: <b>${e(link.quality)}</b>`,
-      ...(folders ? [`Папка: <b>${e(link.folder ?? '—')}</b>`] : []),
-      link.failed
-        ? `❌ Не удалось после ${link.attempts} попыток: ${e(link.lastError ?? '')}`
-        : link.attempts > 0
-          ? `⚠️ Попытка ${link.attempts} не удалась: ${e(link.lastError ?? '')}\nСледующая ${until(link.sendAt, now, 'ru')} (${clock(link.sendAt)})`
-          : `Отправка ${until(link.sendAt, now, 'ru')} (${clock(link.sendAt)})`,
-    ].join('\n'),
+  card: {
+    queued: '📥 <b>В очереди</b>',
+    retrying: '⏳ <b>Ждёт повтора</b>',
+    paused: '⏸ <b>Приостановлено</b>',
+    failed: '❌ <b>Не скачано</b>',
+    removed: '🗑 <b>Удалено</b>',
+  },
+  qualityLine: (quality) => `Качество: <b>${e(quality)}</b>`,
+  folderLine: (folder) => `Папка: <b>${e(folder ?? '—')}</b>`,
+  sending: (at, now) => (at.getTime() <= now.getTime() ? 'Отправка сейчас' : `Отправка ${until(at, now, 'ru')} (${clock(at)})`),
+  failure: (link) => failureRu(link),
+  nextTry: (at, now, attempt) => `Следующая попытка ${until(at, now, 'ru')} (${clock(at)}), попытка ${attempt}.`,
+  gaveUp: (attempts) => `Попыток было: ${attempts}, больше не пробуем. Пришлите ссылку ещё раз, чтобы попробовать снова; /remove уберёт её из очереди.`,
+  pausedNote: 'Администратор приостановил отправку: ссылка ждёт здесь и уйдёт, когда отправку возобновят.',
+  removeButton: '✖ Удалить',
+  removedAnswer: 'Удалено.',
   linkRejected: (url, reason) => `🚫 ${e(url.length > 200 ? `${url.slice(0, 200)}…` : url)}\n${ru.rejection[reason]}`,
   rejection: {
     too_long: 'Ссылка слишком длинная.',
@@ -197,12 +299,13 @@ const ru: Texts = {
   notQueued: (url) => `❌ ${e(url)} НЕ поставлена в очередь: сервис недоступен. Пришлите её позже.`,
   qualitySet: (quality) => `Качество: ${quality}`,
   folderSet: (folder) => `Папка: ${folder}`,
+  folderCleared: 'Папка: не выбрана',
   linkGone: 'Эта ссылка уже отправлена или удалена.',
   linkInFlight: 'Эта ссылка отправляется прямо сейчас.',
   notYours: 'Это не ваша ссылка.',
   badButton: 'Эта кнопка больше не действует.',
   removed: (url) => `🗑 Удалено: ${e(url)}`,
-  removeUsage: 'Так: /remove &lt;ссылка&gt; — или нажмите ✖ под ссылкой в /queue.',
+  removeUsage: 'Так: /remove &lt;ссылка&gt; — или нажмите ✖ Удалить под ссылкой или в /queue.',
   removeNotFound: (url) => `Ссылки ${e(url)} нет в очереди.`,
   dispatched: (url, downloader) => `✅ ${e(url)} взял <b>${e(downloader)}</b>.`,
   notificationsOn: '🔔 Уведомления включены.',
@@ -211,39 +314,64 @@ const ru: Texts = {
   queueEmpty: 'Ваша очередь пуста.',
   queueEmptyAll: 'Очередь пуста.',
   queueHeader: (count) => `<b>Очередь</b> (${count})`,
+  queueAllHidden: (hidden) => `Показать нечего: /select скрывает все ссылки в очереди (${hidden}). Откройте /select, чтобы их показать.`,
+  queueSomeHidden: (hidden) => `Скрыто через /select: ${hidden}.`,
+  statusCounts: (counts) =>
+    (['queued', 'retrying', 'failed'] as const)
+      .filter((status) => counts[status] > 0)
+      .map((status) => `${({ queued: 'в очереди', retrying: 'ждут повтора', failed: 'с ошибкой' } as const)[status]}: ${counts[status]}`)
+      .join(', '),
+  queuePaused: (pause, admin) =>
+    `⏸ Отправка приостановлена${pause.since ? ` с ${clock(pause.since)}` : ''}${admin && pause.by ? ` (${pausedByLabel(pause.by)})` : ''}: ссылки ждут, пока её возобновят.`,
   selectTitle: 'Какие ссылки показывать в /queue?',
   statusName: { queued: 'В очереди', retrying: 'Повтор', failed: 'Ошибка' },
   adminOnly: '⛔ Эта команда только для администраторов.',
-  paused: '⏸ Отправка приостановлена для всех. /poolon — возобновить.',
-  resumed: '▶️ Отправка возобновлена.',
+  paused: '⏸ Отправка приостановлена для всех: ссылки ждут, и это видно на их карточках. /poolon — возобновить.',
+  alreadyPaused: (pause) => `⏸ Отправка уже приостановлена${pause.since ? ` с ${clock(pause.since)}` : ''}${pause.by ? ` (${pausedByLabel(pause.by)})` : ''}. /poolon — возобновить.`,
+  resumed: '▶️ Отправка возобновлена: ждущие ссылки уходят сейчас.',
+  notPaused: '▶️ Отправка не приостановлена.',
   noDownloaders: 'Ни один загрузчик ещё не зарегистрировался.',
   somethingWrong: 'У меня что-то сломалось. Попробуйте ещё раз.',
   unavailable: '⚠️ Сервис сейчас недоступен. Попробуйте через минуту.',
+  downloaderDown: (name, since) => `🔴 Загрузчик <b>${e(name)}</b> не отвечает (с ${clock(since)}). Его ссылки уходят другому подходящему загрузчику или ждут его.`,
+  downloaderUp: (name) => `🟢 Загрузчик <b>${e(name)}</b> снова отвечает.`,
   botStarted: '🟢 Бот dwld запущен.',
   botStopping: '🔴 Бот dwld останавливается.',
   menu: { queue: '📋 Очередь', help: '❓ Помощь', status: '📊 Статус', downloaders: '🖥 Загрузчики' },
-  help: (admin) =>
+  help: (admin, byPhone = false) =>
     [
       '<b>Пришлите ссылку</b> (или несколько), чтобы поставить в очередь.',
       '/queue — ваши ссылки в очереди',
       '/select — какие ссылки показывать в /queue',
       '/remove &lt;ссылка&gt; — удалить ссылку',
-      '/enable, /disable — уведомления, когда ссылку взяли',
+      admin ? '/enable, /disable — уведомления, когда ссылку взяли или загрузчик пропал' : '/enable, /disable — уведомления, когда ссылку взяли',
       '/restart — сбросить настройки',
-      '/logout — забыть вход по номеру',
+      ...(byPhone && !admin ? ['/logout — забыть вход по номеру'] : []),
       ...(admin
-        ? ['', '<b>Администратор</b>', '/status — что качают загрузчики', '/downloaders — зарегистрированные загрузчики', '/clean — очистить историю загрузчиков', '/pooloff, /poolon — остановить и возобновить отправку', '/links — все ссылки в очереди, по одной в строке']
+        ? ['', '<b>Администратор</b>', '/status — что качают загрузчики', '/downloaders — зарегистрированные загрузчики', '/clean — очистить историю загрузчиков (спросит)', '/pooloff, /poolon — остановить и возобновить отправку', '/links — все ссылки в очереди, по одной в строке']
         : []),
     ].join('\n'),
-  queueUserHeader: (owner, count) => `👤 <b>${e(owner)}</b> (${count})`,
-  queueItem: (link, now) =>
+  queueUserHeader: (owner, count) => `👤 ${ownerLabel(owner)} (${count})`,
+  queueItem: (link, now, options) =>
     `#${link.id} ${e(link.url)}\n   ${e(link.quality)}${link.folder ? ` → ${e(link.folder)}` : ''} · ` +
-    (link.failed ? `❌ ошибка (${link.attempts})` : link.attempts > 0 ? `повтор ${until(link.sendAt, now, 'ru')} (попытка ${link.attempts + 1})` : `отправка ${until(link.sendAt, now, 'ru')}`) +
-    (link.lastError ? `\n   ⚠️ ${e(link.lastError)}` : ''),
+    (link.failed
+      ? `❌ ошибка (${link.attempts})`
+      : options.paused
+        ? '⏸ приостановлено'
+        : link.attempts > 0
+          ? `повтор ${until(link.sendAt, now, 'ru')} (попытка ${link.attempts + 1})`
+          : `отправка ${until(link.sendAt, now, 'ru')}`) +
+    (link.attempts > 0 || link.failed ? `\n   ${options.admin && link.lastError ? `⚠️ ${e(link.lastError)}` : failureRu(link)}` : ''),
   downloaderLine: (d, now) =>
     `${d.healthy ? '🟢' : '🔴'} <b>${e(d.name)}</b> ${e(`${d.host}:${d.port}`)}\n   ${e(d.patterns.join(', '))}\n   на связи ${e(clock(d.lastSeenAt))} (${Math.round((now.getTime() - d.lastSeenAt.getTime()) / 1000)} с назад)`,
   statusUnavailable: (name, error) => `🖥 <b>${e(name)}</b>: недоступен (${e(error)})`,
   statusIdle: 'ничего не качает',
+  cleanConfirm: (names) =>
+    `🧹 Очистить историю ${names.length === 1 ? 'загрузчика' : `загрузчиков (${names.length})`} ${names.map((n) => `<b>${e(n)}</b>`).join(', ')}? Они забудут все завершённые загрузки; ждущие и идущие останутся.`,
+  cleanYes: '🧹 Да, очистить',
+  cleanNo: 'Отмена',
+  cleanCancelled: '🧹 Очистка отменена: ничего не изменилось.',
+  cleanExpired: 'Это подтверждение устарело: пришлите /clean ещё раз.',
   cleaned: (name, count) => `🧹 ${e(name)}: очищено записей истории: ${count}`,
   cleanFailed: (name, error) => `🧹 ${e(name)}: не удалось (${e(error)})`,
   commands: {

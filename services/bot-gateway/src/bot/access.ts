@@ -1,9 +1,11 @@
 import { Composer, Markup } from 'telegraf';
 import { isDatabaseUnavailable } from '@dwld/db';
-import { isContactAcceptable, resolveRole } from '@dwld/domain';
+import { isContactAcceptable, PHONE_USER_COMMANDS, resolveRole } from '@dwld/domain';
 import { pickLanguage, textsFor } from '../texts';
 import type { BotContext, BotDeps } from './context';
 import { say } from './reply';
+import { commandLists, menuKeyboard } from './menu';
+import { errorMessage } from '@dwld/errors';
 
 /**
  * Runs first on every update: names the sender (role, language, texts), gives the update its
@@ -41,7 +43,15 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
       }
     }
     const lang = pickLanguage(language, config.DEFAULT_LANGUAGE);
-    ctx.actor = { id, role: resolveRole({ userId: id, adminIds, allowedIds, authorisedByPhone }), lang, texts: textsFor(lang), username: from.username ?? null };
+    ctx.actor = {
+      id,
+      role: resolveRole({ userId: id, adminIds, allowedIds, authorisedByPhone }),
+      wayIn: byConfig ? 'id' : 'phone',
+      lang,
+      texts: textsFor(lang),
+      username: from.username ?? null,
+      name: [from.first_name, from.last_name].filter(Boolean).join(' ') || null,
+    };
     if (ctx.actor.role !== 'stranger') return next();
 
     const texts = ctx.actor.texts;
@@ -55,7 +65,9 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
       }
       await users.authoriseByPhone(id, contact.phone_number, from.language_code ?? null);
       ctx.log.info('authorised by phone');
-      await say(deps, ctx, texts.contactAccepted, { markup: Markup.removeKeyboard().reply_markup });
+      // In with the same menu and commands as anyone let in by id, plus /logout.
+      await say(deps, ctx, texts.contactAccepted, { markup: menuKeyboard(texts, 'user') });
+      await deps.outbox.setCommands(String(ctx.chat?.id ?? id), commandLists(PHONE_USER_COMMANDS)).catch((err: unknown) => ctx.log.warn('command menu not set', { error: errorMessage(err) }));
       return;
     }
     ctx.log.info('access denied');

@@ -1,7 +1,7 @@
 import type { Context } from 'telegraf';
 import type { DownloaderClient } from '@dwld/contract';
 import type { Database } from '@dwld/db';
-import type { Role } from '@dwld/domain';
+import type { Role, WayIn } from '@dwld/domain';
 import type { EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';
@@ -9,18 +9,22 @@ import type { LinkIntake } from '../intake';
 import type { HandledUpdates } from '../telegram/handled-updates';
 import type { LinkRateLimiter } from '../rate-limit';
 import type { LinkStore } from '../store/links';
-import type { SettingsStore } from '../store/settings';
 import type { UserStore } from '../store/users';
 import type { TelegramOutbox } from '../telegram/outbox';
+import type { DispatchPauseState } from '../dispatch-pause';
 import type { Language, Texts } from '../texts';
 
 /** Who sent the update, resolved once per update by the access middleware. */
 export interface Actor {
   id: string;
   role: Role;
+  /** Listed by id, or let in by sharing their contact (what /logout, the menus and /help offer). */
+  wayIn: WayIn;
   lang: Language;
   texts: Texts;
   username: string | null;
+  /** First and last name as Telegram shows them. */
+  name: string | null;
 }
 
 export interface BotContext extends Context {
@@ -35,7 +39,7 @@ export interface BotDeps {
   db: Database;
   links: LinkStore;
   users: UserStore;
-  settings: SettingsStore;
+  pause: DispatchPauseState;
   intake: LinkIntake;
   linkRate: LinkRateLimiter;
   outbox: TelegramOutbox;

@@ -2,7 +2,7 @@ import { Composer, Telegraf } from 'telegraf';
 import { isDatabaseUnavailable } from '@dwld/db';
 import { ADMIN_COMMANDS, USER_COMMANDS } from '@dwld/domain';
 import type { Counter } from '@dwld/runtime';
-import { ALL_MENU_LABELS, textsFor, type Language } from '../texts';
+import { ALL_MENU_LABELS, textsFor } from '../texts';
 import { accessControl } from './access';
 import type { BotContext, BotDeps } from './context';
 import { adminFeature } from './features/admin';
@@ -10,6 +10,9 @@ import { buttonsFeature } from './features/buttons';
 import { commandsFeature } from './features/commands';
 import { linksFeature } from './features/links';
 import { say } from './reply';
+import { fingerprintOf, judgeRedelivery } from '../telegram/handled-updates';
+import { errorMessage } from '@dwld/errors';
+import { commandLists } from './menu';
 
 /** The bot: access control first, then each feature as its own composer. */
 export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotContext> {
@@ -21,16 +24,22 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
   });
   bot.use(async (ctx, next) => {
     const updateId = ctx.update.update_id;
-    // A redelivered update (a crash before Telegram heard it was received) was handled already.
-    const handled = await deps.handledUpdates.wasHandled(updateId).catch(() => false);
-    if (handled) {
+    // A redelivered update (a crash before Telegram heard it was received) was handled already;
+    // a different update under a known id (a Bot API server numbering anew) was not.
+    const fingerprint = fingerprintOf(ctx.update as unknown as { update_id: number } & Record<string, unknown>);
+    const remembered = await deps.handledUpdates.remembered(updateId).catch(() => null);
+    const seen = judgeRedelivery(remembered, fingerprint);
+    if (seen.verdict === 'redelivered') {
       updatesHandled.inc({ type: 'redelivered' });
-      deps.logger.info('update handled before: skipped', { updateId, updateType: ctx.updateType });
+      deps.logger.warn('update handled before: skipped', { updateId, date: dateOf(fingerprint.date), updateType: ctx.updateType });
       return;
+    }
+    if (seen.verdict === 'reused') {
+      deps.logger.warn('update id handled before, for another update: handled as new', { updateId, date: dateOf(fingerprint.date), rememberedDate: dateOf(seen.rememberedDate), updateType: ctx.updateType });
     }
     updatesHandled.inc({ type: ctx.updateType });
     await next();
-    await deps.handledUpdates.markHandled(updateId).catch((err: unknown) => deps.logger.warn('could not mark an update handled', { updateId, error: (err as Error).message }));
+    await deps.handledUpdates.markHandled(updateId, fingerprint).catch((err: unknown) => deps.logger.warn('could not mark an update handled', { updateId, error: errorMessage(err) }));
   });
   bot.use(accessControl(deps));
   const links = linksFeature(deps);
@@ -54,6 +63,11 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
   return bot;
 }
 
+/** A Telegram date (seconds) as an ISO time for the logs. */
+function dateOf(seconds: number | null): string | null {
+  return seconds === null ? null : new Date(seconds * 1000).toISOString();
+}
+
 /** A new message's text or caption that is neither a command nor a reply-keyboard button. */
 export function isPlainMessage(ctx: { message?: object }): boolean {
   const msg = ctx.message as { text?: unknown; caption?: unknown } | undefined;
@@ -62,15 +76,16 @@ export function isPlainMessage(ctx: { message?: object }): boolean {
   return text !== undefined && !text.startsWith('/') && !ALL_MENU_LABELS.has(text);
 }
 
-/** The command menu Telegram shows: the user list for everyone, the admin list in each admin's chat. */
+/**
+ * The command menu Telegram shows: the user list for everyone, the admin list in each admin's
+ * chat. People let in by phone get theirs (with /logout) when they log in.
+ */
 export async function registerCommands(bot: Telegraf<BotContext>, adminIds: readonly string[]): Promise<void> {
-  for (const lang of ['en', 'ru'] as Language[]) {
-    const { commands } = textsFor(lang);
-    const describe = (names: readonly string[]) => names.map((command) => ({ command, description: commands[command as keyof typeof commands] }));
-    const languageCode = lang === 'en' ? undefined : lang;
-    await bot.telegram.setMyCommands(describe(USER_COMMANDS), { scope: { type: 'default' }, ...(languageCode ? { language_code: languageCode } : {}) });
-    for (const id of adminIds) {
-      await bot.telegram.setMyCommands(describe(ADMIN_COMMANDS), { scope: { type: 'chat', chat_id: Number(id) }, ...(languageCode ? { language_code: languageCode } : {}) });
-    }
+  const users = commandLists(USER_COMMANDS);
+  const admins = commandLists(ADMIN_COMMANDS);
+  for (const [i, { languageCode, commands }] of users.entries()) {
+    const language = languageCode ? { language_code: languageCode } : {};
+    await bot.telegram.setMyCommands(commands, { scope: { type: 'default' }, ...language });
+    for (const id of adminIds) await bot.telegram.setMyCommands(admins[i]!.commands, { scope: { type: 'chat', chat_id: Number(id) }, ...language });
   }
 }

@@ -5,7 +5,7 @@ import { LinkStore, type NewLink } from './links';
 const sendAt = new Date('2026-11-27T12:00:00.000Z');
 
 function newLink(userId: number, url: string, extra: Partial<NewLink> = {}): NewLink {
-  return { url, host: new URL(url).host, userId: String(userId), chatId: String(userId), username: `u${userId}`, quality: '720', folder: null, messageId: userId * 10, sendAt, ...extra };
+  return { url, host: new URL(url).host, userId: String(userId), chatId: String(userId), username: `u${userId}`, ownerName: `User ${userId}`, quality: '720', folder: null, messageId: userId * 10, sendAt, ...extra };
 }
 
 describe('LinkStore.add with many people at once (one INSERT per batch)', () => {
@@ -29,13 +29,13 @@ describe('LinkStore.add with many people at once (one INSERT per batch)', () => 
   });
 
   it('gives each of many concurrent adds its own row, with every field stored', async () => {
-    const wanted = Array.from({ length: 250 }, (_, i) => newLink(1000 + i, `https://example.com/v/${i}`, { folder: i % 2 ? 'music' : null, username: i % 3 ? `u${i}` : null }));
+    const wanted = Array.from({ length: 250 }, (_, i) => newLink(1000 + i, `https://example.com/v/${i}`, { folder: i % 2 ? 'music' : null, username: i % 3 ? `u${i}` : null, ownerName: i % 4 ? `Name ${i}` : null }));
     const outcomes = await Promise.all(wanted.map((link) => store.add(link)));
     expect(await db.link.count()).toBe(250);
     outcomes.forEach((outcome, i) => {
       const link = wanted[i]!;
       if (!outcome.created) throw new Error(`link ${i} not created: ${JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
-      expect(outcome.link).toMatchObject({ url: link.url, host: link.host, userId: BigInt(link.userId), chatId: BigInt(link.chatId), username: link.username, folder: link.folder, quality: '720', messageId: link.messageId, sendAt, status: 'queued' });
+      expect(outcome.link).toMatchObject({ url: link.url, host: link.host, userId: BigInt(link.userId), chatId: BigInt(link.chatId), username: link.username, ownerName: link.ownerName, folder: link.folder, quality: '720', messageId: link.messageId, sendAt, status: 'queued' });
     });
     expect(new Set(outcomes.map((o) => (o.created ? o.link.id : -1))).size).toBe(250);
   });

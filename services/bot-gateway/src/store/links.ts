@@ -16,6 +16,8 @@ export interface NewLink {
   userId: string;
   chatId: string;
   username: string | null;
+  /** The owner's name as Telegram showed it (first and last name); null from the HTTP API. */
+  ownerName: string | null;
   quality: string;
   folder: string | null;
   messageId: number | null;
@@ -25,9 +27,10 @@ export interface NewLink {
 export type AddOutcome = { created: true; link: Link } | { created: false; existing: Link } | { created: false; handedOver: string };
 
 /** Every column of `links`, named as the Link type names them (for raw statements). */
-const LINK_COLUMNS = `id, url, host, chat_id AS "chatId", user_id AS "userId", username, quality, folder,
+const LINK_COLUMNS = `id, url, host, chat_id AS "chatId", user_id AS "userId", username, owner_name AS "ownerName", quality, folder,
   reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt", attempts,
-  last_error AS "lastError", status, claim_owner AS "claimOwner", claim_expires_at AS "claimExpiresAt",
+  last_error AS "lastError", last_error_kind AS "lastErrorKind", last_error_reason AS "lastErrorReason", status,
+  claim_owner AS "claimOwner", claim_expires_at AS "claimExpiresAt",
   urgent_event_id AS "urgentEventId", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Which links /queue shows: waiting for the first try, waiting for a retry, given up. */
@@ -99,13 +102,14 @@ export class LinkStore {
     let rows: Link[];
     try {
       const raw = await this.sql.rows<RawLink>(Prisma.sql`
-        INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, message_id, send_at, updated_at)
-        SELECT i.url, i.host, i.chat_id, i.user_id, i.username, i.quality, i.folder, i.message_id, i.send_at, now()
+        INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at, updated_at)
+        SELECT i.url, i.host, i.chat_id, i.user_id, i.username, i.owner_name, i.quality, i.folder, i.message_id, i.send_at, now()
           FROM unnest(${firsts.map((l) => l.url)}::text[], ${firsts.map((l) => l.host)}::text[],
                       ${firsts.map((l) => l.chatId)}::text[]::bigint[], ${firsts.map((l) => l.userId)}::text[]::bigint[],
-                      ${firsts.map((l) => l.username)}::text[], ${firsts.map((l) => l.quality)}::text[], ${firsts.map((l) => l.folder)}::text[],
+                      ${firsts.map((l) => l.username)}::text[], ${firsts.map((l) => l.ownerName)}::text[],
+                      ${firsts.map((l) => l.quality)}::text[], ${firsts.map((l) => l.folder)}::text[],
                       ${firsts.map((l) => l.messageId)}::int[], ${firsts.map((l) => l.sendAt.toISOString())}::timestamptz[])
-               AS i(url, host, chat_id, user_id, username, quality, folder, message_id, send_at)
+               AS i(url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at)
          WHERE i.message_id IS NULL
             OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = i.chat_id AND d.message_id = i.message_id AND d.url = i.url)
          ORDER BY i.user_id, i.url
@@ -158,6 +162,23 @@ export class LinkStore {
       where: { ...(userId ? { userId: BigInt(userId) } : {}), OR: or },
       orderBy: [{ userId: 'asc' }, { id: 'asc' }],
     });
+  }
+
+  /** How many of a person's links (everybody's when `userId` is undefined) each /select status holds. */
+  async countByStatus(userId?: string): Promise<Record<QueueStatus, number>> {
+    const groups = await this.db.link.groupBy({
+      by: ['status', 'attempts'],
+      where: userId ? { userId: BigInt(userId) } : {},
+      _count: { _all: true },
+    });
+    const counts: Record<QueueStatus, number> = { queued: 0, retrying: 0, failed: 0 };
+    for (const group of groups) counts[queueStatusOf(group)] += group._count._all;
+    return counts;
+  }
+
+  /** Waiting links whose card (the bot's reply) is out: the cards to redraw when dispatching pauses or resumes. */
+  withCards(): Promise<Link[]> {
+    return this.db.link.findMany({ where: { status: 'queued', replyMessageId: { not: null } }, orderBy: { id: 'asc' } });
   }
 
   /**

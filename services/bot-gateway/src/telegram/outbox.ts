@@ -22,9 +22,16 @@ export type OutboxJob =
       linkReplyOf?: number;
       /** Set by the worker: parts already delivered. */
       partsSent?: number;
+      /**
+       * A message the chat may not be able to take (the start notice to an admin who never
+       * opened the chat): a refusal is logged at debug, not as a warning.
+       */
+      mayBeRefused?: boolean;
     }
   | { kind: 'edit'; chatId: string; messageId: number; text: string; markup?: InlineKeyboardMarkup }
-  | { kind: 'delete'; chatId: string; messageId: number };
+  | { kind: 'delete'; chatId: string; messageId: number }
+  /** The command menu of one chat, per language; an empty list removes the chat's own menu. */
+  | { kind: 'commands'; chatId: string; lists: Array<{ languageCode?: string; commands: Array<{ command: string; description: string }> }> };
 
 export interface EnqueueOptions {
   /** An idempotency key: a second job with the same id (a redelivered event) is dropped. */
@@ -204,6 +211,10 @@ export class TelegramOutbox {
     return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: `delete-${chatId}-${messageId}`, ...options });
   }
 
+  setCommands(chatId: string, lists: Extract<OutboxJob, { kind: 'commands' }>['lists'], options?: EnqueueOptions) {
+    return this.enqueue({ kind: 'commands', chatId, lists }, options);
+  }
+
   /** Jobs not yet done (for /readyz-style checks and tests). */
   async backlog(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
@@ -284,7 +295,8 @@ export class TelegramOutbox {
       if ((data.kind === 'edit' || data.kind === 'delete') && HARMLESS.test(failure.description)) return;
       if (failure.code !== undefined && failure.code >= 400 && failure.code < 500) {
         // A bad request or a blocked bot: trying again will not help.
-        this.options.logger.warn('telegram refused a call', { kind: data.kind, chatId: data.chatId, code: failure.code, error: failure.description });
+        const expected = data.kind === 'send' && data.mayBeRefused === true;
+        this.options.logger[expected ? 'debug' : 'warn']('telegram refused a call', { kind: data.kind, chatId: data.chatId, code: failure.code, error: failure.description });
         throw new UnrecoverableError(`${failure.code}: ${failure.description}`);
       }
       throw err;
@@ -332,6 +344,13 @@ export class TelegramOutbox {
         return;
       case 'delete':
         await telegram.deleteMessage(data.chatId, data.messageId);
+        return;
+      case 'commands':
+        for (const { languageCode, commands } of data.lists) {
+          const scope = { scope: { type: 'chat' as const, chat_id: Number(data.chatId) }, ...(languageCode ? { language_code: languageCode } : {}) };
+          if (commands.length > 0) await telegram.setMyCommands(commands, scope);
+          else await telegram.deleteMyCommands(scope);
+        }
         return;
     }
   }

@@ -1,14 +1,16 @@
-import { Composer } from 'telegraf';
-import { escapeHtml } from '@dwld/domain';
+import { Composer, Markup } from 'telegraf';
+import { encodeCallbackData, escapeHtml } from '@dwld/domain';
+import { errorMessage } from '@dwld/errors';
 import type { BotContext, BotDeps } from '../context';
 import { adminOnly } from '../access';
+import { redrawWaitingCards } from '../redraw-cards';
 import { say } from '../reply';
 import { menuLabels } from '../../texts';
 
 /** Admin commands: the fleet's state, and the pause switch the schedulers obey. */
 export function adminFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
-  const { db, downloaders, settings, links } = deps;
+  const { db, downloaders, links } = deps;
   const onlyAdmins = adminOnly(deps);
   const fleet = () => db.downloader.findMany({ orderBy: { name: 'asc' } });
 
@@ -22,7 +24,7 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
           const s = await downloaders.status(d.name);
           return [texts.statusOf(d.name), ...(s.sensors ? [texts.sensors(s.sensors)] : []), ...(s.linksInWork.length ? s.linksInWork.map(texts.statusItem) : [texts.statusIdle])].join('\n');
         } catch (err) {
-          return texts.statusUnavailable(d.name, (err as Error).message);
+          return texts.statusUnavailable(d.name, errorMessage(err));
         }
       }),
     );
@@ -41,29 +43,33 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
   composer.command('downloaders', onlyAdmins, list);
   composer.hears(menuLabels('status'), onlyAdmins, status);
   composer.hears(menuLabels('downloaders'), onlyAdmins, list);
+  // Cleaning forgets every downloader's history at once: asked once, done only on "yes" (buttons feature).
   composer.command('clean', onlyAdmins, async (ctx) => {
     const { texts } = ctx.actor;
     const all = await fleet();
     if (all.length === 0) return say(deps, ctx, texts.noDownloaders, { transient: true });
-    const lines = await Promise.all(
-      all.map((d) =>
-        downloaders.cleanHistory(d.name).then(
-          (r) => texts.cleaned(d.name, r.history.length),
-          (err: unknown) => texts.cleanFailed(d.name, (err as Error).message),
-        ),
-      ),
-    );
-    return say(deps, ctx, lines.join('\n'));
+    const keyboard = Markup.inlineKeyboard([
+      Markup.button.callback(texts.cleanYes, encodeCallbackData({ kind: 'clean', confirmed: true })),
+      Markup.button.callback(texts.cleanNo, encodeCallbackData({ kind: 'clean', confirmed: false })),
+    ]).reply_markup;
+    return say(deps, ctx, texts.cleanConfirm(all.map((d) => d.name)), { markup: keyboard });
   });
   composer.command('pooloff', onlyAdmins, async (ctx) => {
-    await settings.setDispatchPaused(true);
+    const flipped = await deps.pause.set(true, { id: ctx.actor.id, name: ctx.actor.username ? `@${ctx.actor.username}` : ctx.actor.name });
+    if (!flipped) {
+      const pause = await deps.pause.current();
+      return say(deps, ctx, ctx.actor.texts.alreadyPaused(pause ?? { since: null, by: null }));
+    }
     ctx.log.info('dispatching paused');
     await say(deps, ctx, ctx.actor.texts.paused);
+    redrawWaitingCards(deps, ctx.log);
   });
   composer.command('poolon', onlyAdmins, async (ctx) => {
-    await settings.setDispatchPaused(false);
+    const flipped = await deps.pause.set(false);
+    if (!flipped) return say(deps, ctx, ctx.actor.texts.notPaused);
     ctx.log.info('dispatching resumed');
     await say(deps, ctx, ctx.actor.texts.resumed);
+    redrawWaitingCards(deps, ctx.log);
   });
   composer.command('links', onlyAdmins, async (ctx) => {
     const all = await links.list();

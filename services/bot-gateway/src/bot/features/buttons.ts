@@ -1,9 +1,20 @@
 import { Composer } from 'telegraf';
-import { canManageLink, decodeCallbackData } from '@dwld/domain';
+import { canManageLink, decodeCallbackData, splitMessage } from '@dwld/domain';
+import { errorMessage } from '@dwld/errors';
 import { qualitySet } from '@dwld/events';
+import { renderCard } from '../card';
 import type { BotContext, BotDeps } from '../context';
+import { renderQueue } from '../queue-view';
 import { removeLink } from '../remove';
-import { linkKeyboard, linkView, selectKeyboard } from '../views';
+import { selectKeyboard } from '../views';
+
+/** How long /clean's "are you sure?" may be answered. */
+const CLEAN_CONFIRMATION_MS = 10 * 60 * 1000;
+
+/** The text of a button's answer: Telegram shows plain text there, at most 200 characters. */
+function plain(html: string): string {
+  return html.replace(/<[^>]+>/g, '').slice(0, 200);
+}
 
 /**
  * Inline buttons. Their data carries a link id, never the URL; anything malformed, stale or
@@ -30,6 +41,31 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
       await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.selectTitle, markup: selectKeyboard(shown, texts) });
       return void (await ctx.answerCbQuery());
     }
+    if (action.kind === 'clean') {
+      if (ctx.actor.role !== 'admin') return void (await ctx.answerCbQuery(texts.adminOnly));
+      if (!action.confirmed) {
+        await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleanCancelled });
+        return void (await ctx.answerCbQuery());
+      }
+      if (deps.clock().getTime() - message.date * 1000 > CLEAN_CONFIRMATION_MS) {
+        await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleanExpired });
+        return void (await ctx.answerCbQuery(texts.cleanExpired));
+      }
+      // Answered at once: cleaning waits for every downloader, up to their deadline.
+      await ctx.answerCbQuery();
+      const fleet = await deps.db.downloader.findMany({ orderBy: { name: 'asc' }, select: { name: true } });
+      const lines = await Promise.all(
+        fleet.map((d) =>
+          deps.downloaders.cleanHistory(d.name).then(
+            (r) => texts.cleaned(d.name, r.history.length),
+            (err: unknown) => texts.cleanFailed(d.name, errorMessage(err)),
+          ),
+        ),
+      );
+      ctx.log.info('downloaders cleaned', { downloaders: fleet.length });
+      await deps.outbox.edit({ chatId, messageId: message.message_id, text: lines.length ? lines.join('\n') : texts.noDownloaders });
+      return;
+    }
 
     const link = await links.find(action.linkId);
     if (!link) return void (await ctx.answerCbQuery(texts.linkGone));
@@ -39,10 +75,15 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
     }
 
     if (action.kind === 'remove') {
+      // The card itself changes the same way whichever ✖ was pressed (removeLink); pressed under
+      // /queue, the listing is drawn again without the link.
       await removeLink(deps, link, ctx.log);
-      await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.removed(link.url) });
-      await deps.outbox.delete(chatId, message.message_id, { delayMs: config.SERVICE_MESSAGE_TTL_S || 1 });
-      return void (await ctx.answerCbQuery(texts.removed(link.url).replace(/<[^>]+>/g, '')));
+      if (message.message_id !== link.replyMessageId) {
+        const listing = await renderQueue(deps, ctx.actor);
+        const parts = splitMessage(listing.text);
+        await deps.outbox.edit({ chatId, messageId: message.message_id, text: parts[parts.length - 1]!, ...(listing.markup ? { markup: listing.markup } : {}) });
+      }
+      return void (await ctx.answerCbQuery(texts.removedAnswer));
     }
 
     let change: { quality?: string; folder?: string | null };
@@ -52,7 +93,8 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
     } else {
       const folder = config.FOLDERS[action.folderIndex];
       if (folder === undefined) return void (await ctx.answerCbQuery(texts.badButton));
-      change = { folder };
+      // The chosen folder pressed again clears the choice.
+      change = { folder: link.folder === folder ? null : folder };
     }
     const outcome = await links.change(link.id, change, deps.clock());
     if (!outcome.ok) return void (await ctx.answerCbQuery(outcome.why === 'gone' ? texts.linkGone : texts.linkInFlight));
@@ -64,15 +106,11 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
         { id: `quality.set:${updated.id}:${updated.updatedAt.getTime()}` },
       );
     } catch (err) {
-      ctx.log.warn('quality.set not published', { linkId: updated.id, error: (err as Error).message });
+      ctx.log.warn('quality.set not published', { linkId: updated.id, error: errorMessage(err) });
     }
-    await deps.outbox.edit({
-      chatId,
-      messageId: message.message_id,
-      text: texts.linkQueued(linkView(updated), config.FOLDERS.length > 0, deps.clock()),
-      markup: linkKeyboard(updated, config),
-    });
-    await ctx.answerCbQuery(change.quality ? texts.qualitySet(change.quality) : texts.folderSet(change.folder ?? ''));
+    const card = renderCard(updated, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+    await deps.outbox.edit({ chatId, messageId: message.message_id, text: card.text, ...(card.markup ? { markup: card.markup } : {}) });
+    await ctx.answerCbQuery(plain(change.quality ? texts.qualitySet(change.quality) : change.folder ? texts.folderSet(change.folder) : texts.folderCleared));
   });
   return composer;
 }

@@ -1,18 +1,13 @@
 import { Composer, Markup } from 'telegraf';
-import { extractLinks, validateLink } from '@dwld/domain';
-import type { Link } from '@dwld/db';
+import { extractLinks, PHONE_USER_COMMANDS, validateLink } from '@dwld/domain';
 import { QUEUE_STATUSES, type QueueStatus } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { menuLabels } from '../../texts';
+import { commandLists, menuKeyboard } from '../menu';
+import { renderQueue } from '../queue-view';
 import { removeLink } from '../remove';
-import { linkView, removeButtons, selectKeyboard } from '../views';
-
-function menu(ctx: BotContext) {
-  const { menu: m } = ctx.actor.texts;
-  const rows = [[m.queue, m.help], ...(ctx.actor.role === 'admin' ? [[m.status, m.downloaders]] : [])];
-  return Markup.keyboard(rows).resize().reply_markup;
-}
+import { selectKeyboard } from '../views';
 
 /** The commands every allowed person has. */
 export function commandsFeature(deps: BotDeps): Composer<BotContext> {
@@ -25,31 +20,15 @@ export function commandsFeature(deps: BotDeps): Composer<BotContext> {
 
   const start = async (ctx: BotContext) => {
     await remember(ctx);
-    await say(deps, ctx, ctx.actor.texts.welcome(ctx.actor.role === 'admin'), { markup: menu(ctx), transient: true });
+    // Their own command menu (with /logout), also for people who logged in before it was set at login.
+    if (ctx.actor.role === 'user' && ctx.actor.wayIn === 'phone') await deps.outbox.setCommands(String(ctx.chat?.id ?? ctx.actor.id), commandLists(PHONE_USER_COMMANDS));
+    await say(deps, ctx, ctx.actor.texts.welcome(ctx.actor.role === 'admin'), { markup: menuKeyboard(ctx.actor.texts, ctx.actor.role), transient: true });
   };
-  const help = (ctx: BotContext) => say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin'), { transient: true });
+  const help = (ctx: BotContext) => say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin', ctx.actor.wayIn === 'phone'), { transient: true });
 
   const queue = async (ctx: BotContext) => {
-    const { texts } = ctx.actor;
-    const user = await users.find(ctx.actor.id);
-    const shown = (user?.queueFilter ?? QUEUE_STATUSES) as QueueStatus[];
-    const admin = ctx.actor.role === 'admin';
-    const list = await links.list(admin ? undefined : ctx.actor.id, shown);
-    if (list.length === 0) return say(deps, ctx, admin ? texts.queueEmptyAll : texts.queueEmpty, { transient: true });
-    const now = deps.clock();
-    const lines: string[] = [texts.queueHeader(list.length)];
-    if (admin) {
-      const byUser = new Map<string, Link[]>();
-      for (const link of list) byUser.set(String(link.userId), [...(byUser.get(String(link.userId)) ?? []), link]);
-      for (const owned of byUser.values()) {
-        lines.push('', texts.queueUserHeader(linkView(owned[0]!).owner ?? '', owned.length));
-        for (const link of owned) lines.push(texts.queueItem(linkView(link), now));
-      }
-    } else {
-      for (const link of list) lines.push(texts.queueItem(linkView(link), now));
-    }
-    // Telegram takes 100 buttons a message at most.
-    return say(deps, ctx, lines.join('\n'), { markup: removeButtons(list.slice(0, 100)), transient: true });
+    const listing = await renderQueue(deps, ctx.actor);
+    return say(deps, ctx, listing.text, { ...(listing.markup ? { markup: listing.markup } : {}), transient: true });
   };
 
   const remove = async (ctx: BotContext & { payload?: string }) => {
@@ -61,7 +40,7 @@ export function commandsFeature(deps: BotDeps): Composer<BotContext> {
     const url = checked.ok ? checked.link.url : raw;
     const found = await links.findByUrl(url, ctx.actor.role === 'admin' ? undefined : ctx.actor.id);
     if (found.length === 0) return say(deps, ctx, texts.removeNotFound(url), { transient: true });
-    for (const link of found) await removeLink(deps, link, ctx.log, { deleteReply: true });
+    for (const link of found) await removeLink(deps, link, ctx.log);
     return say(deps, ctx, texts.removed(url), { transient: true });
   };
 
@@ -88,6 +67,10 @@ export function commandsFeature(deps: BotDeps): Composer<BotContext> {
   });
   composer.command('logout', async (ctx) => {
     const forgotten = await users.logout(ctx.actor.id);
+    if (forgotten) {
+      // Back to a stranger's chat: no menu keyboard, no command menu of their own.
+      await deps.outbox.setCommands(String(ctx.chat?.id ?? ctx.actor.id), commandLists([]));
+    }
     await say(deps, ctx, forgotten ? ctx.actor.texts.loggedOut : ctx.actor.texts.notLoggedInByPhone, forgotten ? { markup: Markup.removeKeyboard().reply_markup } : { transient: true });
   });
   // The menu keyboard's buttons send their labels as text.

@@ -4,7 +4,7 @@ import { extractLinks } from '@dwld/domain';
 import type { Link } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
-import { linkKeyboard, linkView } from '../views';
+import { renderCard } from '../card';
 
 // Telegram marks only http(s)-looking text as links; "javascript:…" or "ftp:…" must still get
 // a clear refusal rather than "no link found".
@@ -28,7 +28,7 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     const text = 'text' in msg ? msg.text : msg.caption;
     const entities = 'text' in msg ? msg.entities : msg.caption_entities;
     // Unknown commands fall through to here; they are not links.
-    if (text.startsWith('/')) return say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin'), { transient: true });
+    if (text.startsWith('/')) return say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin', ctx.actor.wayIn === 'phone'), { transient: true });
     const { texts } = ctx.actor;
     const found = candidateLinks(text, entities);
     if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true });
@@ -41,13 +41,15 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
       taken = taken.slice(0, rate.allowed);
     }
 
-    const sayQueued = (link: Link) =>
-      say(deps, ctx, texts.linkQueued(linkView(link), config.FOLDERS.length > 0, deps.clock()), {
-        markup: linkKeyboard(link, config),
+    const sayQueued = async (link: Link) => {
+      const card = renderCard(link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+      await say(deps, ctx, card.text, {
+        ...(card.markup ? { markup: card.markup } : {}),
         replyTo: msg.message_id,
         linkReplyOf: link.id,
         jobId: `queued-reply-${link.id}`,
       });
+    };
 
     for (const raw of taken) {
       const outcome = await intake.accept({
@@ -55,6 +57,7 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
         userId: ctx.actor.id,
         chatId: String(ctx.chat.id),
         username: ctx.actor.username,
+        ownerName: ctx.actor.name,
         messageId: msg.message_id,
       });
       ctx.log.info('link intake', { status: outcome.status, ...(outcome.status === 'rejected' ? { reason: outcome.reason } : {}) });

@@ -1,0 +1,130 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Database } from '@dwld/db';
+import { errorMessage } from '@dwld/errors';
+import type { DownloaderChanged, EventMeta } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import type { UserStore } from './store/users';
+import type { TelegramOutbox } from './telegram/outbox';
+import { pickLanguage, textsFor, type Language } from './texts';
+
+export const ALERT_QUEUE = 'downloader-alerts';
+
+/**
+ * Whether to tell admins about a downloader's health now. One key per downloader holds what
+ * admins were last told and when (and which look told them, so a look redone after a crash
+ * sends the same messages again, which the outbox drops as duplicates):
+ * - the same as last told: nothing ("same", or "resend" for the look that told them);
+ * - never told and healthy: nothing to come back from; remembered quietly ("quiet");
+ * - otherwise, at most one message per interval: "announce" now, or "later" at the given time.
+ */
+const DECIDE = `
+local told = redis.call('HGET', KEYS[1], 'state')
+local at = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
+local look = redis.call('HGET', KEYS[1], 'look')
+local now = tonumber(ARGV[2])
+if told == ARGV[1] then
+  if look == ARGV[4] then return {'resend', at} end
+  return {'same', at}
+end
+if told == false and ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], 'state', '1', 'at', 0, 'look', ARGV[4])
+  return {'quiet', 0}
+end
+if told == false or now - at >= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'state', ARGV[1], 'at', now, 'look', ARGV[4])
+  return {'announce', now}
+end
+return {'later', at + tonumber(ARGV[3])}
+`;
+
+export interface DownloaderAlertsOptions {
+  redis: Redis;
+  prefix: string;
+  db: Database;
+  users: UserStore;
+  outbox: TelegramOutbox;
+  adminIds: readonly string[];
+  defaultLanguage: Language;
+  /** At most one message per downloader this often; changes in between are summed up after it. */
+  intervalMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Tells admins (who have not turned notifications off) when a downloader stops answering its
+ * health checks and when it answers again. A `downloader.changed` event only triggers a look:
+ * what is told is the downloader's health in the table at that moment, so a burst of old or
+ * flapping events comes to at most one message per downloader per interval, and the state it
+ * settled in is told once the interval is over (a durable delayed job looks again then).
+ */
+export class DownloaderAlerts {
+  private readonly queue: Queue<{ name: string; dueAt: number }>;
+  private readonly queueConnection: Redis;
+  private worker: Worker<{ name: string; dueAt: number }> | undefined;
+  private workerConnection: Redis | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: DownloaderAlertsOptions) {
+    this.now = options.now ?? Date.now;
+    this.queueConnection = options.redis.duplicate({ enableAutoPipelining: false });
+    this.queue = new Queue(ALERT_QUEUE, { connection: this.queueConnection, prefix: options.prefix, defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } } });
+    this.queue.on('error', (err) => options.logger.warn('alert queue error', { error: err.message }));
+  }
+
+  /** The downloader.changed handler. */
+  readonly handle = async (event: DownloaderChanged, meta: EventMeta): Promise<void> => {
+    if (event.change !== 'health' || this.options.adminIds.length === 0) return;
+    await this.look(event.name, meta.eventId);
+  };
+
+  startWorker(): void {
+    this.workerConnection = this.options.redis.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
+    this.worker = new Worker(ALERT_QUEUE, (job) => this.look(job.data.name, `later-${job.data.dueAt}`), { connection: this.workerConnection, prefix: this.options.prefix, concurrency: 1 });
+    this.worker.on('error', (err) => this.options.logger.warn('alert worker error', { error: err.message }));
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.worker?.close();
+      await this.queue.close();
+    } finally {
+      this.queueConnection.disconnect();
+      this.workerConnection?.disconnect();
+    }
+  }
+
+  private async look(name: string, look: string): Promise<void> {
+    const { db, redis, prefix, intervalMs, logger } = this.options;
+    const downloader = await db.downloader.findUnique({ where: { name }, select: { healthy: true, lastSeenAt: true } });
+    // Gone from the table: nothing to tell.
+    if (!downloader) return;
+    const key = `${prefix}:downloader-alert:${name}`;
+    const [verdict, at] = (await redis.eval(DECIDE, 1, key, downloader.healthy ? '1' : '0', this.now(), intervalMs, look)) as [string, number];
+    if (verdict === 'later') {
+      const dueAt = Number(at);
+      await this.queue.add('look', { name, dueAt }, { jobId: `look-${name.replace(/:/g, '_')}-${dueAt}`, delay: Math.max(0, dueAt - this.now()) });
+      logger.debug('downloader health change told later', { downloader: name, healthy: downloader.healthy, at: new Date(dueAt).toISOString() });
+      return;
+    }
+    if (verdict !== 'announce' && verdict !== 'resend') return;
+    await this.tell(name, downloader.healthy, downloader.lastSeenAt, `${look}-${Number(at)}`);
+    logger.info('admins told of a downloader health change', { downloader: name, healthy: downloader.healthy });
+  }
+
+  private async tell(name: string, healthy: boolean, lastSeenAt: Date, key: string): Promise<void> {
+    const { adminIds, users, outbox, defaultLanguage, logger } = this.options;
+    for (const admin of adminIds) {
+      const user = await users.find(admin);
+      if (user?.notifications === false) continue;
+      const texts = textsFor(pickLanguage(user?.language, defaultLanguage));
+      await outbox
+        .send({ chatId: admin, text: healthy ? texts.downloaderUp(name) : texts.downloaderDown(name, lastSeenAt), mayBeRefused: true }, { jobId: `alert-${name}-${key}-${admin}` })
+        .catch((err: unknown) => {
+          logger.warn('downloader alert not queued', { downloader: name, admin, error: errorMessage(err) });
+          throw err;
+        });
+    }
+  }
+}
