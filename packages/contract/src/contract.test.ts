@@ -159,6 +159,8 @@ describe('DownloaderClient against real gRPC servers', () => {
     expect(err).toMatchObject({ failure: 'refused', kind: 'invalid_input', method: 'SetToQueue' });
     expect(err.message).toContain('unsupported site');
     expect(err.message).toContain('picky');
+    // The downloader's own words alone, for a person to read.
+    expect(err.details).toBe('unsupported site');
   });
 });
 

@@ -43,10 +43,14 @@ export class DownloaderCallError extends AppError {
     readonly method: DownloaderMethod,
     message: string,
     readonly code?: grpc.status,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: string },
   ) {
     super(KIND_OF_FAILURE[failure], message, options);
+    this.details = options?.details || undefined;
   }
+
+  /** What the downloader itself said (the gRPC status details), without our address and code around it. */
+  readonly details: string | undefined;
 }
 
 export interface DownloaderClientOptions {
@@ -153,7 +157,7 @@ export class DownloaderClient {
           if (err.code === grpc.status.UNAVAILABLE) this.discard(target, entry);
           const failure = classifyGrpcStatus(err.code);
           const where = `downloader "${label}" at ${formatTarget(address)}`;
-          reject(new DownloaderCallError(failure, label, method, `${method} to ${where} failed: ${describeStatus(err)}`, err.code, { cause: err }));
+          reject(new DownloaderCallError(failure, label, method, `${method} to ${where} failed: ${describeStatus(err)}`, err.code, { cause: err, details: err.details }));
         } else {
           resolve(response as DownloaderRpcs[M][1]);
         }

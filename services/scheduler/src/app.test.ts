@@ -303,6 +303,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     const first = await attemptRow(1);
     expect(first.lastError).toContain('nas: SetToQueue to downloader "nas"');
     expect(first.lastError).toContain('UNAVAILABLE: going to sleep');
+    expect(first).toMatchObject({ lastErrorKind: 'unavailable', lastErrorReason: null });
     // Equal jitter: the first delay lies in [base/2, base] from the moment of the failure (±1 s of clock reading).
     const firstDelay = first.sendAt.getTime() - first.updatedAt.getTime();
     expect(firstDelay).toBeGreaterThanOrEqual(10_000 - 1000);
@@ -350,6 +351,9 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     }
     expect((await db.link.findUniqueOrThrow({ where: { id: bad.id } })).lastError).toContain('INVALID_ARGUMENT: unsupported site');
     expect((await db.link.findUniqueOrThrow({ where: { id: locked.id } })).lastError).toContain('FAILED_PRECONDITION: login required');
+    // What the person's card says: the kind, and the downloader's own words without our address and status.
+    expect(await db.link.findUniqueOrThrow({ where: { id: bad.id } })).toMatchObject({ lastErrorKind: 'refused', lastErrorReason: 'unsupported site' });
+    expect(await db.link.findUniqueOrThrow({ where: { id: locked.id } })).toMatchObject({ lastErrorKind: 'refused', lastErrorReason: 'login required' });
     const results = (await resultsWhen((all) => all.filter((r) => r.payload.linkId === bad.id).length >= 2)).filter((r) => r.payload.linkId === bad.id).map((r) => r.payload);
     expect(results).toEqual([
       expect.objectContaining({ attempts: 1, failed: false, error: expect.objectContaining({ kind: 'refused' }) }),

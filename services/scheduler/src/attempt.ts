@@ -1,5 +1,6 @@
 import type { SetToQueueRequest } from '@dwld/contract';
 import { classifyFailure, planRoute, RecentFailures, type RoutableDownloader } from '@dwld/domain';
+import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { summariseAttempt, truncate, type AttemptFailure, type CallFailure } from './decisions';
 import type { SchedulerMetrics } from './metrics';
@@ -33,7 +34,8 @@ export async function tryInTurn(
       await call(downloader.name);
       return { ok: true, downloader: downloader.name, failures };
     } catch (err) {
-      failures.push({ downloader: downloader.name, kind: classifyFailure(err), message: truncate(err instanceof Error ? err.message : String(err), 300) });
+      const details = typeof err === 'object' && err !== null && 'details' in err && typeof err.details === 'string' ? err.details : null;
+      failures.push({ downloader: downloader.name, kind: classifyFailure(err), message: truncate(errorMessage(err), 300), reason: details });
     }
   }
   return { ok: false, interrupted: false, failure: summariseAttempt(host, route.length, failures), failures };

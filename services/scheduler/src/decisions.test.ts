@@ -59,6 +59,13 @@ describe('summariseAttempt', () => {
     expect(summariseAttempt('h', 1, [f('a', 'no_downloader')]).kind).toBe('unavailable');
     expect(summariseAttempt('h', 2, [f('a', 'internal'), f('b', 'refused')]).kind).toBe('internal');
   });
+  it("keeps the first refusing downloader's own words for the person, bounded, and only for a refusal", () => {
+    const refusing = (downloader: string, reason: string | null): CallFailure => ({ downloader, kind: 'refused', message: `${downloader}: SetToQueue … INVALID_ARGUMENT: ${reason}`, reason });
+    expect(summariseAttempt('h', 2, [refusing('a', null), refusing('b', 'unsupported site')])).toMatchObject({ kind: 'refused', reason: 'unsupported site' });
+    expect(summariseAttempt('h', 1, [refusing('a', 'x'.repeat(5000))]).reason).toHaveLength(300);
+    expect(summariseAttempt('h', 1, [refusing('a', null)])).not.toHaveProperty('reason');
+    expect(summariseAttempt('h', 2, [refusing('a', 'nope'), f('b', 'unavailable')])).not.toHaveProperty('reason');
+  });
   it('mentions the downloaders left untried', () => {
     expect(summariseAttempt('h', 3, [f('a', 'unavailable')]).message).toContain('2 downloader(s) not tried');
   });

@@ -47,13 +47,21 @@ export function callFitsLease(nowMs: number, leaseEndsAtMs: number, deadlineMs: 
 export interface CallFailure {
   downloader: string;
   kind: DispatchFailureKind;
+  /** Technical: who, where, which status (admins and logs). */
   message: string;
+  /** The downloader's own words, when it answered (a refusal's reason). */
+  reason?: string | null;
 }
 
 export interface AttemptFailure {
   kind: DispatchFailureKind;
   message: string;
+  /** What the person is told besides the kind: the first refusing downloader's own words. */
+  reason?: string | null;
 }
+
+/** At most this much of a downloader's own words is kept for the person. */
+export const MAX_REASON_LENGTH = 300;
 
 export const MAX_ERROR_LENGTH = 1000;
 
@@ -74,7 +82,10 @@ export function summariseAttempt(host: string, eligible: number, failures: reado
   const details = failures.map((f) => `${f.downloader}: ${f.message}`);
   if (untried > 0) details.push(`${untried} downloader(s) not tried before the claim ran out`);
   const message = truncate(details.join('; '));
-  if (untried === 0 && failures.every((f) => f.kind === 'refused')) return { kind: 'refused', message };
+  if (untried === 0 && failures.every((f) => f.kind === 'refused')) {
+    const reason = failures.find((f) => f.reason)?.reason;
+    return { kind: 'refused', message, ...(reason ? { reason: truncate(reason, MAX_REASON_LENGTH) } : {}) };
+  }
   if (untried > 0 || failures.some((f) => f.kind === 'unavailable' || f.kind === 'no_downloader')) return { kind: 'unavailable', message };
   return { kind: 'internal', message };
 }

@@ -213,12 +213,12 @@ describe('LinkStore (real PostgreSQL)', () => {
     const [a, b] = await claim('me', 2, 30_000);
     const next = new Date(Date.now() + 30_000);
     expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next })).toBeNull();
-    expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', nextAttemptAt: next })).toEqual({ replyMessageId: null, messageId: null });
-    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', nextAttemptAt: null })).not.toBeNull();
+    expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', kind: 'unavailable', nextAttemptAt: next })).toEqual({ replyMessageId: null, messageId: null });
+    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', kind: 'refused', reason: 'unsupported site', nextAttemptAt: null })).not.toBeNull();
     const rowA = await db.link.findUniqueOrThrow({ where: { id: a!.id } });
-    expect(rowA).toMatchObject({ attempts: 1, lastError: 'down', status: 'queued', claimOwner: null, claimExpiresAt: null, sendAt: next });
+    expect(rowA).toMatchObject({ attempts: 1, lastError: 'down', lastErrorKind: 'unavailable', lastErrorReason: null, status: 'queued', claimOwner: null, claimExpiresAt: null, sendAt: next });
     const rowB = await db.link.findUniqueOrThrow({ where: { id: b!.id } });
-    expect(rowB).toMatchObject({ attempts: 3, lastError: 'refused', status: 'failed', claimOwner: null, sendAt: b!.sendAt });
+    expect(rowB).toMatchObject({ attempts: 3, lastError: 'refused', lastErrorKind: 'refused', lastErrorReason: 'unsupported site', status: 'failed', claimOwner: null, sendAt: b!.sendAt });
   });
 
   it('releases claims of its owner only', async () => {

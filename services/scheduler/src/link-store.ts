@@ -38,6 +38,9 @@ export interface FailureRecord {
   /** Tries made, this one included. */
   attempts: number;
   lastError: string;
+  /** What the person's card says: the kind of failure, and a refusing downloader's own words. */
+  kind?: string | null;
+  reason?: string | null;
   /** When to try again; null marks the link failed for good. */
   nextAttemptAt: Date | null;
 }
@@ -61,6 +64,8 @@ export interface UrgentRow {
   sendAt: Date;
   attempts: number;
   lastError: string | null;
+  kind?: string | null;
+  reason?: string | null;
   failed: boolean;
 }
 
@@ -138,6 +143,8 @@ export class LinkStore {
       UPDATE links
          SET attempts = ${failure.attempts}::int,
              last_error = ${failure.lastError},
+             last_error_kind = ${failure.kind ?? null},
+             last_error_reason = ${failure.reason ?? null},
              send_at = COALESCE(${failure.nextAttemptAt}::timestamptz, send_at),
              status = CASE WHEN ${failed}::boolean THEN 'failed'::"LinkStatus" ELSE status END,
              claim_owner = NULL,
@@ -208,10 +215,10 @@ export class LinkStore {
   async writeDownUrgent(link: UrgentLink, row: UrgentRow): Promise<{ id: number; created: boolean }> {
     const inserted = await this.db.$queryRaw<Array<{ id: number }>>`
       INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, reply_message_id, message_id,
-                         send_at, attempts, last_error, status, urgent_event_id, updated_at)
+                         send_at, attempts, last_error, last_error_kind, last_error_reason, status, urgent_event_id, updated_at)
       VALUES (${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.quality},
               ${link.folder}, ${link.replyMessageId}::int, ${link.messageId}::int, ${row.sendAt}::timestamptz,
-              ${row.attempts}::int, ${row.lastError}, ${row.failed ? 'failed' : 'queued'}::"LinkStatus",
+              ${row.attempts}::int, ${row.lastError}, ${row.kind ?? null}, ${row.reason ?? null}, ${row.failed ? 'failed' : 'queued'}::"LinkStatus",
               ${link.eventId}, now())
       ON CONFLICT DO NOTHING
       RETURNING id`;

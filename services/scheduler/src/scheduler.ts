@@ -300,7 +300,7 @@ export class Scheduler {
       ? ({ action: 'fail' } as const)
       : decideAfterFailure({ kind: failure.kind, attempts: attempt, maxRefusals, now: new Date(), baseMs: backoff.baseMs, capMs: backoff.capMs, random });
     const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
-    const messages = await this.persist(() => store.recordFailure(link, owner, { attempts: attempt, lastError: failure.message, nextAttemptAt }), leaseEndsAt);
+    const messages = await this.persist(() => store.recordFailure(link, owner, { attempts: attempt, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, nextAttemptAt }), leaseEndsAt);
     metrics.failures.inc({ reason: failure.kind });
     if (nextAttemptAt === null) metrics.givenUp.inc({ reason: failure.kind });
     this.logger[nextAttemptAt === null ? 'warn' : 'info'](nextAttemptAt === null ? 'link failed for good' : 'dispatch failed; will retry', {
@@ -311,7 +311,7 @@ export class Scheduler {
     await this.publish(link, attempt, messages, {
       ok: false,
       downloader: null,
-      error: failure,
+      error: { kind: failure.kind, message: failure.message },
       nextAttemptAt: nextAttemptAt?.toISOString() ?? null,
       failed: nextAttemptAt === null,
     });

@@ -142,7 +142,7 @@ export class UrgentDispatcher {
     const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
     let written: { id: number; created: boolean };
     try {
-      written = await store.writeDownUrgent(link, { sendAt: nextAttemptAt ?? now, attempts: 1, lastError: failure.message, failed: nextAttemptAt === null });
+      written = await store.writeDownUrgent(link, { sendAt: nextAttemptAt ?? now, attempts: 1, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, failed: nextAttemptAt === null });
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       throw new RetryLater(`no downloader took the urgent link (${failure.kind}) and the database is unavailable: retrying later`);
@@ -154,7 +154,7 @@ export class UrgentDispatcher {
       await this.publishResult(
         event,
         meta,
-        { linkId: written.id, ok: false, downloader: null, error: failure, attempts: 1, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, failed: nextAttemptAt === null },
+        { linkId: written.id, ok: false, downloader: null, error: { kind: failure.kind, message: failure.message }, attempts: 1, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, failed: nextAttemptAt === null },
         resultEventId(written.id, 1),
       );
     }
