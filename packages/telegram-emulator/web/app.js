@@ -9,6 +9,7 @@
   const el = {
     botName: $('bot-name'),
     status: $('status'),
+    connection: $('connection'),
     botPicker: $('bot-picker'),
     botSelect: $('bot-select'),
     personSelect: $('person-select'),
@@ -20,6 +21,7 @@
     sendForm: $('send-form'),
     text: $('text'),
     send: $('send'),
+    lengthNotice: $('length-notice'),
     shareContact: $('share-contact'),
     toggleKeyboard: $('toggle-keyboard'),
     contactForm: $('contact-form'),
@@ -32,6 +34,11 @@
     alertOk: $('alert-ok'),
   };
   const DEFAULT_PLACEHOLDER = el.text.placeholder;
+  const UNREACHABLE = 'The sandbox is not reachable: is `npm start` still running?';
+  const DISCONNECTED = 'Disconnected from the sandbox — reconnecting…';
+  // How long to wait before opening the stream again when the server refused it (a browser
+  // retries by itself only after a lost connection).
+  const RECONNECT_MS = 2000;
 
   const query = new URLSearchParams(location.search);
   const state = {
@@ -46,6 +53,8 @@
     replyKeyboard: null,
     keyboardHidden: false,
     source: null,
+    reconnectTimer: null,
+    sending: false,
     // Inline buttons waiting for the bot's answerCallbackQuery, by callback query id.
     pending: new Map(),
     answered: new Set(),
@@ -61,7 +70,13 @@
       init.headers = { 'content-type': 'application/json' };
       init.body = JSON.stringify(body);
     }
-    const response = await fetch(target, init);
+    let response;
+    try {
+      response = await fetch(target, init);
+    } catch (err) {
+      // fetch fails this way only when there is no answer at all ("Failed to fetch").
+      throw new Error(UNREACHABLE);
+    }
     let json = null;
     try {
       json = await response.json();
@@ -85,6 +100,7 @@
   const personPath = (what) => '/users/' + encodeURIComponent(String(state.personId)) + '/' + what;
 
   function connect() {
+    clearTimeout(state.reconnectTimer);
     if (state.source) state.source.close();
     const url = new URL(location.href);
     url.searchParams.set('as', String(state.personId));
@@ -102,13 +118,24 @@
         if (source === state.source) handler(JSON.parse(event.data));
       });
     source.addEventListener('open', () => {
-      if (source === state.source) setStatus('Live', 'live');
+      if (source !== state.source) return;
+      setStatus('Live', 'live');
+      showConnection('');
     });
     source.addEventListener('error', () => {
       if (source !== state.source) return;
-      // The browser reconnects by itself unless the server refused the stream; the first event
-      // of every connection is a snapshot, so nothing is missed meanwhile.
-      setStatus(source.readyState === EventSource.CLOSED ? 'Disconnected: reload the page' : 'Reconnecting…', 'down');
+      // The browser reconnects by itself after a lost connection; the first event of every
+      // connection is a snapshot, so the page catches up (a restarted sandbox with its state
+      // file shows the same chat). A refused stream (say, the bot is not back yet) is tried
+      // again here.
+      setStatus('Disconnected — reconnecting…', 'down');
+      showConnection(DISCONNECTED);
+      if (source.readyState === EventSource.CLOSED) {
+        clearTimeout(state.reconnectTimer);
+        state.reconnectTimer = setTimeout(() => {
+          if (source === state.source) connect();
+        }, RECONNECT_MS);
+      }
     });
     on('snapshot', applySnapshot);
     on('message', (event) => upsertMessage(event.message));
@@ -251,12 +278,20 @@
     return box;
   }
 
+  /** A button's text, a tooltip with it, and a readable name when the text is only a symbol (✖ → Remove). */
+  function labelButton(node, text, hint) {
+    node.textContent = text;
+    node.title = hint ? text + ' (' + hint + ')' : text;
+    const label = render.buttonLabel(text);
+    if (label) node.setAttribute('aria-label', label);
+  }
+
   function renderInlineButton(message, button) {
     const text = typeof button.text === 'string' ? button.text : '?';
     if (typeof button.callback_data === 'string') {
       const node = document.createElement('button');
       node.type = 'button';
-      node.textContent = text;
+      labelButton(node, text);
       node.dataset.callback = button.callback_data;
       node.dataset.message = String(message.message_id);
       return node;
@@ -267,14 +302,13 @@
       link.href = href;
       link.target = '_blank';
       link.rel = 'noopener noreferrer nofollow';
-      link.textContent = text;
+      labelButton(link, text, 'opens ' + href);
       return link;
     }
     const node = document.createElement('button');
     node.type = 'button';
     node.disabled = true;
-    node.title = 'This kind of button is not emulated';
-    node.textContent = text;
+    labelButton(node, text, 'this kind of button is not emulated');
     return node;
   }
 
@@ -331,9 +365,8 @@
       for (const button of row) {
         const node = document.createElement('button');
         node.type = 'button';
-        node.textContent = button.text;
+        labelButton(node, button.text, button.request_contact ? 'shares your contact' : '');
         node.dataset.text = button.text;
-        if (button.request_contact) node.title = 'Shares your contact';
         line.append(node);
       }
       el.replyKeyboard.append(line);
@@ -351,6 +384,32 @@
   function setStatus(text, kind) {
     el.status.textContent = text;
     el.status.className = 'status ' + kind;
+  }
+
+  /** The banner saying the page has lost the sandbox ('' hides it). */
+  function showConnection(text) {
+    el.connection.textContent = text;
+    el.connection.hidden = text === '';
+  }
+
+  /** Under the input: how long the text is once it nears the limit, and how many messages it makes past it. */
+  function updateLengthNotice() {
+    const length = el.text.value.length;
+    const limit = render.MAX_MESSAGE_LENGTH;
+    let notice = '';
+    if (length > limit) {
+      const count = render.splitMessage(el.text.value).length;
+      notice = formatCount(length) + ' characters: ' + (count > 1 ? 'will be sent as ' + count + ' messages' : 'sent as one message once trimmed');
+    } else if (length > limit - 300) {
+      notice = formatCount(length) + ' of ' + formatCount(limit) + ' characters';
+    }
+    el.lengthNotice.textContent = notice;
+    el.lengthNotice.hidden = notice === '';
+    el.lengthNotice.classList.toggle('over', length > limit);
+  }
+
+  function formatCount(n) {
+    return n.toLocaleString('en-US');
   }
 
   function toast(text, error) {
@@ -383,9 +442,21 @@
 
   // ---- what the person does ----
 
+  /**
+   * Sends a text as Telegram's clients do: one message, or several when it is longer than a
+   * message may be. Returns what was not sent ('' when everything was): on a failure the rest
+   * stays in the input.
+   */
   async function sendText(text) {
-    if (!text.trim()) return false;
-    return (await act(() => api('POST', personPath('messages'), { text: text }))) !== undefined;
+    const parts = render.splitMessage(text);
+    let from = 0;
+    for (const part of parts) {
+      const at = text.indexOf(part, from);
+      const sent = await act(() => api('POST', personPath('messages'), { text: part }));
+      if (sent === undefined) return text.slice(at);
+      from = at + part.length;
+    }
+    return '';
   }
 
   async function pressInlineButton(button) {
@@ -417,9 +488,23 @@
   function wire() {
     el.sendForm.addEventListener('submit', async (event) => {
       event.preventDefault();
-      if (await sendText(el.text.value)) el.text.value = '';
+      // A long text goes out as several messages: one send at a time, in order.
+      if (state.sending) return;
+      state.sending = true;
+      el.send.setAttribute('aria-busy', 'true');
+      try {
+        const value = el.text.value;
+        const left = await sendText(value);
+        // Unless the person typed on meanwhile, keep only what was not sent.
+        if (el.text.value === value) el.text.value = left;
+      } finally {
+        state.sending = false;
+        el.send.removeAttribute('aria-busy');
+        updateLengthNotice();
+      }
       el.text.focus();
     });
+    el.text.addEventListener('input', updateLengthNotice);
     el.text.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -475,13 +560,19 @@
   }
 
   async function start() {
-    wire();
     try {
       state.people = await api('GET', '/people');
     } catch (err) {
-      setStatus('Cannot reach the emulator: ' + (err instanceof Error ? err.message : String(err)), 'down');
+      const message = err instanceof Error ? err.message : String(err);
+      setStatus(message, 'down');
+      // Opened before the sandbox is up, or while it restarts: try again.
+      if (message === UNREACHABLE) {
+        showConnection(UNREACHABLE + ' Trying again…');
+        setTimeout(start, RECONNECT_MS);
+      }
       return;
     }
+    showConnection('');
     el.personSelect.replaceChildren(
       ...state.people.map((person) => {
         const option = document.createElement('option');
@@ -499,5 +590,6 @@
     connect();
   }
 
+  wire();
   start();
 })();

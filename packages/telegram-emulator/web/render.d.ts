@@ -22,3 +22,6 @@ export function entitiesToTree(text: unknown, entities: unknown): RenderNode[];
 export function toHtml(nodes: readonly RenderNode[]): string;
 export function toDom<N>(nodes: readonly RenderNode[], doc: DomFactory<N>): N;
 export function messageHtml(message: { text?: string; entities?: MessageEntity[] } | undefined): string;
+export const MAX_MESSAGE_LENGTH: number;
+export function splitMessage(text: string, limit?: number): string[];
+export function buttonLabel(text: string): string | null;

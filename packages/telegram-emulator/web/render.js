@@ -173,6 +173,85 @@
     return fragment;
   }
 
+  /** The most a person's message (like a bot's) may hold, in UTF-16 units, as Telegram counts. */
+  const MAX_MESSAGE_LENGTH = 4096;
+
+  /**
+   * Where a too-long text is cut: at the last line break in the second half of the first
+   * `limit` characters, else at the last space there, else right at the limit (never between
+   * the two halves of a surrogate pair).
+   */
+  function breakPoint(text, limit) {
+    const window = text.slice(0, limit + 1);
+    const floor = Math.floor(limit / 2);
+    const newline = window.lastIndexOf('\n');
+    if (newline > floor) return newline;
+    for (let at = window.length - 1; at > floor; at--) if (/\s/.test(window[at])) return at;
+    const code = text.charCodeAt(limit - 1);
+    return code >= 0xd800 && code <= 0xdbff ? limit - 1 : limit;
+  }
+
+  /**
+   * A text split as Telegram's clients split a long one: messages of at most `limit` characters
+   * (default 4096), each trimmed and none empty, cut at a line break or space near the limit
+   * when there is one. A text that fits is one message; a blank one is none.
+   */
+  function splitMessage(text, limit) {
+    const max = limit || MAX_MESSAGE_LENGTH;
+    const parts = [];
+    let rest = String(text).trim();
+    while (rest.length > max) {
+      const cut = breakPoint(rest, max);
+      const part = rest.slice(0, cut).trimEnd();
+      if (part) parts.push(part);
+      rest = rest.slice(cut).trimStart();
+    }
+    if (rest) parts.push(rest);
+    return parts;
+  }
+
+  // What a button made only of a symbol does, for screen readers (the symbol stays the text).
+  const SYMBOL_NAMES = {
+    '✖': 'Remove',
+    '✕': 'Remove',
+    '✗': 'Remove',
+    '❌': 'Remove',
+    '×': 'Remove',
+    '🗑': 'Delete',
+    '◀': 'Back',
+    '⬅': 'Back',
+    '←': 'Back',
+    '«': 'Back',
+    '▶': 'Next',
+    '➡': 'Next',
+    '→': 'Next',
+    '»': 'Next',
+    '🔄': 'Refresh',
+    '↻': 'Refresh',
+    '➕': 'Add',
+    '⏸': 'Pause',
+    '⏹': 'Stop',
+  };
+
+  /**
+   * A readable name for a button whose text starts with an action's symbol: "✖" → "Remove",
+   * "✖ #12" → "Remove #12", and "✖ Remove" or "✖ Удалить" → the words; the text itself when it
+   * is only symbols nobody named; null when the text reads well as it is.
+   */
+  function buttonLabel(text) {
+    const clean = String(text).replace(/\uFE0F/g, '').trim();
+    for (const symbol of Object.keys(SYMBOL_NAMES)) {
+      if (!clean.startsWith(symbol)) continue;
+      const name = SYMBOL_NAMES[symbol];
+      const rest = clean.slice(symbol.length).trim();
+      if (rest === '') return name;
+      // Words after the symbol say what it does, in the bot's language.
+      return /\p{L}/u.test(rest) ? rest : name + ' ' + rest;
+    }
+    if (clean === '') return null;
+    return /[\p{L}\p{N}]/u.test(clean) ? null : clean;
+  }
+
   /** A message's text as safe HTML: entitiesToTree + toHtml. */
   function messageHtml(message) {
     return toHtml(entitiesToTree(message && message.text, message && message.entities));
@@ -186,5 +265,8 @@
     toHtml: toHtml,
     toDom: toDom,
     messageHtml: messageHtml,
+    MAX_MESSAGE_LENGTH: MAX_MESSAGE_LENGTH,
+    splitMessage: splitMessage,
+    buttonLabel: buttonLabel,
   };
 });

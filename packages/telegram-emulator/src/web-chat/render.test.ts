@@ -4,7 +4,8 @@ import { detectEntities } from '../text/entities';
 import { parseHtml } from '../text/html-parser';
 import type { MessageEntity } from '../types';
 // The very file the page loads (plain JavaScript, no build step).
-import { type DomFactory, entitiesToTree, escapeHtml, messageHtml, type RenderNode, safeHref, toDom, toHtml } from '../../web/render.js';
+import { buttonLabel, type DomFactory, entitiesToTree, escapeHtml, MAX_MESSAGE_LENGTH, messageHtml, type RenderNode, safeHref, splitMessage, toDom, toHtml } from '../../web/render.js';
+import { MAX_MESSAGE_LENGTH as SERVER_LIMIT } from '../bot-api/message-text';
 
 const render = (text: string, entities?: MessageEntity[]) => toHtml(entitiesToTree(text, entities));
 
@@ -170,5 +171,61 @@ describe('the page’s script', () => {
 
   it('never turns strings into markup or code', () => {
     expect(app).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setTimeout\(\s*['"`]/);
+  });
+});
+
+describe('splitMessage: a long text as several messages, as Telegram’s clients send it', () => {
+  const words = (count: number) => Array.from({ length: count }, (_, i) => `word${i}`).join(' ');
+
+  it('keeps a text that fits as one message, trimmed, and a blank one as none', () => {
+    expect(MAX_MESSAGE_LENGTH).toBe(SERVER_LIMIT);
+    expect(splitMessage('  hello\n')).toEqual(['hello']);
+    expect(splitMessage('x'.repeat(4096))).toEqual(['x'.repeat(4096)]);
+    expect(splitMessage(' \n\t ')).toEqual([]);
+  });
+
+  it('cuts a 5,000-character paste into 2 messages at a space near the limit, losing nothing but that space', () => {
+    const text = words(1000).slice(0, 5000);
+    const parts = splitMessage(text);
+    expect(parts).toHaveLength(2);
+    expect(parts.every((part) => part.length <= 4096 && part === part.trim())).toBe(true);
+    expect(parts[0]!.length).toBeGreaterThan(4000);
+    // Cut between two words, not inside one.
+    expect(parts[0]).toMatch(/ word\d+$/);
+    expect(parts[1]).toMatch(/^word\d+ /);
+    expect(parts.join(' ')).toBe(text);
+  });
+
+  it('prefers a line break to a later space, and cuts hard (not inside a surrogate pair) when there is neither', () => {
+    const lines = `${'a'.repeat(3000)}\n${'b '.repeat(1000)}`;
+    expect(splitMessage(lines).map((part) => part.length)).toEqual([3000, 1999]);
+
+    const solid = 'y'.repeat(9000);
+    expect(splitMessage(solid).map((part) => part.length)).toEqual([4096, 4096, 808]);
+
+    const emoji = `${'z'.repeat(4095)}😀${'z'.repeat(10)}`;
+    const [first, second] = splitMessage(emoji);
+    expect(first).toBe('z'.repeat(4095));
+    expect(second).toBe(`😀${'z'.repeat(10)}`);
+    expect(splitMessage('12345 789', 5)).toEqual(['12345', '789']);
+  });
+});
+
+describe('buttonLabel: a readable name for a button that is only a symbol', () => {
+  it.each([
+    ['✖', 'Remove'],
+    ['✖️', 'Remove'],
+    ['✖ Remove', 'Remove'],
+    ['✖ Удалить', 'Удалить'],
+    ['✖ #12', 'Remove #12'],
+    ['❌', 'Remove'],
+    ['◀', 'Back'],
+    ['⭐', '⭐'],
+  ])('%s → %s', (text, label) => {
+    expect(buttonLabel(text)).toBe(label);
+  });
+
+  it('leaves text that reads well alone', () => {
+    for (const text of ['720', '✓ 720', 'Music', '📱 Share my contact', 'Фильмы', 'Hi ✖']) expect([text, buttonLabel(text)]).toEqual([text, null]);
   });
 });
