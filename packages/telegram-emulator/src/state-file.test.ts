@@ -204,7 +204,7 @@ describe('without a state file', () => {
   });
 });
 
-describe('`node dist/main.js` with EMULATOR_STATE_FILE, killed with SIGKILL', () => {
+describe('`node dist/main.js` with EMULATOR_STATE_FILE, stopped or killed', () => {
   async function launch(): Promise<{ child: ServiceProcess; url: string }> {
     const child = spawnService(MAIN_JS, { EMULATOR_PORT: '0', EMULATOR_STATE_FILE: stateFile });
     children.push(child);
@@ -214,7 +214,21 @@ describe('`node dist/main.js` with EMULATOR_STATE_FILE, killed with SIGKILL', ()
     return { child, url };
   }
 
-  it('never hands out an update, message or callback query id twice', async () => {
+  it('continues right after the last ids when stopped with SIGTERM (Ctrl-C)', async () => {
+    const run1 = await launch();
+    await botApi(run1.url, 'getMe');
+    expect((await say(run1.url, 200, 'one')).message_id).toBe(1);
+    run1.child.child.kill('SIGTERM');
+    expect(await run1.child.exited).toBe(0);
+    const run2 = await launch();
+    expect((await say(run2.url, 200, 'two')).message_id).toBe(2);
+    expect((await drainUpdates(run2.url)).map((update) => [update.update_id, update.message?.text])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+  });
+
+  it('never hands out an update, message or callback query id twice, even killed with SIGKILL', async () => {
     const run1 = await launch();
     await botApi(run1.url, 'getMe');
     const messageIds = new Set<number>();
