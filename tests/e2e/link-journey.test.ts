@@ -43,12 +43,30 @@ describe('a link’s journey through the whole system', () => {
     const reply = await alice.nextBotMessage((m) => (m.text ?? '').includes('retry-me') && Boolean(m.reply_markup));
     // The only other eligible downloader is the wildcard one: make it refuse once so the error shows.
     await anything.setMode('fail');
-    await waitFor(() => alice.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('failed'), { what: 'the failure on the reply', timeout: 30_000 });
-    expect(alice.messages().find((m) => m.message_id === reply.message_id)?.text).toMatch(/Attempt \d+ failed/);
+    await waitFor(() => alice.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Waiting to retry'), { what: 'the failure on the card', timeout: 30_000 });
+    const card = alice.messages().find((m) => m.message_id === reply.message_id)!.text!;
+    expect(card).toContain('No downloader is reachable right now.');
+    expect(card).toMatch(/Next try (in \d+ s|now) \(\d\d:\d\d:\d\d UTC\), attempt \d+\./);
+    expect(card).not.toMatch(/127\.0\.0\.1|UNAVAILABLE|SetToQueue|Queued/);
     await Promise.all([video.setMode('ok'), anything.setMode('ok')]);
     await alice.nextBotMessage((m) => (m.text ?? '').includes('taken by') && (m.text ?? '').includes('retry-me'), 30_000);
     const all = [...(await video.received()), ...(await anything.received())].filter((r) => r.link === 'https://vimeo.com/retry-me' && r.outcome === 'queued');
     expect(all).toHaveLength(1);
+  });
+
+  it('tells the person in plain words that the downloaders refused a link, and gives up on it', async () => {
+    await Promise.all([video.setMode('refuse'), anything.setMode('refuse')]);
+    const alice = system.emulator.user({ id: ALICE });
+    await alice.sendText('https://vimeo.com/refused-everywhere');
+    const reply = await alice.nextBotMessage((m) => (m.text ?? '').includes('refused-everywhere') && Boolean(m.reply_markup));
+    await waitFor(() => alice.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Not downloaded'), { what: 'the card to say it was not downloaded', timeout: 30_000 });
+    const card = alice.messages().find((m) => m.message_id === reply.message_id)!;
+    // The most specific downloader was asked first: its own words.
+    expect(card.text).toContain('The downloader refused this link: “video-nas refuses this link (simulated refusal)”');
+    expect(card.text).toMatch(/Gave up after 3 attempt/);
+    expect(card.text).not.toMatch(/127\.0\.0\.1|INVALID_ARGUMENT|SetToQueue|Queued/);
+    expect(card.reply_markup).toBeUndefined();
+    await Promise.all([video.setMode('ok'), anything.setMode('ok')]);
   });
 
   it('reaches a downloader that re-registered on a new port there', async () => {

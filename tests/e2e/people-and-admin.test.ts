@@ -38,7 +38,13 @@ describe('two users and an admin', () => {
   it('gives the admin /downloaders, /status and /clean, and refuses them to users', async () => {
     expect(await text(ADMIN, '/downloaders', (t) => t.includes('home-nas'))).toContain(`127.0.0.1:${sim.grpcPort}`);
     expect(await text(ADMIN, '/status', (t) => t.includes('home-nas'))).toMatch(/home-nas/);
-    expect(await text(ADMIN, '/clean', (t) => t.includes('home-nas'))).toContain('cleaned');
+    // /clean asks first; "yes" turns the question into the outcome.
+    const admin = system.emulator.user({ id: ADMIN });
+    const question = await text(ADMIN, '/clean', (t) => t.includes('Clean the history')).then(() => admin.botMessages().at(-1)!);
+    expect(question.text).toContain('home-nas');
+    const yes = (question.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text.includes('Yes'))!;
+    await (await admin.pressButton(question.message_id, yes.callback_data)).answer();
+    await waitFor(() => admin.messages().find((m) => m.message_id === question.message_id)?.text?.includes('home-nas: 0 history entries cleaned'), { what: 'the cleaning outcome' });
     expect(await text(BOB, '/downloaders', (t) => t.includes('administrators'))).toContain('administrators');
   });
 
