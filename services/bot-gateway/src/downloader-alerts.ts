@@ -1,9 +1,9 @@
-import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Database } from '@dwld/db';
 import { errorMessage } from '@dwld/errors';
 import type { DownloaderChanged, EventMeta } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
+import { JobQueue } from './job-queue';
 import type { UserStore } from './store/users';
 import type { TelegramOutbox } from './telegram/outbox';
 import { pickLanguage, textsFor, type Language } from './texts';
@@ -60,17 +60,15 @@ export interface DownloaderAlertsOptions {
  * settled in is told once the interval is over (a durable delayed job looks again then).
  */
 export class DownloaderAlerts {
-  private readonly queue: Queue<{ name: string; dueAt: number }>;
-  private readonly queueConnection: Redis;
-  private worker: Worker<{ name: string; dueAt: number }> | undefined;
-  private workerConnection: Redis | undefined;
+  private readonly looks: JobQueue<{ name: string; dueAt: number }>;
   private readonly now: () => number;
 
   constructor(private readonly options: DownloaderAlertsOptions) {
     this.now = options.now ?? Date.now;
-    this.queueConnection = options.redis.duplicate({ enableAutoPipelining: false });
-    this.queue = new Queue(ALERT_QUEUE, { connection: this.queueConnection, prefix: options.prefix, defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } } });
-    this.queue.on('error', (err) => options.logger.warn('alert queue error', { error: err.message }));
+    this.looks = new JobQueue(options.redis, ALERT_QUEUE, options.logger, {
+      prefix: options.prefix,
+      defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    });
   }
 
   /** The downloader.changed handler. */
@@ -80,19 +78,11 @@ export class DownloaderAlerts {
   };
 
   startWorker(): void {
-    this.workerConnection = this.options.redis.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
-    this.worker = new Worker(ALERT_QUEUE, (job) => this.look(job.data.name, `later-${job.data.dueAt}`), { connection: this.workerConnection, prefix: this.options.prefix, concurrency: 1 });
-    this.worker.on('error', (err) => this.options.logger.warn('alert worker error', { error: err.message }));
+    this.looks.startWorker((job) => this.look(job.data.name, `later-${job.data.dueAt}`), { prefix: this.options.prefix, concurrency: 1 });
   }
 
-  async stop(): Promise<void> {
-    try {
-      await this.worker?.close();
-      await this.queue.close();
-    } finally {
-      this.queueConnection.disconnect();
-      this.workerConnection?.disconnect();
-    }
+  stop(): Promise<void> {
+    return this.looks.stop();
   }
 
   private async look(name: string, look: string): Promise<void> {
@@ -104,7 +94,7 @@ export class DownloaderAlerts {
     const [verdict, at] = (await redis.eval(DECIDE, 1, key, downloader.healthy ? '1' : '0', this.now(), intervalMs, look)) as [string, number];
     if (verdict === 'later') {
       const dueAt = Number(at);
-      await this.queue.add('look', { name, dueAt }, { jobId: `look-${name.replace(/:/g, '_')}-${dueAt}`, delay: Math.max(0, dueAt - this.now()) });
+      await this.looks.queue.add('look', { name, dueAt }, { jobId: `look-${name.replace(/:/g, '_')}-${dueAt}`, delay: Math.max(0, dueAt - this.now()) });
       logger.debug('downloader health change told later', { downloader: name, healthy: downloader.healthy, at: new Date(dueAt).toISOString() });
       return;
     }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Telegram } from 'telegraf';
 import type { InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove } from 'telegraf/types';
 import type { Logger } from '@dwld/logger';
 import { Batcher, Counter, type Registry } from '@dwld/runtime';
+import { JobQueue } from '../job-queue';
 
 export type Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove;
 
@@ -132,23 +133,17 @@ function telegramFailure(err: unknown): TelegramFailure {
  * `retry_after`, and survives a restart of the gateway (jobs live in Redis).
  */
 export class TelegramOutbox {
+  private readonly jobs: JobQueue<OutboxJob>;
   private readonly queue: Queue<OutboxJob>;
-  private worker: Worker<OutboxJob> | undefined;
   /** The call in flight per chat: a chat's jobs run one after another even with concurrency. */
   private readonly chatTails = new Map<string, Promise<unknown>>();
-  private workerConnection: Redis | undefined;
-  private readonly queueConnection: Redis;
   private readonly sent: Counter;
   private readonly errors: Counter;
   /** Group commit: the jobs of updates handled at the same time go to Redis in one pipeline. */
   private readonly adds = new Batcher<NewJob, { error: unknown } | undefined>((jobs) => this.addJobs(jobs), { maxBatch: 100 });
 
   constructor(private readonly options: OutboxOptions) {
-    // BullMQ's own connections keep one write per command: auto-pipelining (the gateway's
-    // connection) has been seen to confuse its job-state scripts.
-    this.queueConnection = options.redis.duplicate({ enableAutoPipelining: false });
-    this.queue = new Queue<OutboxJob>(OUTBOX_QUEUE, {
-      connection: this.queueConnection,
+    this.jobs = new JobQueue<OutboxJob>(options.redis, OUTBOX_QUEUE, options.logger, {
       prefix: options.prefix,
       defaultJobOptions: {
         attempts: 8,
@@ -158,9 +153,7 @@ export class TelegramOutbox {
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     });
-    // Without a listener BullMQ prints connection errors to the console; a caller of enqueue
-    // hears of a failure from its own promise.
-    this.queue.on('error', (err) => options.logger.warn('outbox queue error', { error: err.message }));
+    this.queue = this.jobs.queue;
     this.sent = new Counter({ name: 'dwld_telegram_calls_total', help: 'Telegram calls made by the outbox, by kind', labelNames: ['kind'], registers: [options.metrics] });
     this.errors = new Counter({ name: 'dwld_telegram_errors_total', help: 'Telegram errors met by the outbox, by code', labelNames: ['code'], registers: [options.metrics] });
   }
@@ -223,10 +216,7 @@ export class TelegramOutbox {
 
   startWorker(): void {
     const { options } = this;
-    // BullMQ never closes a connection it was given: stop() does.
-    this.workerConnection = options.redis.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
-    this.worker = new Worker<OutboxJob>(OUTBOX_QUEUE, (job) => this.process(job), {
-      connection: this.workerConnection,
+    const worker = this.jobs.startWorker((job) => this.process(job), {
       prefix: options.prefix,
       concurrency: options.concurrency ?? 8,
       limiter: outboxLimiter(options.maxPerSecond),
@@ -234,32 +224,23 @@ export class TelegramOutbox {
       stalledInterval: options.stalledCheckMs ?? OUTBOX_STALLED_CHECK_MS,
       maxStalledCount: OUTBOX_MAX_STALLS,
     });
-    this.worker.on('failed', (job, err) => {
+    worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         options.logger.error('telegram call abandoned', { kind: job.data.kind, chatId: job.data.chatId, error: err.message });
       }
     });
-    this.worker.on('error', (err) => options.logger.warn('outbox worker error', { error: err.message }));
   }
 
-  async stop(): Promise<void> {
-    try {
-      await this.worker?.close();
-      await this.queue.close();
-    } finally {
-      this.queueConnection.disconnect();
-      this.workerConnection?.disconnect();
-    }
+  stop(): Promise<void> {
+    return this.jobs.stop();
   }
 
   /**
    * Drops the worker as a crash would: jobs being worked on stay active, with their holds left
    * to run out, for the next worker to redo. For tests.
    */
-  async abandon(): Promise<void> {
-    await this.worker?.close(true);
-    this.queueConnection.disconnect();
-    this.workerConnection?.disconnect();
+  abandon(): Promise<void> {
+    return this.jobs.abandon();
   }
 
   /**
