@@ -18,6 +18,30 @@ describe('handleShutdown', () => {
     expect(exits).toEqual([0]);
   });
 
+  it.each(['SIGHUP', 'disconnect'])('stops once on %s as on SIGTERM', async (event) => {
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    let stops = 0;
+    handleShutdown({ logger: silentLogger(), signals, exit: (code) => exits.push(code), stop: async () => void stops++ });
+    signals.emit(event);
+    await waitFor(() => exits.length > 0);
+    expect(stops).toBe(1);
+    expect(exits).toEqual([0]);
+  });
+
+  it('ignores the parent going away while a stop is under way (no early exit)', async () => {
+    const signals = new EventEmitter();
+    const exits: number[] = [];
+    const finish = deferred<void>();
+    handleShutdown({ logger: silentLogger(), signals, exit: (code) => exits.push(code), stop: () => finish.promise });
+    signals.emit('SIGTERM');
+    signals.emit('disconnect');
+    expect(exits).toEqual([]);
+    finish.resolve();
+    await waitFor(() => exits.length > 0);
+    expect(exits).toEqual([0]);
+  });
+
   it('exits 1 at once on a second signal', async () => {
     const signals = new EventEmitter();
     const exits: number[] = [];

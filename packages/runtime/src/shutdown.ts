@@ -6,14 +6,26 @@ export interface ShutdownOptions {
   stop: () => Promise<void>;
   /** After this long the process exits anyway, with code 1. */
   timeoutMs?: number;
-  /** Injected in tests; the real process otherwise. */
+  /**
+   * Where SIGTERM, SIGINT, SIGHUP and 'disconnect' come from: the real process, or an emitter
+   * injected in tests.
+   */
   signals?: NodeJS.EventEmitter;
   exit?: (code: number) => void;
 }
 
+/** The signals a process manager or a terminal sends to stop a process. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 /**
- * Stops the service cleanly on SIGTERM or SIGINT, once. A second signal, or a stop that takes
- * longer than the timeout, exits at once: an operator pressing Ctrl-C twice means it.
+ * Stops the service cleanly on SIGTERM, SIGINT or SIGHUP, once. A second signal, or a stop that
+ * takes longer than the timeout, exits at once: an operator pressing Ctrl-C twice means it.
+ *
+ * A process started with an IPC channel (`scripts/dwld.mjs` starts every service so) also stops
+ * when that channel closes, which is what happens when the parent dies, even by SIGKILL: a
+ * service never outlives the runner that started it. The channel closing while a stop is
+ * already under way changes nothing (the parent may well die while its children stop).
+ *
  * Returns a function that triggers the same stop (for a fatal error found elsewhere).
  */
 export function handleShutdown(options: ShutdownOptions): (reason: string, exitCode?: number) => Promise<void> {
@@ -49,8 +61,13 @@ export function handleShutdown(options: ShutdownOptions): (reason: string, exitC
     return stopping;
   };
 
-  signals.on('SIGTERM', () => void shutdown('SIGTERM'));
-  signals.on('SIGINT', () => void shutdown('SIGINT'));
+  for (const signal of STOP_SIGNALS) signals.on(signal, () => void shutdown(signal));
+  signals.on('disconnect', () => {
+    if (stopping) return;
+    void shutdown('parent process gone');
+  });
+  // The channel only tells us when the parent is gone: it must not keep the process alive.
+  if (signals === process) process.channel?.unref();
   return shutdown;
 }
 
@@ -66,7 +83,8 @@ export interface RunOptions {
 }
 
 /**
- * The tail of every composition root: start, stop cleanly on SIGTERM/SIGINT, and treat an
+ * The tail of every composition root: start, stop cleanly on SIGTERM, SIGINT, SIGHUP or when the
+ * parent that started it over IPC is gone (see handleShutdown), and treat an
  * unhandled rejection or a failed start as fatal (stop, exit 1) rather than run half-broken.
  */
 export async function runUntilSignalled(options: RunOptions): Promise<void> {
