@@ -24,6 +24,13 @@ const SERVICES = ['registry', 'scheduler', 'bot-gateway'].filter((name) => exist
 const env = { ...process.env, CI: process.env.CI ?? 'true', TURBO_TELEMETRY_DISABLED: '1' };
 for (const [key, value] of Object.entries(DEFAULTS)) if (!env[key]) env[key] = value;
 
+/**
+ * The process that started this one (npm, pnpm, a shell, a process manager). When it is gone
+ * (SIGKILLed, or SIGHUP, which npm does not catch), this runner is an orphan and stops
+ * everything it started: nobody is left to stop it.
+ */
+const parentAtStart = process.ppid;
+
 function say(message) {
   process.stderr.write(`[dwld] ${message}\n`);
 }
@@ -140,50 +147,157 @@ function build(pnpm, filter) {
   run(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...(filter ? [`--filter=${filter}...`] : [])]);
 }
 
+/** SHUTDOWN_TIMEOUT_S as the services read it (default 15 s), in ms. */
+function shutdownTimeoutMs() {
+  const seconds = Number(env.SHUTDOWN_TIMEOUT_S);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 15) * 1000;
+}
+
+/** How much longer than SHUTDOWN_TIMEOUT_S a child may take to stop before it is killed. */
+const KILL_MARGIN_MS = 5000;
+
+/** `<NAME>_HTTP_PORT`: the variable that sets the HTTP_PORT of the process called `name`. */
+const httpPortVariable = (name) => `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_HTTP_PORT`;
+
+/** Resolves once something accepts TCP connections at host:port, or `gaveUp()` says to stop waiting. */
+async function untilListening(host, port, gaveUp) {
+  while (!gaveUp()) {
+    if (await reachable(`tcp://${host}:${port}`, port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
- * Runs processes ({ name, main, env? }) as children; Ctrl-C / SIGTERM stops them all and waits.
- * If one exits on its own, the others are stopped too: a half-running system helps nobody.
+ * Runs processes ({ name, main, env?, preload?, startAfter?, stopsLast? }) as children, in order
+ * (one with `startAfter` is started once that resolves), and resolves with the exit code once all
+ * of them have exited. Everything stops, each child getting one SIGTERM (the `stopsLast` ones
+ * once the others have exited), when:
+ * - this runner gets SIGINT, SIGTERM or SIGHUP;
+ * - the process that started it is gone (npm SIGKILLed or hung up: this runner is an orphan);
+ * - a child exits on its own: a half-running system helps nobody.
+ * A child still running SHUTDOWN_TIMEOUT_S + 5 s after its SIGTERM is SIGKILLed. And if this
+ * runner dies without stopping them (SIGKILL), each child sees its IPC channel close and stops
+ * itself (handleShutdown in @dwld/runtime; the preload `stop-with-parent` for the emulator).
+ * Exit code: 0 when everything stopped cleanly on request; 1 when a child had to be killed or
+ * failed its stop; the child's code (or 1) when one exited on its own.
  */
 function runProcesses(processes) {
+  const running = new Map();
   let stopping = false;
+  let starting = true;
   let exitCode = 0;
-  const children = processes.map(({ name, main, env: extra }) => {
-    if (!existsSync(main)) throw new StepFailed(`${name} has no build output (${path.relative(root, main)})`);
-    // Own process group: a terminal's Ctrl-C reaches only this runner, which then sends each
-    // service one SIGTERM (a second signal would make a service exit without finishing its work).
+  let finish;
+  const finished = new Promise((resolve) => (finish = resolve));
+  const settle = () => {
+    if (stopping && !starting && running.size === 0) {
+      clearInterval(orphanWatch);
+      finish(exitCode);
+    }
+  };
+
+  function launch({ name, main, env: extra, preload, stopsLast = false }) {
     // The memory settings of the Dockerfile (SERVICE_MEMORY_ENV and SCHEDULER_MEMORY_ENV in
     // @dwld/testkit say why), unless the environment says otherwise.
     const oldSpaceMb = name === 'scheduler' ? 1024 : 64;
     const memory = { NODE_OPTIONS: `--max-semi-space-size=4 --max-old-space-size=${oldSpaceMb}`, MALLOC_ARENA_MAX: '2' };
-    const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: root, env: { ...memory, ...env, ...extra }, stdio: 'inherit', detached: true });
-    child.on('exit', (code, signal) => {
+    const httpPort = env[httpPortVariable(name)];
+    const childEnv = { ...memory, ...env, ...extra, ...(httpPort ? { HTTP_PORT: httpPort } : {}) };
+    const args = ['--enable-source-maps', ...(preload ? ['--require', preload] : []), main];
+    // Own process group: a terminal's Ctrl-C reaches only this runner, which then sends each
+    // child one SIGTERM (a second signal would make a service exit without finishing its work).
+    // The IPC channel is how a child learns that this runner is gone, however it died.
+    const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true });
+    running.set(child, { name, stopsLast });
+    let ended = false;
+    const onEnd = (code, signal) => {
+      if (ended) return;
+      ended = true;
+      running.delete(child);
       say(`${name} exited (${signal ?? code})`);
-      if (!stopping) stop(code || 1);
+      if (!stopping) stop(`${name} exited on its own`, code || 1);
+      // Ended by the SIGTERM it was sent before it had a handler (it was still starting): clean.
+      else if (code !== 0 && signal !== 'SIGTERM') exitCode = exitCode || 1;
+      if (stopping) askToStop();
+      settle();
+    };
+    child.on('exit', onEnd);
+    child.on('error', (err) => {
+      say(`${name} could not run: ${err.message}`);
+      onEnd(1, null);
     });
-    return child;
-  });
-  function stop(code = 0) {
+  }
+
+  /** One SIGTERM each; the `stopsLast` ones once the others are gone (those may need them while they stop). */
+  const signalled = new Set();
+  function askToStop() {
+    const othersLeft = [...running.values()].some((p) => !p.stopsLast);
+    for (const [child, { stopsLast }] of running) {
+      if (signalled.has(child) || (stopsLast && othersLeft)) continue;
+      signalled.add(child);
+      child.kill('SIGTERM');
+    }
+  }
+
+  function stop(reason, code = 0) {
     if (stopping) return;
     stopping = true;
     exitCode = code;
-    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    say(`stopping everything: ${reason}`);
+    askToStop();
+    const killAfterMs = shutdownTimeoutMs() + KILL_MARGIN_MS;
+    setTimeout(() => {
+      for (const [child, { name }] of running) {
+        say(`${name} still running ${killAfterMs / 1000} s after SIGTERM: killing it`);
+        exitCode = exitCode || 1;
+        try {
+          process.kill(-child.pid, 'SIGKILL'); // its whole process group
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+    }, killAfterMs).unref();
+    settle();
   }
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
-  return new Promise((resolve) => {
-    let left = children.length;
-    for (const child of children) child.on('exit', () => --left === 0 && resolve(exitCode));
-  });
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(`got ${signal}`));
+  const orphaned = () => process.ppid !== parentAtStart;
+  const orphanWatch = setInterval(() => orphaned() && stop(`the process that started dwld (pid ${parentAtStart}) is gone`), 250);
+
+  void (async () => {
+    try {
+      for (const spec of processes) {
+        if (stopping) break;
+        if (orphaned()) {
+          stop(`the process that started dwld (pid ${parentAtStart}) is gone`);
+          break;
+        }
+        if (!existsSync(spec.main)) throw new StepFailed(`${spec.name} has no build output (${path.relative(root, spec.main)})`);
+        if (spec.startAfter) await spec.startAfter(() => stopping);
+        if (stopping) break;
+        launch(spec);
+      }
+    } catch (err) {
+      say(err instanceof StepFailed ? err.message : (err?.stack ?? String(err)));
+      stop('a process could not be started', 1);
+    } finally {
+      starting = false;
+      settle();
+    }
+  })();
+  return finished;
 }
 
 const serviceMain = (name) => path.join(root, 'services', name, 'dist', 'main.js');
 
 /**
  * The sandbox: dwld with no Telegram account and no downloader. The Bot API emulator (with its
- * web chat page), two simulated downloaders and the three services, wired together.
+ * web chat page), two simulated downloaders and the three services, wired together. Every port
+ * can be moved (EMULATOR_PORT, GRPC_PORT for the registry, `<NAME>_HTTP_PORT` for each process's
+ * HTTP_PORT), so a test can run a whole sandbox next to anything else.
  */
 function sandboxProcesses() {
   const emulatorPort = env.EMULATOR_PORT || '8088';
+  const registryPort = env.GRPC_PORT || '9999';
   const apiRoot = `http://127.0.0.1:${emulatorPort}`;
   const common = {
     TELEGRAM_BOT_TOKEN: '1000000:sandbox-bot-token-not-a-real-one',
@@ -199,11 +313,23 @@ function sandboxProcesses() {
   const sim = (name, patterns, httpPort) => ({
     name,
     main: serviceMain('downloader-sim'),
-    env: { SIM_NAME: name, PATTERNS: patterns, HTTP_PORT: httpPort, REGISTER_INTERVAL_S: '10', DOWNLOAD_SECONDS: '30', REGISTRY_ADDRESS: '127.0.0.1:9999' },
+    // GRPC_PORT 0 (any free port): the registry's GRPC_PORT must not reach the simulators.
+    env: { SIM_NAME: name, PATTERNS: patterns, HTTP_PORT: httpPort, GRPC_PORT: '0', REGISTER_INTERVAL_S: '10', DOWNLOAD_SECONDS: '30', REGISTRY_ADDRESS: `127.0.0.1:${registryPort}` },
+    // The scheduler finishes its calls to them while it stops.
+    stopsLast: true,
   });
   return [
-    { name: 'telegram-emulator', main: path.join(root, 'packages', 'telegram-emulator', 'dist', 'main.js'), env: { EMULATOR_PORT: emulatorPort } },
-    ...SERVICES.map((name) => ({ name, main: serviceMain(name), env: common })),
+    {
+      name: 'telegram-emulator',
+      main: path.join(root, 'packages', 'telegram-emulator', 'dist', 'main.js'),
+      env: { EMULATOR_PORT: emulatorPort },
+      // The emulator's main stops on SIGTERM only: this makes it stop on SIGHUP and when the runner is gone too.
+      preload: path.join(root, 'packages', 'runtime', 'dist', 'stop-with-parent.js'),
+      // The gateway sends what it still has to send while it stops (telegraf would otherwise
+      // wait 5 s on its broken long poll before it could stop).
+      stopsLast: true,
+    },
+    ...SERVICES.map((name) => ({ name, main: serviceMain(name), env: name === 'registry' ? { ...common, GRPC_PORT: registryPort } : common })),
     sim('video-nas', 'youtube.com,youtu.be,vimeo.com,rutube.ru,vk.com', '8091'),
     sim('anything-box', '*', '8092'),
   ];
@@ -227,20 +353,27 @@ function writeReliabilityReport(figuresFile) {
   say(`wrote ${path.relative(root, out)}`);
 }
 
+/** `pnpm` is null when DWLD_SKIP_PREPARE says everything is built already. */
 function sandbox(pnpm) {
-  build(pnpm);
+  if (pnpm) build(pnpm);
   const processes = sandboxProcesses();
-  const url = processes[0].env.EMULATOR_PORT;
+  const { EMULATOR_PORT: port } = processes[0].env;
   say(`sandbox: no TELEGRAM_BOT_TOKEN, so dwld talks to the built-in Telegram emulator.`);
-  say(`sandbox: open the web chat at http://127.0.0.1:${url}/ (Ctrl-C stops everything)`);
+  say(`sandbox: open the web chat at http://127.0.0.1:${port}/ (Ctrl-C stops everything)`);
   return runProcesses(processes);
 }
 
 /**
  * The steps every command starts with: the pinned pnpm, the dependencies, Redis and PostgreSQL
  * answering, and (unless `migrateDb` is false) the database created and migrated.
+ * With `skippable` and DWLD_SKIP_PREPARE=1 (a test run that has installed, migrated and built
+ * already), only the check that Redis and PostgreSQL answer is left; it returns null then.
  */
-async function prepare(databaseUrl, { migrateDb = true } = {}) {
+async function prepare(databaseUrl, { migrateDb = true, skippable = false } = {}) {
+  if (skippable && env.DWLD_SKIP_PREPARE === '1') {
+    await ensureServicesAnswer(databaseUrl);
+    return null;
+  }
   const pnpm = ensurePnpm();
   install(pnpm);
   await ensureServicesAnswer(databaseUrl);
@@ -281,14 +414,14 @@ async function main() {
       const only = rest[0];
       if (only && !SERVICES.includes(only)) throw new StepFailed(`unknown service "${only}" (one of: ${SERVICES.join(', ')})`);
       // Starting one service applies nothing by surprise; `start` of everything migrates first.
-      const pnpm = await prepare(env.DATABASE_URL, { migrateDb: !only });
+      const pnpm = await prepare(env.DATABASE_URL, { migrateDb: !only, skippable: true });
       if (!only && !env.TELEGRAM_BOT_TOKEN) return sandbox(pnpm);
       const names = only ? [only] : SERVICES;
-      for (const name of names) build(pnpm, `./services/${name}`);
+      if (pnpm) for (const name of names) build(pnpm, `./services/${name}`);
       return runProcesses(names.map((name) => ({ name, main: serviceMain(name) })));
     }
     case 'sandbox': {
-      return sandbox(await prepare(env.DATABASE_URL));
+      return sandbox(await prepare(env.DATABASE_URL, { skippable: true }));
     }
     default:
       process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults\n');

@@ -1,0 +1,89 @@
+// `npm start` (the sandbox) as a person or a process manager runs it, stopped each way they stop
+// it: every process of the tree (npm, dwld's runner, the emulator, the three services, the two
+// simulators) must be gone within the shutdown timeout, with no orphan left anywhere. npm 11
+// forwards SIGTERM and SIGINT to its script and dies at once of SIGHUP or SIGKILL; the runner
+// can be SIGKILLed on its own (see the README, "Stopping").
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, type Database } from '@dwld/db';
+import { createRedisNamespace, createTestDatabase, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { isRunning, KILL_MARGIN_S, killLeftovers, processesWithPrefix, processTree, SHUTDOWN_TIMEOUT_S, startSandbox, untilUp, type Proc, type Sandbox } from './support/sandbox';
+
+/** Who gets the signal: npm, the whole job (what a terminal does on Ctrl-C or when it closes), or dwld's runner. */
+type Target = 'npm' | 'job' | 'runner';
+
+describe('the sandbox (npm start) stops completely, whatever stops it', () => {
+  let database: TestDatabase;
+  let ns: RedisNamespace;
+  let db: Database;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(tmpdir(), 'dwld-sandbox-'));
+    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('sandbox-stop')]);
+    db = createDatabase(database.url, { poolSize: 2 });
+  });
+  afterEach(() => killLeftovers(ns.prefix));
+  afterAll(async () => {
+    await db?.$disconnect();
+    await Promise.all([database?.drop(), ns?.cleanup()]);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  /** Starts the sandbox, waits until all of it is up, and returns it with its process tree. */
+  async function upAndRunning(): Promise<{ sandbox: Sandbox; tree: Proc[]; runner: Proc }> {
+    await db.downloader.deleteMany();
+    const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json') });
+    await untilUp(sandbox, () => db.downloader.count());
+    const tree = processTree(sandbox.npm.pid!);
+    const runner = tree.find((p) => p.command.includes('scripts/dwld.mjs start'));
+    // npm, the runner (npm's script runs it with exec: no shell in between) and its six children.
+    expect(tree.map((p) => p.command)).toEqual([
+      expect.stringMatching(/^npm start/),
+      expect.stringContaining('scripts/dwld.mjs start'),
+      ...Array.from({ length: 6 }, () => expect.stringMatching(/dist\/main\.js$/)),
+    ]);
+    expect(runner).toBeDefined();
+    // Every process the sandbox started is in that tree.
+    expect(processesWithPrefix(ns.prefix).map((p) => p.pid).sort()).toEqual(tree.map((p) => p.pid).sort());
+    return { sandbox, tree, runner: runner! };
+  }
+
+  async function expectAllGone(sandbox: Sandbox, tree: Proc[], startedAt: number): Promise<number> {
+    try {
+      await waitFor(() => tree.every((p) => !isRunning(p)) && processesWithPrefix(ns.prefix).length === 0, {
+        what: 'every process of the sandbox to be gone',
+        timeout: (SHUTDOWN_TIMEOUT_S + KILL_MARGIN_S) * 1000,
+        interval: 50,
+      });
+    } catch (err) {
+      const left = [...tree.filter(isRunning), ...processesWithPrefix(ns.prefix)].map((p) => `${p.pid} ${p.command}`);
+      throw new Error(`${(err as Error).message}\nstill running:\n${[...new Set(left)].join('\n')}\n--- output\n${sandbox.output().slice(-3000)}`);
+    }
+    return Date.now() - startedAt;
+  }
+
+  it.each<[NodeJS.Signals, Target, { code: number | null; signal: NodeJS.Signals | null }]>([
+    // npm forwards these two to the runner, which stops everything and exits 0: npm exits 0 too.
+    ['SIGTERM', 'npm', { code: 0, signal: null }],
+    ['SIGINT', 'npm', { code: 0, signal: null }],
+    // npm dies at once; the runner notices it is orphaned.
+    ['SIGHUP', 'npm', { code: null, signal: 'SIGHUP' }],
+    ['SIGKILL', 'npm', { code: null, signal: 'SIGKILL' }],
+    // A terminal closing: npm dies of it, the runner stops everything.
+    ['SIGHUP', 'job', { code: null, signal: 'SIGHUP' }],
+    // The runner dies at once; each child sees its IPC channel close. npm, seeing its script
+    // killed, kills itself with the same signal.
+    ['SIGKILL', 'runner', { code: null, signal: 'SIGKILL' }],
+  ])('%s to %s: every process is gone within SHUTDOWN_TIMEOUT_S', async (signal, target, npmExit) => {
+    const { sandbox, tree, runner } = await upAndRunning();
+    const startedAt = Date.now();
+    process.kill(target === 'npm' ? sandbox.npm.pid! : target === 'job' ? -sandbox.npm.pid! : runner.pid, signal);
+    const tookMs = await expectAllGone(sandbox, tree, startedAt);
+    expect(await sandbox.exited).toEqual(npmExit);
+    // A clean stop, not the runner's last resort (SIGKILL after the timeout).
+    expect(sandbox.output()).not.toContain('killing it');
+    expect(tookMs).toBeLessThan(SHUTDOWN_TIMEOUT_S * 1000);
+  });
+});
