@@ -4,7 +4,7 @@
 // Redis and PostgreSQL: it installs the pinned pnpm and the dependencies itself, checks that
 // Redis and PostgreSQL answer, and prepares the database before doing what was asked.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -299,6 +299,10 @@ function sandboxProcesses() {
   const emulatorPort = env.EMULATOR_PORT || '8088';
   const registryPort = env.GRPC_PORT || '9999';
   const apiRoot = `http://127.0.0.1:${emulatorPort}`;
+  // The emulator's state, kept across runs: update and message ids never repeat (the gateway
+  // keeps message ids in the database and handled update ids in Redis) and the chats come back.
+  const stateFile = path.resolve(root, env.EMULATOR_STATE_FILE || path.join('.sandbox', 'telegram-emulator.json'));
+  mkdirSync(path.dirname(stateFile), { recursive: true });
   const common = {
     TELEGRAM_BOT_TOKEN: '1000000:sandbox-bot-token-not-a-real-one',
     TELEGRAM_API_ROOT: apiRoot,
@@ -322,7 +326,7 @@ function sandboxProcesses() {
     {
       name: 'telegram-emulator',
       main: path.join(root, 'packages', 'telegram-emulator', 'dist', 'main.js'),
-      env: { EMULATOR_PORT: emulatorPort },
+      env: { EMULATOR_PORT: emulatorPort, EMULATOR_STATE_FILE: stateFile },
       // The emulator's main stops on SIGTERM only: this makes it stop on SIGHUP and when the runner is gone too.
       preload: path.join(root, 'packages', 'runtime', 'dist', 'stop-with-parent.js'),
       // The gateway sends what it still has to send while it stops (telegraf would otherwise
@@ -357,9 +361,11 @@ function writeReliabilityReport(figuresFile) {
 function sandbox(pnpm) {
   if (pnpm) build(pnpm);
   const processes = sandboxProcesses();
-  const { EMULATOR_PORT: port } = processes[0].env;
+  const { EMULATOR_PORT: port, EMULATOR_STATE_FILE: stateFile } = processes[0].env;
   say(`sandbox: no TELEGRAM_BOT_TOKEN, so dwld talks to the built-in Telegram emulator.`);
   say(`sandbox: open the web chat at http://127.0.0.1:${port}/ (Ctrl-C stops everything)`);
+  const shown = stateFile.startsWith(`${root}${path.sep}`) ? path.relative(root, stateFile) : stateFile;
+  say(`sandbox: chats are kept in ${shown}; delete it (and the database) to start afresh`);
   return runProcesses(processes);
 }
 
