@@ -1,0 +1,101 @@
+// A newcomer's second `npm start`: the sandbox stopped with Ctrl-C and started again on the same
+// database, Redis prefix and emulator state file (as `.sandbox/telegram-emulator.json` is kept
+// between runs) still answers, keeps the chat, never reuses a message id, and queues links.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDatabase, type Database } from '@dwld/db';
+import { createRedisNamespace, createTestDatabase, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { isRunning, KILL_MARGIN_S, killLeftovers, processTree, SHUTDOWN_TIMEOUT_S, startSandbox, untilUp, type Sandbox, type SandboxPorts } from './support/sandbox';
+
+const ALICE = 200;
+
+interface Message {
+  message_id: number;
+  text?: string;
+  from?: { id: number; is_bot: boolean };
+  reply_markup?: unknown;
+}
+
+async function control<T>(sandbox: Sandbox, method: 'GET' | 'POST', route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${sandbox.emulatorUrl}/__emulator${route}`, {
+    method,
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  if (res.status !== 200) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Alice sends a text through the emulator's control API, as the web chat does. */
+const send = (sandbox: Sandbox, text: string) => control<Message>(sandbox, 'POST', `/users/${ALICE}/messages`, { text });
+/** The bot's next message to Alice after message `after`. */
+const nextBotMessage = (sandbox: Sandbox, after: number) => control<Message>(sandbox, 'GET', `/chats/${ALICE}/bot-messages/next?after=${after}&timeoutMs=15000`);
+const chat = (sandbox: Sandbox) => control<Message[]>(sandbox, 'GET', `/chats/${ALICE}/messages`);
+
+describe('the sandbox started a second time', () => {
+  let database: TestDatabase;
+  let ns: RedisNamespace;
+  let db: Database;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(tmpdir(), 'dwld-sandbox-'));
+    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('sandbox-restart')]);
+    db = createDatabase(database.url, { poolSize: 2 });
+  });
+  afterAll(async () => {
+    killLeftovers(ns.prefix);
+    await db?.$disconnect();
+    await Promise.all([database?.drop(), ns?.cleanup()]);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  async function run(ports?: SandboxPorts): Promise<Sandbox> {
+    const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json'), ...(ports ? { ports } : {}) });
+    await untilUp(sandbox, () => db.downloader.count());
+    return sandbox;
+  }
+
+  /** Ctrl-C in the terminal: SIGINT to the whole job (npm and the runner). */
+  async function ctrlC(sandbox: Sandbox): Promise<void> {
+    const tree = processTree(sandbox.npm.pid!);
+    process.kill(-sandbox.npm.pid!, 'SIGINT');
+    await waitFor(() => tree.every((p) => !isRunning(p)), { what: 'the first run to stop', timeout: (SHUTDOWN_TIMEOUT_S + KILL_MARGIN_S) * 1000 });
+    expect(await sandbox.exited).toEqual({ code: 0, signal: null });
+  }
+
+  it('answers /start again, keeps the chat, never reuses a message id, and queues a new link', async () => {
+    // First run: Alice says /start and gets an answer.
+    const first = await run();
+    const start1 = await send(first, '/start');
+    const reply1 = await nextBotMessage(first, start1.message_id);
+    expect(reply1.from?.is_bot).toBe(true);
+    const firstChat = await chat(first);
+    await ctrlC(first);
+
+    // Second run, on the same ports, database, Redis prefix and state file.
+    const second = await run(first.ports);
+    // The chat came back as it was.
+    expect((await chat(second)).map((m) => m.message_id)).toEqual(expect.arrayContaining(firstChat.map((m) => m.message_id)));
+    const lastId = Math.max(...firstChat.map((m) => m.message_id));
+
+    const start2 = await send(second, '/start');
+    expect(start2.message_id).toBeGreaterThan(lastId);
+    const reply2 = await nextBotMessage(second, start2.message_id);
+    expect(reply2.from?.is_bot).toBe(true);
+
+    const link = 'https://www.youtube.com/watch?v=second-run';
+    const sent = await send(second, link);
+    expect(sent.message_id).toBeGreaterThan(reply2.message_id);
+    const card = await waitFor(async () => (await chat(second)).find((m) => m.from?.is_bot && m.message_id > sent.message_id && (m.text ?? '').includes('second-run') && m.reply_markup), {
+      what: "the link's card",
+      timeout: 15_000,
+      interval: 100,
+    });
+    const row = await waitFor(async () => (await db.link.findFirst({ where: { userId: BigInt(ALICE), url: link } })) ?? undefined, { what: 'the link in the links table', timeout: 15_000 });
+    expect(row).toMatchObject({ status: 'queued', messageId: sent.message_id });
+    await waitFor(async () => (await db.link.findUnique({ where: { id: row.id } }))?.replyMessageId === card.message_id, { what: "the card's id on the link", timeout: 15_000 });
+
+    await ctrlC(second);
+  });
+});
