@@ -319,6 +319,8 @@ function sandboxProcesses() {
     main: serviceMain('downloader-sim'),
     // GRPC_PORT 0 (any free port): the registry's GRPC_PORT must not reach the simulators.
     env: { SIM_NAME: name, PATTERNS: patterns, HTTP_PORT: httpPort, GRPC_PORT: '0', REGISTER_INTERVAL_S: '10', DOWNLOAD_SECONDS: '30', REGISTRY_ADDRESS: `127.0.0.1:${registryPort}` },
+    // Started once the registry listens, so their first registration is not refused.
+    startAfter: (stopping) => untilListening('127.0.0.1', Number(registryPort), stopping),
     // The scheduler finishes its calls to them while it stops.
     stopsLast: true,
   });

@@ -50,7 +50,7 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
   });
   afterAll(() => registry.server.stop(0));
 
-  async function startSim(env: Record<string, string> = {}, options: { logger?: Logger; registerRetryMs?: number } = {}) {
+  async function startSim(env: Record<string, string> = {}, options: { logger?: Logger; registerRetryMs?: number; registryGraceMs?: number } = {}) {
     time = Date.UTC(2030, 0, 1);
     const config = parseSimConfig({
       SIM_NAME: 'sim-test',
@@ -65,7 +65,7 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
       CONCURRENT_DOWNLOADS: '1',
       ...env,
     });
-    const app = new DownloaderSimApp({ config, logger: options.logger ?? silentLogger(), now: () => time, registerRetryMs: options.registerRetryMs });
+    const app = new DownloaderSimApp({ config, logger: options.logger ?? silentLogger(), now: () => time, registerRetryMs: options.registerRetryMs, registryGraceMs: options.registryGraceMs });
     apps.push(app);
     const ports = await app.start();
     const client = (deadlineMs = 5000) => new DownloaderClient({ lookup: async () => ({ host: '127.0.0.1', port: ports.grpcPort }), deadlineMs });
@@ -309,7 +309,8 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
       const own = await startFakeRegistry({ failNext: 3 });
       registries.push(own);
       const { logger, messages } = capturedLogger();
-      const { app } = await startSim({ REGISTRY_ADDRESS: own.address }, { logger, registerRetryMs: 10 });
+      // No grace: the failures at start are warned about (once).
+      const { app } = await startSim({ REGISTRY_ADDRESS: own.address }, { logger, registerRetryMs: 10, registryGraceMs: 0 });
       await waitFor(() => app.registrationState() === 'registered', { what: 'registration after retries' });
       expect(own.calls).toHaveLength(4);
       expect(messages().filter((m) => m.startsWith('cannot register'))).toHaveLength(1);
@@ -324,6 +325,34 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
       registries.push(late);
       await waitFor(() => app.registrationState() === 'registered', { what: 'registration once the registry is up' });
       expect(late.calls[0]!.request.serverPort).toBe(ports.grpcPort);
+    });
+
+    it('says nothing above debug while the registry is still starting, and registers once it listens', async () => {
+      const port = await freePort();
+      const { logger, messages } = capturedLogger();
+      const { app } = await startSim({ REGISTRY_ADDRESS: `127.0.0.1:${port}` }, { logger, registerRetryMs: 10, registryGraceMs: 60_000 });
+      await waitFor(() => app.registrationState() === 'UNAVAILABLE', { what: 'a refused attempt' });
+      const late = await startFakeRegistry({ port });
+      registries.push(late);
+      await waitFor(() => app.registrationState() === 'registered', { what: 'registration once the registry is up' });
+      expect(messages().filter((m) => /regist/.test(m))).toEqual(['registered with the registry']);
+    });
+
+    it('warns once when the registry is still unreachable after the grace period', async () => {
+      const port = await freePort();
+      const { logger, messages } = capturedLogger();
+      const graceMs = 700;
+      const startedAt = Date.now();
+      const { app } = await startSim({ REGISTRY_ADDRESS: `127.0.0.1:${port}` }, { logger, registerRetryMs: 10, registryGraceMs: graceMs });
+      await waitFor(() => app.registrationState() === 'UNAVAILABLE', { what: 'a refused attempt' });
+      expect(messages().filter((m) => m.startsWith('cannot register'))).toEqual([]);
+      await waitFor(() => messages().some((m) => m.startsWith('cannot register')), { what: 'the warning', timeout: 10_000 });
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(graceMs);
+      // Later failures are not warned about again (the attempts go on: retries double from 10 ms).
+      const attempts = async () => Number(/dwld_sim_registrations_total\{outcome="failed"[^}]*\} (\d+)/.exec(await app.metrics.metrics())?.[1] ?? 0);
+      const seen = await attempts();
+      await waitFor(async () => (await attempts()) > seen, { what: 'another failed attempt', timeout: 10_000 });
+      expect(messages().filter((m) => m.startsWith('cannot register'))).toHaveLength(1);
     });
 
     it('does not re-register while acting as down (fail), and registers at once when back', async () => {

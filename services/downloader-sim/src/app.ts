@@ -16,7 +16,12 @@ export interface SimDeps {
   now?: () => number;
   /** First retry after a failed registration (doubling up to REGISTER_INTERVAL_S); default 1 s. */
   registerRetryMs?: number;
+  /** How long after start a registry that does not answer is only logged at debug (it may be starting too); default 10 s. */
+  registryGraceMs?: number;
 }
+
+/** How long after start a registry that does not answer yet is not worth a warning. */
+export const REGISTRY_GRACE_MS = 10_000;
 
 /**
  * A simulated downloader: serves grpc.v1.Downloader with downloads that progress with the
@@ -63,6 +68,7 @@ export class DownloaderSimApp implements SimControl {
       token: config.REGISTRATION_TOKEN,
       intervalMs: config.REGISTER_INTERVAL_S,
       retryMinMs: Math.min(deps.registerRetryMs ?? 1000, config.REGISTER_INTERVAL_S),
+      graceMs: deps.registryGraceMs ?? REGISTRY_GRACE_MS,
       logger,
       paused: () => this.modes.current().mode === 'fail',
       request: () => ({ serverName: config.SIM_NAME, allowedRootLinks: config.PATTERNS, serverHost: config.ADVERTISE_HOST, serverPort: this.grpcPort() }),

@@ -21,6 +21,12 @@ export interface RegistrarOptions {
   intervalMs: number;
   /** First retry after a failure; it doubles up to `intervalMs`. */
   retryMinMs?: number;
+  /**
+   * For this long after start, until the first registration, failures are logged at debug: the
+   * registry is often starting at the same time (a sandbox, a compose file). Past it, a registry
+   * still unreachable is warned about. Default 0: the first failure is warned about.
+   */
+  graceMs?: number;
   deadlineMs?: number;
   logger: Logger;
   /** While this answers true, attempts are skipped: a downloader acting as down does not announce itself. */
@@ -32,7 +38,8 @@ export interface RegistrarOptions {
 /**
  * Registers the downloader with the registry at start and every `intervalMs`, retrying with
  * backoff while the registry does not answer. It never throws: a registry that is down is
- * logged once (and again only when the state changes), not once per attempt.
+ * logged once (and again only when the state changes), not once per attempt, and not at all
+ * while it is merely starting (`graceMs`).
  */
 export class Registrar {
   private timer: NodeJS.Timeout | undefined;
@@ -40,6 +47,9 @@ export class Registrar {
   private stopped = true;
   private failures = 0;
   private lastState: RegistrationState | undefined;
+  /** The last state logged at info or warn: a line is worth writing when the state differs. */
+  private reportedState: RegistrationState | undefined;
+  private startedAt = 0;
   private successes = 0;
 
   constructor(private readonly options: RegistrarOptions) {}
@@ -47,6 +57,7 @@ export class Registrar {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.startedAt = Date.now();
     this.schedule(0);
   }
 
@@ -99,8 +110,9 @@ export class Registrar {
         await registerDownloader(options.target, request, { token: options.token, deadlineMs: options.deadlineMs ?? 5000 });
         this.failures = 0;
         this.successes += 1;
+        this.lastState = 'registered';
         const details = { registry: options.target, name: request.serverName, address: `${request.serverHost}:${request.serverPort}`, patterns: request.allowedRootLinks };
-        if (this.changeState('registered')) options.logger.info('registered with the registry', details);
+        if (this.report('registered')) options.logger.info('registered with the registry', details);
         else options.logger.debug('registered again', details);
         options.onAttempt?.('ok');
         delay = options.intervalMs;
@@ -109,8 +121,11 @@ export class Registrar {
         const code = (err as grpc.ServiceError).code;
         const state = typeof code === 'number' ? (grpc.status[code] ?? String(code)) : 'ERROR';
         delay = retryDelay(this.failures, options.retryMinMs ?? 1000, options.intervalMs);
+        this.lastState = state;
         const details = { registry: options.target, error: (err as Error).message, retryInMs: delay };
-        if (this.changeState(state)) options.logger.warn('cannot register with the registry: will keep trying', details);
+        const starting = this.successes === 0 && Date.now() - this.startedAt < (options.graceMs ?? 0);
+        if (starting) options.logger.debug('the registry does not answer yet: will keep trying', details);
+        else if (this.report(state)) options.logger.warn('cannot register with the registry: will keep trying', details);
         else options.logger.debug('registration failed again', details);
         options.onAttempt?.('failed');
       }
@@ -122,10 +137,10 @@ export class Registrar {
     return this.inFlight;
   }
 
-  /** Records the state; true when it differs from the last one (then it is worth a log line). */
-  private changeState(state: RegistrationState): boolean {
-    const changed = this.lastState !== state;
-    this.lastState = state;
+  /** True when `state` differs from the last one logged at info or warn (then it is worth a line). */
+  private report(state: RegistrationState): boolean {
+    const changed = this.reportedState !== state;
+    this.reportedState = state;
     return changed;
   }
 }
