@@ -139,8 +139,17 @@ async function migrate(pnpm, databaseUrl) {
     say(`database ${redacted(databaseUrl)} is up to date`);
     return;
   }
-  say(`applying ${pending.length} migration(s) to ${redacted(databaseUrl)}`);
-  run(pnpm, ['--filter', '@dwld/db', 'run', 'migrate:deploy'], { env: { DATABASE_URL: databaseUrl } });
+  say(`applying ${pending.length} migration(s) to ${redacted(databaseUrl)}: ${pending.join(', ')}`);
+  // Prisma's own output is shown only when it fails. Prisma 6.19 with a driver adapter always
+  // warns that the schema's datasource `url` is not used, yet the CLI needs that `url` to read
+  // the schema at all (without it, it falls back to downloading a query engine): a warning with
+  // nothing to act on, so it is not put in front of a newcomer. CHECKPOINT_DISABLE: no call home.
+  const result = run(pnpm, ['--filter', '@dwld/db', 'run', 'migrate:deploy'], { env: { DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: '1' }, capture: true, allowFailure: true });
+  if (result.status !== 0) {
+    process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+    throw new StepFailed(`applying the migrations failed (prisma migrate deploy exited with ${result.status ?? result.signal})`);
+  }
+  say('migrations applied');
 }
 
 function build(pnpm, filter) {
