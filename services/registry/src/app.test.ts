@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { serveDownloader, type DownloaderHandlers, type RunningServer } from '@dwld/contract';
 import { createDatabase, type Database } from '@dwld/db';
 import { EventPublisher, streamKey, downloaderChanged } from '@dwld/events';
-import { silentLogger } from '@dwld/logger';
+import { createLogger, silentLogger, type Logger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, freePort, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { RegistryApp } from './app';
 import { parseRegistryConfig } from './config';
@@ -64,7 +65,7 @@ describe('registry (real gRPC, PostgreSQL and Redis)', () => {
     await redisNs.redis.del(streamKey(redisNs.prefix, downloaderChanged));
   });
 
-  async function startRegistry(env: Record<string, string> = {}, dbOverride?: Database) {
+  async function startRegistry(env: Record<string, string> = {}, dbOverride?: Database, logger: Logger = silentLogger()) {
     const config = parseRegistryConfig({
       DATABASE_URL: database.url,
       REDIS_URL: redisNs.url,
@@ -77,7 +78,7 @@ describe('registry (real gRPC, PostgreSQL and Redis)', () => {
       ...env,
     });
     const publisher = new EventPublisher({ redis: redisNs.redis, prefix: redisNs.prefix });
-    const app = new RegistryApp({ config, db: dbOverride ?? db, redis: redisNs.redis, publisher, logger: silentLogger() });
+    const app = new RegistryApp({ config, db: dbOverride ?? db, redis: redisNs.redis, publisher, logger });
     apps.push(app);
     return { app, ...(await app.start()) };
   }
@@ -103,6 +104,48 @@ describe('registry (real gRPC, PostgreSQL and Redis)', () => {
       { name: 'nas', host: '10.0.0.5', port: 50051, patterns: ['youtube.com', 'vk.com'], healthy: true, change: 'registered' },
       { name: 'nas', host: 'nas.lan', port: 50052, patterns: ['*'], healthy: true, change: 'registered' },
     ]);
+  });
+
+  it('announces and logs at info only a registration that changes something; one as it stands is a debug line and a sign of life', async () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const logger = createLogger({ service: 'registry', level: 'debug', json: true, stream });
+    const registrations = () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: string; message: string })
+        .filter((line) => line.message.startsWith('downloader registered'))
+        .map((line) => `${line.level} ${line.message}`);
+    const { grpcPort } = await startRegistry({}, undefined, logger);
+    const nas = { serverName: 'nas', serverHost: '10.0.0.5', serverPort: 50051, allowedRootLinks: ['youtube.com'] };
+
+    expect(await register(grpcPort, nas)).toBeNull();
+    const longAgo = new Date('2020-01-01T00:00:00Z');
+    await db.downloader.update({ where: { name: 'nas' }, data: { lastSeenAt: longAgo, registeredAt: longAgo } });
+    // Again as it stands (what every downloader does every REGISTER_INTERVAL_S).
+    expect(await register(grpcPort, nas)).toBeNull();
+    expect(await register(grpcPort, nas)).toBeNull();
+    const again = await db.downloader.findUniqueOrThrow({ where: { name: 'nas' } });
+    expect(again.lastSeenAt.getTime()).toBeGreaterThan(longAgo.getTime());
+    expect(again.registeredAt.getTime()).toBeGreaterThan(longAgo.getTime());
+    expect(registrations()).toEqual(['info downloader registered', 'debug downloader registered again, unchanged', 'debug downloader registered again, unchanged']);
+    expect(await changes()).toHaveLength(1);
+
+    // Each of these changes something: other patterns, another port, back to healthy.
+    expect(await register(grpcPort, { ...nas, allowedRootLinks: ['youtube.com', 'vimeo.com'] })).toBeNull();
+    expect(await register(grpcPort, { ...nas, allowedRootLinks: ['youtube.com', 'vimeo.com'], serverPort: 50052 })).toBeNull();
+    await db.downloader.update({ where: { name: 'nas' }, data: { healthy: false } });
+    expect(await register(grpcPort, { ...nas, allowedRootLinks: ['youtube.com', 'vimeo.com'], serverPort: 50052 })).toBeNull();
+    expect(registrations().slice(3)).toEqual(['info downloader registered', 'info downloader registered', 'info downloader registered']);
+    expect(await changes()).toEqual([
+      { name: 'nas', host: '10.0.0.5', port: 50051, patterns: ['youtube.com'], healthy: true, change: 'registered' },
+      { name: 'nas', host: '10.0.0.5', port: 50051, patterns: ['youtube.com', 'vimeo.com'], healthy: true, change: 'registered' },
+      { name: 'nas', host: '10.0.0.5', port: 50052, patterns: ['youtube.com', 'vimeo.com'], healthy: true, change: 'registered' },
+      { name: 'nas', host: '10.0.0.5', port: 50052, patterns: ['youtube.com', 'vimeo.com'], healthy: true, change: 'registered' },
+    ]);
+    expect(await db.downloader.findUniqueOrThrow({ where: { name: 'nas' } })).toMatchObject({ healthy: true, port: 50052 });
   });
 
   it.each([

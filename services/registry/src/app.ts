@@ -63,7 +63,7 @@ export class RegistryApp {
         store: this.store,
         logger,
         registrationToken: config.REGISTRATION_TOKEN,
-        onRegistered: (downloader) => this.announce(downloader, 'registered'),
+        onChanged: (downloader) => this.announce(downloader, 'registered'),
         onOutcome: (outcome) => this.registrations.inc({ outcome }),
       },
       config.GRPC_HOST,

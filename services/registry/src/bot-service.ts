@@ -3,7 +3,7 @@ import { GrpcStatusError, type RegisterDownloaderRequest } from '@dwld/contract'
 import { isDatabaseUnavailable, type Downloader } from '@dwld/db';
 import type { Logger } from '@dwld/logger';
 import { hasBearerToken } from './auth';
-import type { DownloaderStore } from './downloader-store';
+import type { DownloaderStore, RegisterOutcome } from './downloader-store';
 import { validateRegistration } from './registration';
 
 export interface BotServiceDeps {
@@ -11,8 +11,12 @@ export interface BotServiceDeps {
   logger: Logger;
   /** When set, callers must send `authorization: Bearer <token>`. */
   registrationToken?: string;
-  /** Told after each registration was stored. */
-  onRegistered: (downloader: Downloader) => Promise<void>;
+  /**
+   * Told after a registration that changed something was stored: a new downloader, another
+   * host, port or patterns, or healthy again. Not told of a downloader registering again as it
+   * stands, which each one does every REGISTER_INTERVAL_S.
+   */
+  onChanged: (downloader: Downloader) => Promise<void>;
   /** Counts outcomes for metrics. */
   onOutcome?: (outcome: 'registered' | 'unauthenticated' | 'invalid' | 'unavailable' | 'error') => void;
 }
@@ -36,9 +40,9 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
       throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, result.reason);
     }
     const { registration } = result;
-    let downloader: Downloader;
+    let outcome: RegisterOutcome;
     try {
-      downloader = await deps.store.register(registration, new Date());
+      outcome = await deps.store.register(registration, new Date());
     } catch (err) {
       const unavailable = isDatabaseUnavailable(err);
       deps.onOutcome?.(unavailable ? 'unavailable' : 'error');
@@ -49,8 +53,13 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
       );
     }
     deps.onOutcome?.('registered');
-    deps.logger.info('downloader registered', { downloader: registration.name, address: `${registration.host}:${registration.port}`, patterns: registration.patterns.length, peer });
-    await deps.onRegistered(downloader);
+    const details = { downloader: registration.name, address: `${registration.host}:${registration.port}`, patterns: registration.patterns.length, peer };
+    if (!outcome.changed) {
+      deps.logger.debug('downloader registered again, unchanged', details);
+      return {};
+    }
+    deps.logger.info('downloader registered', details);
+    await deps.onChanged(outcome.downloader);
     return {};
   };
 }

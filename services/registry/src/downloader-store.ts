@@ -4,6 +4,9 @@ import type { Registration } from './registration';
 
 export type { Downloader };
 
+/** A registration's effect: a new or changed downloader (as now stored), or none (it registered again as it stands). */
+export type RegisterOutcome = { changed: true; downloader: Downloader } | { changed: false };
+
 export interface HealthOutcome {
   /** The downloader's health after this check. */
   healthy: boolean;
@@ -17,15 +20,22 @@ export class DownloaderStore {
 
   /**
    * Creates or replaces the downloader with this name: host, port and patterns are replaced
-   * entirely, and a registration counts as a sign of life.
+   * entirely, and a registration counts as a sign of life (healthy again). `changed` is false
+   * for a downloader registering again as it stands (same host, port and patterns, healthy):
+   * every downloader does so every few seconds, and only a change is worth telling anyone.
    */
-  async register(registration: Registration, now: Date): Promise<Downloader> {
+  async register(registration: Registration, now: Date): Promise<RegisterOutcome> {
+    const same = { name: registration.name, host: registration.host, port: registration.port, allowedPatterns: { equals: registration.patterns }, healthy: true };
+    // One statement: it applies only where the row is still exactly as registered.
+    const { count } = await this.db.downloader.updateMany({ where: same, data: { registeredAt: now, lastSeenAt: now } });
+    if (count === 1) return { changed: false };
     const fields = { host: registration.host, port: registration.port, allowedPatterns: registration.patterns, registeredAt: now, lastSeenAt: now, healthy: true };
-    return this.db.downloader.upsert({
+    const downloader = await this.db.downloader.upsert({
       where: { name: registration.name },
       create: { name: registration.name, ...fields },
       update: fields,
     });
+    return { downloader, changed: true };
   }
 
   list(): Promise<Downloader[]> {
