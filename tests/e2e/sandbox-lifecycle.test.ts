@@ -45,6 +45,8 @@ describe('the sandbox (npm start) stops completely, whatever stops it', () => {
       ...Array.from({ length: 6 }, () => expect.stringMatching(/dist\/main\.js$/)),
     ]);
     expect(runner).toBeDefined();
+    // A quiet start: the simulators start once the registry listens, so none was refused.
+    expect(sandbox.output()).not.toMatch(/cannot register|ECONNREFUSED/);
     // Every process the sandbox started is in that tree.
     expect(processesWithPrefix(ns.prefix).map((p) => p.pid).sort()).toEqual(tree.map((p) => p.pid).sort());
     return { sandbox, tree, runner: runner! };
