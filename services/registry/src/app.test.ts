@@ -263,6 +263,17 @@ describe('registry (real gRPC, PostgreSQL and Redis)', () => {
       expect(await db.downloader.findUniqueOrThrow({ where: { name: 'blip' } })).toMatchObject({ healthy: true, lastHealthOk: false });
     });
 
+    it('does not hold the time it was itself down against a downloader: silence counts from its start', async () => {
+      // Left by an earlier run: last seen an hour ago, at an address nobody answers any more.
+      const hourAgo = new Date(Date.now() - 3600_000);
+      await db.downloader.create({ data: { name: 'from-before', host: '127.0.0.1', port: await freePort(), allowedPatterns: ['*'], registeredAt: hourAgo, lastSeenAt: hourAgo } });
+      const { app } = await startRegistry({ UNHEALTHY_AFTER_S: '30' });
+      await app.pollHealth();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'from-before' } })).toMatchObject({ healthy: true, lastHealthOk: false });
+      expect((await changes()).filter((e) => e.name === 'from-before')).toEqual([]);
+      await db.downloader.delete({ where: { name: 'from-before' } });
+    });
+
     it('does not let a check of an old address mark a re-registered downloader down', async () => {
       const { app, grpcPort } = await startRegistry({ UNHEALTHY_AFTER_S: '0' });
       expect(await register(grpcPort, { serverName: 'mover', serverHost: '127.0.0.1', serverPort: await freePort(), allowedRootLinks: ['*'] })).toBeNull();

@@ -52,8 +52,8 @@ export class DownloaderStore {
    * old address never marks a re-registered downloader down; and the health flips only where
    * it still holds the old value, so of several replicas only one reports the change.
    */
-  async recordHealth(checked: Downloader, answered: boolean, message: string | null, now: Date, unhealthyAfterMs: number): Promise<HealthOutcome | null> {
-    const next = nextHealth({ healthy: checked.healthy, lastSeenAt: checked.lastSeenAt }, answered, now, unhealthyAfterMs);
+  async recordHealth(checked: Downloader, answered: boolean, message: string | null, now: Date, unhealthyAfterMs: number, watchingSince?: Date): Promise<HealthOutcome | null> {
+    const next = nextHealth({ healthy: checked.healthy, lastSeenAt: checked.lastSeenAt }, answered, now, unhealthyAfterMs, watchingSince);
     const at = { name: checked.name, host: checked.host, port: checked.port };
     const result = {
       lastHealthAt: now,

@@ -19,11 +19,14 @@ export class HealthPoller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  /** Silence before this is not held against a downloader (see nextHealth). */
+  private watchingSince: Date | undefined;
 
   constructor(private readonly options: HealthPollerOptions) {}
 
   start(): void {
     this.stopped = false;
+    this.watchingSince = new Date();
     this.schedule(0);
   }
 
@@ -72,7 +75,7 @@ export class HealthPoller {
       message = err instanceof DownloaderCallError ? err.message : `health check failed: ${(err as Error).message}`;
     }
     try {
-      const outcome = await store.recordHealth(downloader, answered, message, new Date(), unhealthyAfterMs);
+      const outcome = await store.recordHealth(downloader, answered, message, new Date(), unhealthyAfterMs, this.watchingSince);
       if (outcome?.changed) {
         logger[outcome.healthy ? 'info' : 'warn'](outcome.healthy ? 'downloader is healthy again' : 'downloader is unhealthy', {
           downloader: downloader.name,

@@ -10,6 +10,14 @@ describe('nextHealth', () => {
   it('keeps it healthy through failures shorter than the limit', () => {
     expect(nextHealth({ healthy: true, lastSeenAt: t0 }, false, at(29), 30_000)).toEqual({ healthy: true, lastSeenAt: t0 });
   });
+  it('counts silence from when the registry began watching, not from a sighting before it', () => {
+    // Last seen an hour before this registry started: not unhealthy until silent for the limit since the start.
+    const started = at(3600);
+    expect(nextHealth({ healthy: true, lastSeenAt: t0 }, false, at(3610), 30_000, started)).toEqual({ healthy: true, lastSeenAt: t0 });
+    expect(nextHealth({ healthy: true, lastSeenAt: t0 }, false, at(3630), 30_000, started).healthy).toBe(false);
+    // A later sighting still counts from itself.
+    expect(nextHealth({ healthy: true, lastSeenAt: at(3700) }, false, at(3720), 30_000, started).healthy).toBe(true);
+  });
   it('marks it unhealthy once silent for the limit, and keeps it so', () => {
     expect(nextHealth({ healthy: true, lastSeenAt: t0 }, false, at(30), 30_000)).toEqual({ healthy: false, lastSeenAt: t0 });
     expect(nextHealth({ healthy: false, lastSeenAt: t0 }, false, at(31), 30_000).healthy).toBe(false);
