@@ -54,7 +54,8 @@ export interface DownloaderAlertsOptions {
 
 /**
  * Tells admins (who have not turned notifications off) when a downloader stops answering its
- * health checks and when it answers again. A `downloader.changed` event only triggers a look:
+ * health checks and when it answers again (or registers again). A `downloader.changed` event
+ * only triggers a look:
  * what is told is the downloader's health in the table at that moment, so a burst of old or
  * flapping events comes to at most one message per downloader per interval, and the state it
  * settled in is told once the interval is over (a durable delayed job looks again then).
@@ -71,9 +72,12 @@ export class DownloaderAlerts {
     });
   }
 
-  /** The downloader.changed handler. */
+  /**
+   * The downloader.changed handler. Every change is a reason to look: a downloader that was
+   * down may come back by registering again (at a new address) rather than by a health check.
+   */
   readonly handle = async (event: DownloaderChanged, meta: EventMeta): Promise<void> => {
-    if (event.change !== 'health' || this.options.adminIds.length === 0) return;
+    if (this.options.adminIds.length === 0) return;
     await this.look(event.name, meta.eventId);
   };
 

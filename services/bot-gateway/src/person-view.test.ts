@@ -160,7 +160,7 @@ describe('the person in the chat', () => {
     await waitFor(() => emulator.commands({ scope }).length === 0 && emulator.commands({ scope, languageCode: 'ru' }).length === 0, { what: "Dana's command menu removed" });
   });
 
-  it('handles an update whose id was handled before for another update (a Bot API server numbering anew), and still skips a true redelivery', async () => {
+  it('handles an update whose id was handled before for another update (a Bot API server numbering anew); a true redelivery is skipped (webhook.test.ts)', async () => {
     // Marks left by an earlier run whose update ids the next ones repeat.
     const marks = new HandledUpdates(h.ns.redis, h.ns.prefix);
     const old = (id: number) => fingerprintOf({ update_id: id, message: { message_id: 1, date: 1_600_000_000, chat: { id: BOB, type: 'private' }, text: '/start' } });
@@ -196,5 +196,19 @@ describe('the person in the chat', () => {
     expect(admin.botMessages().slice(before).filter((m) => (m.text ?? '').includes('flappy')).map((m) => m.message_id)).toEqual([down.message_id, up.message_id]);
     // Told in the same turn as the first admin: the one who turned notifications off was passed over.
     expect(quiet.botMessages().some((m) => (m.text ?? '').includes('flappy'))).toBe(false);
+  });
+
+  it('tells admins a downloader is back when it comes back by registering again, not by a health check', async () => {
+    const publisher = new EventPublisher({ redis: h.ns.redis, prefix: h.ns.prefix });
+    const now = new Date();
+    await db.downloader.create({ data: { name: 'mover', host: '127.0.0.1', port: 1, allowedPatterns: ['*'], registeredAt: now, lastSeenAt: now, healthy: false } });
+    await publisher.publish(downloaderChanged, { name: 'mover', host: '127.0.0.1', port: 1, patterns: ['*'], healthy: false, change: 'health' });
+    const admin = emulator.user({ id: ADMIN });
+    const down = await admin.nextBotMessage((m) => (m.text ?? '').includes('mover'));
+    expect(down.text).toContain('not answering');
+    // The registry marks a downloader registering again healthy and says so as a registration.
+    await db.downloader.update({ where: { name: 'mover' }, data: { port: 2, healthy: true } });
+    await publisher.publish(downloaderChanged, { name: 'mover', host: '127.0.0.1', port: 2, patterns: ['*'], healthy: true, change: 'registered' });
+    expect((await admin.nextBotMessage((m) => (m.text ?? '').includes('mover') && m.message_id > down.message_id)).text).toContain('🟢 Downloader mover answers again');
   });
 });
