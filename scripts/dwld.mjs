@@ -89,6 +89,31 @@ async function ensureServicesAnswer(databaseUrl) {
   if (problems.length) throw new StepFailed(problems.join('\n'));
 }
 
+/**
+ * The browser the web chat's test drives (tests/e2e/web-chat.test.ts): CHROMIUM_PATH, else
+ * Debian's /usr/bin/chromium, installed here with apt-get when this machine can (root on a
+ * Debian-like system), as .ci/run used to; otherwise the test run stops first, saying what to do.
+ */
+function ensureChromium() {
+  if (env.CHROMIUM_PATH) {
+    if (!existsSync(env.CHROMIUM_PATH)) throw new StepFailed(`CHROMIUM_PATH is ${env.CHROMIUM_PATH}, which does not exist`);
+    return;
+  }
+  const debian = '/usr/bin/chromium';
+  if (existsSync(debian)) return;
+  const canInstall = process.getuid?.() === 0 && spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!canInstall) {
+    throw new StepFailed(
+      `the web chat's browser test needs Chromium: install your system's chromium package (Debian/Ubuntu: sudo apt-get install chromium), or set CHROMIUM_PATH to a Chromium or Chrome binary`,
+    );
+  }
+  say("installing Debian's chromium (the web chat's browser test drives it)");
+  const aptEnv = { DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env: aptEnv });
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: aptEnv });
+  if (!existsSync(debian)) throw new StepFailed(`apt-get installed chromium, but ${debian} is not there: set CHROMIUM_PATH`);
+}
+
 /** `pg` comes with the workspace's dependencies, so this runs after `pnpm install`. */
 function loadPg() {
   return createRequire(path.join(root, 'packages', 'db', 'package.json'))('pg');
@@ -404,6 +429,7 @@ async function main() {
     case 'test': {
       // Test databases are cloned from this migrated template, one per test file.
       const pnpm = await prepare(env.TEST_DATABASE_URL);
+      ensureChromium();
       run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
       return 0;
     }

@@ -83,7 +83,7 @@ export const dispatchResult = defineEvent(
   }),
 );
 
-/** A downloader registered or its health changed. */
+/** A downloader registered anew, changed its address or patterns, came back by registering, or its health changed. */
 export const downloaderChanged = defineEvent(
   'downloader.changed',
   1,
