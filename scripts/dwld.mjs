@@ -202,7 +202,7 @@ async function untilListening(host, port, gaveUp) {
 }
 
 /**
- * Runs processes ({ name, main, env?, preload?, startAfter?, stopsLast? }) as children, in order
+ * Runs processes ({ name, main, env?, startAfter?, stopsLast? }) as children, in order
  * (one with `startAfter` is started once that resolves), and resolves with the exit code once all
  * of them have exited. Everything stops, each child getting one SIGTERM (the `stopsLast` ones
  * once the others have exited), when:
@@ -211,7 +211,7 @@ async function untilListening(host, port, gaveUp) {
  * - a child exits on its own: a half-running system helps nobody.
  * A child still running SHUTDOWN_TIMEOUT_S + 5 s after its SIGTERM is SIGKILLed. And if this
  * runner dies without stopping them (SIGKILL), each child sees its IPC channel close and stops
- * itself (handleShutdown in @dwld/runtime; the preload `stop-with-parent` for the emulator).
+ * itself (handleShutdown in @dwld/runtime; the emulator's main does the same).
  * Exit code: 0 when everything stopped cleanly on request; 1 when a child had to be killed or
  * failed its stop; the child's code (or 1) when one exited on its own.
  */
@@ -229,14 +229,14 @@ function runProcesses(processes) {
     }
   };
 
-  function launch({ name, main, env: extra, preload, stopsLast = false }) {
+  function launch({ name, main, env: extra, stopsLast = false }) {
     // The memory settings of the Dockerfile (SERVICE_MEMORY_ENV and SCHEDULER_MEMORY_ENV in
     // @dwld/testkit say why), unless the environment says otherwise.
     const oldSpaceMb = name === 'scheduler' ? 1024 : 64;
     const memory = { NODE_OPTIONS: `--max-semi-space-size=4 --max-old-space-size=${oldSpaceMb}`, MALLOC_ARENA_MAX: '2' };
     const httpPort = env[httpPortVariable(name)];
     const childEnv = { ...memory, ...env, ...extra, ...(httpPort ? { HTTP_PORT: httpPort } : {}) };
-    const args = ['--enable-source-maps', ...(preload ? ['--require', preload] : []), main];
+    const args = ['--enable-source-maps', main];
     // Own process group: a terminal's Ctrl-C reaches only this runner, which then sends each
     // child one SIGTERM (a second signal would make a service exit without finishing its work).
     // The IPC channel is how a child learns that this runner is gone, however it died.
@@ -363,8 +363,6 @@ function sandboxProcesses() {
       name: 'telegram-emulator',
       main: path.join(root, 'packages', 'telegram-emulator', 'dist', 'main.js'),
       env: { EMULATOR_PORT: emulatorPort, EMULATOR_STATE_FILE: stateFile },
-      // The emulator's main stops on SIGTERM only: this makes it stop on SIGHUP and when the runner is gone too.
-      preload: path.join(root, 'packages', 'runtime', 'dist', 'stop-with-parent.js'),
       // The gateway sends what it still has to send while it stops (telegraf would otherwise
       // wait 5 s on its broken long poll before it could stop).
       stopsLast: true,

@@ -56,6 +56,11 @@ describe('two users and an admin', () => {
       body: JSON.stringify({ userId: String(ALICE), links: [{ link: 'https://vimeo.com/paused-1' }] }),
     });
     expect(res.status).toBe(200);
+    // Its card (sent to Alice's chat) says it is paused, not that it is about to be sent.
+    const alice = system.emulator.user({ id: ALICE });
+    const card = await alice.nextBotMessage((m) => (m.text ?? '').includes('paused-1'), 20_000);
+    expect(card.text).toContain('⏸ Paused');
+    expect(card.text).toContain('Dispatching is paused by an administrator');
     // Make it due now, as if its delay had passed, and let the scheduler look twice.
     await system.db.link.updateMany({ where: { url: 'https://vimeo.com/paused-1' }, data: { sendAt: new Date() } });
     const polls = await metric(system.schedulerHttp[0]!, 'dwld_scheduler_polls_total');
@@ -65,5 +70,8 @@ describe('two users and an admin', () => {
     expect(await system.db.link.count({ where: { url: 'https://vimeo.com/paused-1' } })).toBe(1);
     expect(await text(ADMIN, '/poolon', (t) => t.includes('resumed'))).toContain('resumed');
     await waitFor(async () => (await sim.received()).some((r) => r.link === 'https://vimeo.com/paused-1'), { what: 'the held link to go out', timeout: 20_000 });
+    // Once handed over, its card goes and the person is told who took it.
+    await alice.nextBotMessage((m) => (m.text ?? '').includes('paused-1') && (m.text ?? '').includes('taken by'), 20_000);
+    await waitFor(() => !alice.messages().some((m) => m.message_id === card.message_id), { what: 'the paused card to go' });
   });
 });

@@ -38,12 +38,6 @@ const server = require('node:net').createServer().listen(0, '127.0.0.1', () => p
 handleShutdown({ logger, timeoutMs: 5000, stop: () => new Promise((resolve) => setTimeout(() => server.close(() => resolve()), 200)) });
 `;
 
-// A program like the emulator's main: its own SIGTERM handler, nothing else.
-const PROGRAM = `
-const server = require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\n'));
-process.on('SIGTERM', () => { process.stdout.write('got SIGTERM\\n'); server.close(() => process.exit(0)); });
-`;
-
 describe('a process started over IPC stops when its parent is gone', () => {
   jest.setTimeout(10_000);
 
@@ -65,30 +59,5 @@ describe('a process started over IPC stops when its parent is gone', () => {
     expect(await service.exited).toEqual({ code: 0, signal: null });
     expect(service.output()).toContain('info stopping {"reason":"SIGHUP"}');
     expect(service.output()).not.toContain('second stop request');
-  });
-
-  it('the stop-with-parent preload turns the channel closing into one SIGTERM', async () => {
-    const program = start(['--require', path.join(DIST, 'stop-with-parent.js'), '-e', PROGRAM]);
-    await waitFor(() => program.output().includes('ready'), { what: 'the program to start' });
-    program.child.disconnect();
-    expect(await program.exited).toEqual({ code: 0, signal: null });
-    expect(program.output().match(/got SIGTERM/g)).toHaveLength(1);
-  });
-
-  it('the stop-with-parent preload turns SIGHUP into one SIGTERM, and adds nothing once the program is stopping', async () => {
-    const program = start(['--require', path.join(DIST, 'stop-with-parent.js'), '-e', PROGRAM.replace('server.close(() => process.exit(0))', 'setTimeout(() => process.exit(0), 300)')]);
-    await waitFor(() => program.output().includes('ready'), { what: 'the program to start' });
-    program.child.kill('SIGHUP');
-    await waitFor(() => program.output().includes('got SIGTERM'), { what: 'the SIGTERM' });
-    program.child.disconnect();
-    expect(await program.exited).toEqual({ code: 0, signal: null });
-    expect(program.output().match(/got SIGTERM/g)).toHaveLength(1);
-  });
-
-  it('the stop-with-parent preload leaves a program without a SIGTERM handler to die of SIGTERM', async () => {
-    const program = start(['--require', path.join(DIST, 'stop-with-parent.js'), '-e', "require('node:net').createServer().listen(0, '127.0.0.1', () => process.stdout.write('ready\\\\n'));"]);
-    await waitFor(() => program.output().includes('ready'), { what: 'the program to start' });
-    program.child.kill('SIGTERM');
-    expect(await program.exited).toEqual({ code: null, signal: 'SIGTERM' });
   });
 });

@@ -29,8 +29,17 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // SIGHUP too (a closed terminal, a process manager), and a parent that started this process
+  // with an IPC channel and is gone, however it died (scripts/dwld.mjs runs the sandbox so): the
+  // emulator never outlives the runner that started it.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, stop);
+  if (process.channel) {
+    process.on('disconnect', () => {
+      if (!stopping) stop();
+    });
+    // The channel only tells when the parent is gone: it must not keep the process alive.
+    process.channel.unref();
+  }
 }
 
 main().catch((err: unknown) => {
