@@ -88,8 +88,9 @@ describe('the sandbox web chat in a real browser', () => {
     expect(received.every((part) => part.length <= 4096)).toBe(true);
     expect(received.join(' ')).toBe(text);
     await page.locator('.msg.out').filter({ hasText: text.slice(-20) }).waitFor();
-    expect(await page.locator('#text').inputValue()).toBe('');
-    expect(await notice.isHidden()).toBe(true);
+    // The input is cleared once the last part's POST is answered, which may come after the event stream showed it.
+    await waitFor(async () => (await page.locator('#text').inputValue()) === '', { what: 'the input to be cleared' });
+    await notice.waitFor({ state: 'hidden' });
     // Nothing sticks out sideways at a phone's width.
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     expect(problems).toEqual([]);
@@ -140,7 +141,7 @@ describe('the sandbox web chat in a real browser', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'web-chat-e2e-'));
     const stateFile = path.join(dir, 'telegram-emulator.json');
     const token = '4444:restart-e2e';
-    let own = new TelegramEmulator({ stateFile, bots: [{ token }] });
+    let own = new TelegramEmulator({ stateFile, bots: [{ token }], stateIdOrigin: 0 });
     try {
       await own.start();
       const port = Number(new URL(own.url).port);
@@ -156,7 +157,7 @@ describe('the sandbox web chat in a real browser', () => {
       await page.locator('#text').fill('sent once it is back');
       await page.locator('#text').press('Enter');
       const toast = page.locator('.toast.error');
-      await toast.getByText('The sandbox is not reachable: is `npm start` still running?', { exact: true }).waitFor();
+      await toast.getByText('The sandbox is not reachable: is “npm start” still running?', { exact: true }).waitFor();
       expect(await toast.allTextContents()).not.toContain('Failed to fetch');
       // Nothing typed is lost.
       expect(await page.locator('#text').inputValue()).toBe('sent once it is back');

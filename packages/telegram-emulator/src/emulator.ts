@@ -10,8 +10,8 @@ import type { WebhookDeliveryOptions } from './bot-api/webhook-delivery';
 import { FakeUser, type FakeUserHost } from './fake-user';
 import { createRouter } from './routes';
 import { IdCounters } from './state/id-counters';
-import { captureWorld, restoreState } from './state/saved-state';
-import { readStateFile, StateWriter } from './state/state-file';
+import { captureWorld, restoreState, type SavedState } from './state/saved-state';
+import { lockStateFile, readStateFile, StateWriter } from './state/state-file';
 import { type BotProfile, type BotState, type ChatEvent, clone, type UserProfile, World } from './state/world';
 import type { BotCommand, CallbackAnswer, Message, Update, User, WebhookInfo } from './types';
 import { waitForEvent } from './wait-for-event';
@@ -50,6 +50,13 @@ export interface TelegramEmulatorOptions {
    * After a kill, a sequence continues above its reservation.
    */
   stateIdBlock?: number;
+  /**
+   * With a new state file: where its id sequences start (the first id is this + 1). Default: a
+   * random point between 100,000,000 and 1,000,000,000, so a world started afresh (the file
+   * deleted) hands out no id a bot may still hold from the one before. Telegram's ids are
+   * arbitrary numbers too (message ids stay below 2^31).
+   */
+  stateIdOrigin?: number;
 }
 
 export interface FakeUserOptions {
@@ -94,6 +101,11 @@ export interface EmulatorEvents {
 
 const DEFAULT_WAIT_MS = 10_000;
 
+/** Where a new state file's ids start (see TelegramEmulatorOptions.stateIdOrigin). */
+function randomIdOrigin(): number {
+  return 100_000_000 + Math.floor(Math.random() * 900_000_000);
+}
+
 /** With a state file, the longest a change waits before it is written. */
 const STATE_WRITE_DELAY_MS = 200;
 
@@ -114,6 +126,9 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   /** People added after construction: the state file keeps them. */
   private readonly addedPeople = new Map<number, Person>();
   private readonly stateWriter: StateWriter | undefined;
+  private readonly stateFile: string | undefined;
+  /** Lets go of the state file's lock (held from construction, or start() after a stop(), until stop()). */
+  private releaseStateFile: (() => void) | undefined;
   private callLog: CallRecord[] = [];
   private latencyMs = 0;
   private stopController = new AbortController();
@@ -124,18 +139,27 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     super();
     const events = this as EventEmitter;
     const stateFile = options.stateFile ? path.resolve(options.stateFile) : undefined;
-    // Read first: an unusable file stops the emulator here, before anything could overwrite it.
-    const saved = stateFile ? readStateFile(stateFile) : undefined;
+    this.stateFile = stateFile;
+    if (stateFile) this.releaseStateFile = lockStateFile(stateFile);
+    let saved: SavedState | undefined;
+    try {
+      // Read first: an unusable file stops the emulator here, before anything could overwrite it.
+      saved = stateFile ? readStateFile(stateFile) : undefined;
+    } catch (err) {
+      this.releaseStateFile?.();
+      throw err;
+    }
     let ids: IdCounters | undefined;
     if (stateFile) {
+      const idOrigin = saved ? (saved.idOrigin ?? 0) : (options.stateIdOrigin ?? randomIdOrigin());
       const writer = new StateWriter(
         stateFile,
-        { ids: (release) => this.world.ids.durable(release), world: () => captureWorld(this.world, this.addedPeople.values()) },
+        { ids: (release) => this.world.ids.durable(release), idOrigin, world: () => captureWorld(this.world, this.addedPeople.values()) },
         STATE_WRITE_DELAY_MS,
         (error) => this.emit('stateError', error),
       );
       this.stateWriter = writer;
-      ids = new IdCounters({ block: Math.max(1, options.stateIdBlock ?? 1000), persist: () => writer.reserve() });
+      ids = new IdCounters({ block: Math.max(1, options.stateIdBlock ?? 1000), persist: () => writer.reserve() }, idOrigin);
     }
     this.world = new World(events, { acceptAnyToken: options.acceptAnyToken ?? true, botProfile: options.defaultBotProfile ?? {}, ...(ids ? { ids } : {}) });
     for (const { token, ...profile } of options.bots ?? []) this.world.addBot(token, profile);
@@ -175,6 +199,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   /** Starts listening; `url` is the bot's apiRoot. */
   async start(): Promise<{ url: string }> {
     if (this.baseUrl) return { url: this.baseUrl };
+    if (this.stateFile && !this.releaseStateFile) this.releaseStateFile = lockStateFile(this.stateFile);
     this.stopController = new AbortController();
     const router = createRouter(this, (token, method, params, signal) => this.callApi(token, method, params, signal), this.stopController.signal);
     const server = createServer((request, response) => void router.handle(request, response));
@@ -207,6 +232,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     const server = this.server;
     if (!server) {
       this.stateWriter?.flush(true);
+      this.letGoOfStateFile();
       return;
     }
     this.server = undefined;
@@ -220,6 +246,12 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
       server.closeAllConnections();
     });
     this.stateWriter?.flush(true);
+    this.letGoOfStateFile();
+  }
+
+  private letGoOfStateFile(): void {
+    this.releaseStateFile?.();
+    this.releaseStateFile = undefined;
   }
 
   /** The apiRoot, once started. */

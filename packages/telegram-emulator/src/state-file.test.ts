@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnService, waitFor, type ServiceProcess } from '@dwld/testkit';
@@ -66,7 +66,7 @@ function savedFile(): any {
 
 describe('with a state file, a restarted emulator', () => {
   it('continues every id above the first run’s and keeps the conversations', async () => {
-    const first = await started({ stateFile, bots: [{ token: TOKEN, firstName: 'Keeper', username: 'keeper_bot' }] });
+    const first = await started({ stateFile, bots: [{ token: TOKEN, firstName: 'Keeper', username: 'keeper_bot' }], stateIdOrigin: 0 });
     first.addPerson({ id: 321, firstName: 'Dora', label: 'Guest' });
     const alice = first.user({ id: 200 });
     const hello = alice.sendText('hello');
@@ -118,7 +118,7 @@ describe('with a state file, a restarted emulator', () => {
   });
 
   it('keeps a webhook and its undelivered updates, and counters across reset()', async () => {
-    const first = await started({ stateFile, bots: [{ token: TOKEN }], webhook: { retryDelayMs: 60_000 } });
+    const first = await started({ stateFile, bots: [{ token: TOKEN }], webhook: { retryDelayMs: 60_000 }, stateIdOrigin: 0 });
     // Nobody listens there: the update stays pending.
     await botApi(first.url, 'setWebhook', { url: 'http://127.0.0.1:9/hook', secret_token: 'kept-secret' });
     first.user({ id: 200 }).sendText('one');
@@ -143,7 +143,7 @@ describe('with a state file, a restarted emulator', () => {
   });
 
   it('reserves ids in blocks: one synchronous write per block, not per id', async () => {
-    const emulator = await started({ stateFile, bots: [{ token: TOKEN }], stateIdBlock: 50 });
+    const emulator = await started({ stateFile, bots: [{ token: TOKEN }], stateIdBlock: 50, stateIdOrigin: 0 });
     const alice = emulator.user({ id: 200 });
     alice.sendText('first');
     // Written before the ids were handed out, not later.
@@ -155,6 +155,51 @@ describe('with a state file, a restarted emulator', () => {
     // A clean stop gives back what was reserved and not used.
     await emulator.stop();
     expect(savedFile().ids).toEqual({ 'update:7007': 51, 'message:7007:200': 51 });
+  });
+});
+
+describe('a state file started afresh, and one in use', () => {
+  it('starts a new file\'s ids at a random point, so a world started afresh (the file deleted) repeats no id of the one before', async () => {
+    const first = await started({ stateFile, bots: [{ token: TOKEN }] });
+    const before = await say(first.url, 200, 'in the first world');
+    const [update] = await drainUpdates(first.url);
+    await first.stop();
+    expect(before.message_id).toBeGreaterThan(100_000_000);
+    expect(update!.update_id).toBeGreaterThan(100_000_000);
+    expect(savedFile().idOrigin).toBe(before.message_id - 1);
+
+    rmSync(stateFile);
+    const second = await started({ stateFile, bots: [{ token: TOKEN }] });
+    const after = await say(second.url, 200, 'in a new world');
+    expect(after.message_id).toBeGreaterThan(100_000_000);
+    expect(after.message_id).not.toBe(before.message_id);
+    // A chat the file does not know yet starts at the file's origin too, not at 1.
+    await second.stop();
+    const third = await started({ stateFile, bots: [{ token: TOKEN }] });
+    expect((await say(third.url, 201, 'a chat new to this file')).message_id).toBe(savedFile().idOrigin + 1);
+  });
+
+  it('refuses a second emulator on a file in use, and lets the next one in once the first stops', async () => {
+    const first = await started({ stateFile, bots: [{ token: TOKEN }] });
+    expect(() => new TelegramEmulator({ stateFile })).toThrow(/in use by another emulator in this process/);
+    // Another process: `node dist/main.js` on the same file says so in one line and exits 1.
+    const other = spawnService(MAIN_JS, { EMULATOR_PORT: '0', EMULATOR_STATE_FILE: stateFile });
+    children.push(other);
+    expect(await other.exited).toBe(1);
+    expect(other.output()).toContain(`it is in use by another emulator (pid ${process.pid}; lock ${stateFile}.lock)`);
+    await first.stop();
+    const second = await started({ stateFile, bots: [{ token: TOKEN }] });
+    expect((await say(second.url, 200, 'after the first stopped')).message_id).toBeGreaterThan(0);
+  });
+
+  it('takes over the lock of an emulator that was killed', async () => {
+    // A pid no process has: the lock of a killed emulator.
+    mkdirSync(path.dirname(stateFile), { recursive: true });
+    writeFileSync(`${stateFile}.lock`, '2147483646');
+    const emulator = await started({ stateFile, bots: [{ token: TOKEN }] });
+    expect(readFileSync(`${stateFile}.lock`, 'utf8')).toBe(String(process.pid));
+    await emulator.stop();
+    expect(existsSync(`${stateFile}.lock`)).toBe(false);
   });
 });
 
@@ -217,14 +262,15 @@ describe('`node dist/main.js` with EMULATOR_STATE_FILE, stopped or killed', () =
   it('continues right after the last ids when stopped with SIGTERM (Ctrl-C)', async () => {
     const run1 = await launch();
     await botApi(run1.url, 'getMe');
-    expect((await say(run1.url, 200, 'one')).message_id).toBe(1);
+    const one = (await say(run1.url, 200, 'one')).message_id;
     run1.child.child.kill('SIGTERM');
     expect(await run1.child.exited).toBe(0);
     const run2 = await launch();
-    expect((await say(run2.url, 200, 'two')).message_id).toBe(2);
-    expect((await drainUpdates(run2.url)).map((update) => [update.update_id, update.message?.text])).toEqual([
-      [1, 'one'],
-      [2, 'two'],
+    expect((await say(run2.url, 200, 'two')).message_id).toBe(one + 1);
+    const updates = await drainUpdates(run2.url);
+    expect(updates.map((update) => [update.update_id - updates[0]!.update_id, update.message?.text])).toEqual([
+      [0, 'one'],
+      [1, 'two'],
     ]);
   });
 

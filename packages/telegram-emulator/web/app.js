@@ -34,7 +34,7 @@
     alertOk: $('alert-ok'),
   };
   const DEFAULT_PLACEHOLDER = el.text.placeholder;
-  const UNREACHABLE = 'The sandbox is not reachable: is `npm start` still running?';
+  const UNREACHABLE = 'The sandbox is not reachable: is “npm start” still running?';
   const DISCONNECTED = 'Disconnected from the sandbox — reconnecting…';
   // How long to wait before opening the stream again when the server refused it (a browser
   // retries by itself only after a lost connection).

@@ -26,11 +26,15 @@ export class IdCounters {
   private readonly last = new Map<string, number>();
   private readonly reserved = new Map<string, number>();
 
-  constructor(private readonly reservation?: IdReservation) {}
+  constructor(
+    private readonly reservation?: IdReservation,
+    /** Where every sequence starts: its first id is origin + 1. */
+    readonly origin = 0,
+  ) {}
 
-  /** The next id of a sequence (the first is 1). */
+  /** The next id of a sequence (the first is origin + 1). */
   next(key: string): number {
-    const id = (this.last.get(key) ?? 0) + 1;
+    const id = (this.last.get(key) ?? this.origin) + 1;
     if (this.reservation && id > (this.reserved.get(key) ?? 0)) {
       const before = this.reserved.get(key);
       this.reserved.set(key, id - 1 + this.reservation.block);

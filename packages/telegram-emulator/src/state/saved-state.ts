@@ -13,6 +13,12 @@ export interface SavedState {
   version: 1;
   /** Per id sequence (see idKeys): every id up to this value may have been handed out. */
   ids: Record<string, number>;
+  /**
+   * Where sequences this file does not list yet (a new chat, a new bot) start: chosen at random
+   * when the file was created, so a world started afresh (the file deleted) does not hand out
+   * ids a bot may still hold from the one before. Absent in files written before it was kept: 0.
+   */
+  idOrigin?: number;
   bots: SavedBot[];
   users: UserProfile[];
   /** People added at run time (addPerson, POST /__emulator/people). */
@@ -118,6 +124,7 @@ export function validateState(value: unknown): SavedState {
   const root = record(value, 'the file');
   if (root.format !== STATE_FORMAT) fail(`"format" is not "${STATE_FORMAT}"`);
   if (root.version !== 1) fail(`version ${JSON.stringify(root.version)} is not 1`);
+  if (root.idOrigin !== undefined && integer(root.idOrigin, 'idOrigin') < 0) fail('idOrigin is negative');
   for (const [key, id] of Object.entries(record(root.ids, 'ids'))) {
     if (!/^(update:\d+|message:\d+:-?\d+|callback)$/.test(key)) fail(`ids has an unknown sequence "${key}"`);
     if (integer(id, `ids["${key}"]`) < 0) fail(`ids["${key}"] is negative`);

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidStateError, type SavedState, STATE_FORMAT, validateState } from './saved-state';
 
@@ -66,10 +66,57 @@ export function writeFileAtomicSync(file: string, data: string): void {
   }
 }
 
+/**
+ * Takes the state file for this process: one emulator per file, or two would overwrite each
+ * other's state and hand out the same ids. The lock is `<file>.lock` holding the owner's pid,
+ * created exclusively; one left by a process that is gone (killed) is taken over. Returns the
+ * release; throws StateFileError when a live process holds the file.
+ */
+export function lockStateFile(file: string): () => void {
+  const lock = `${file}.lock`;
+  if (lockedHere.has(lock)) throw new StateFileError(file, 'it is in use by another emulator in this process');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const mine = String(process.pid);
+  try {
+    writeFileSync(lock, mine, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateFileError(file, `cannot create its lock ${lock}: ${(err as Error).message}`);
+    const holder = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new StateFileError(file, `it is in use by another emulator (pid ${holder}; lock ${lock})`);
+    }
+    writeFileSync(lock, mine, { mode: 0o600 });
+  }
+  lockedHere.add(lock);
+  return () => {
+    lockedHere.delete(lock);
+    try {
+      if (readFileSync(lock, 'utf8').trim() === mine) unlinkSync(lock);
+    } catch {
+      // Already gone.
+    }
+  };
+}
+
+/** Locks this process holds (a second emulator in the same process is refused too). */
+const lockedHere = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** What the state file is made of: the id reservations, and everything else. */
 export interface StateParts {
   /** `release`: ids reserved but not handed out are given back (a clean stop). */
   ids(release: boolean): SavedState['ids'];
+  /** Where sequences not yet in the file start (SavedState.idOrigin). */
+  idOrigin: number;
   world(): Omit<SavedState, 'format' | 'version' | 'ids'>;
 }
 
@@ -124,7 +171,7 @@ export class StateWriter {
 
   private write(release: boolean, reuseWorld: boolean): void {
     const worldJson = reuseWorld && this.worldJson !== undefined ? this.worldJson : JSON.stringify(this.parts.world()).slice(1, -1);
-    const head: Pick<SavedState, 'format' | 'version' | 'ids'> = { format: STATE_FORMAT, version: 1, ids: this.parts.ids(release) };
+    const head: Pick<SavedState, 'format' | 'version' | 'ids' | 'idOrigin'> = { format: STATE_FORMAT, version: 1, idOrigin: this.parts.idOrigin, ids: this.parts.ids(release) };
     const data = `${JSON.stringify(head).slice(0, -1)}${worldJson ? `,${worldJson}` : ''}}\n`;
     this.worldJson = worldJson;
     if (data === this.written) return;
