@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,28 +38,75 @@ function say(message) {
 
 class StepFailed extends Error {}
 
+/** The step running now (install, migrate, build, tests…), for a signal to stop. */
+let currentStep;
+/** Set once the services run: runProcesses handles signals from then on. */
+let servicesRunning = false;
+
+/**
+ * Runs one step as a child and waits for it. Asynchronous, so that a signal arriving meanwhile
+ * (npm passing on Ctrl-C or SIGTERM, a hang-up) is handled: the step is stopped with the same
+ * signal and this runner exits, rather than being killed with the step left running.
+ */
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: root, env: { ...env, ...options.env }, stdio: options.capture ? 'pipe' : 'inherit', encoding: 'utf8' });
-  if (result.error) throw new StepFailed(`${command} could not run: ${result.error.message}`);
-  if (result.status !== 0 && !options.allowFailure) throw new StepFailed(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}`);
-  return result;
+  return new Promise((resolve, reject) => {
+    // Its own process group, so that a stop reaches every process of the step (pnpm runs scripts
+    // through sh, which passes no signal on): the whole group gets the signal.
+    const child = spawn(command, args, { cwd: root, env: { ...env, ...options.env }, stdio: options.capture ? ['ignore', 'pipe', 'pipe'] : 'inherit', detached: true });
+    currentStep = child;
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    child.on('error', (err) => {
+      currentStep = undefined;
+      reject(new StepFailed(`${command} could not run: ${err.message}`));
+    });
+    child.on('close', (status, signal) => {
+      currentStep = undefined;
+      if (stopSignal) return process.exit(128 + (osConstants.signals[stopSignal] ?? 15));
+      if (status !== 0 && !options.allowFailure) return reject(new StepFailed(`${command} ${args.join(' ')} exited with ${status ?? signal}`));
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
 }
 
+/** The signal that asked this runner to stop before the services ran (the step is stopped, then it exits). */
+let stopSignal;
+function stopStep(signal) {
+  if (servicesRunning || stopSignal) return;
+  stopSignal = signal;
+  say(`stopping: got ${signal}`);
+  if (currentStep && currentStep.exitCode === null) {
+    try {
+      process.kill(-currentStep.pid, signal === 'SIGHUP' ? 'SIGTERM' : signal);
+    } catch {
+      currentStep.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal);
+    }
+  } else process.exit(128 + (osConstants.signals[signal] ?? 15));
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopStep(signal));
+// Orphaned while preparing (npm SIGKILLed or hung up): stop the step and go.
+const prepareOrphanWatch = setInterval(() => {
+  if (!servicesRunning && process.ppid !== parentAtStart) stopStep('SIGTERM');
+}, 250);
+prepareOrphanWatch.unref();
+
 /** The pinned pnpm: the one on PATH if it is that version, else a copy installed into .tools/. */
-function ensurePnpm() {
+async function ensurePnpm() {
   const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env });
   if (onPath.status === 0 && onPath.stdout.trim() === pinnedPnpm) return 'pnpm';
   const local = path.join(root, '.tools', 'node_modules', '.bin', 'pnpm');
   const localVersion = existsSync(local) ? spawnSync(local, ['--version'], { encoding: 'utf8', env }).stdout?.trim() : undefined;
   if (localVersion !== pinnedPnpm) {
     say(`installing pnpm ${pinnedPnpm} into .tools/`);
-    run('npm', ['install', '--prefix', path.join(root, '.tools'), '--no-save', '--no-audit', '--no-fund', `pnpm@${pinnedPnpm}`]);
+    await run('npm', ['install', '--prefix', path.join(root, '.tools'), '--no-save', '--no-audit', '--no-fund', `pnpm@${pinnedPnpm}`]);
   }
   return local;
 }
 
 function install(pnpm) {
-  run(pnpm, ['install', '--frozen-lockfile', '--prefer-offline']);
+  return run(pnpm, ['install', '--frozen-lockfile', '--prefer-offline']);
 }
 
 function reachable(url, defaultPort) {
@@ -94,7 +142,7 @@ async function ensureServicesAnswer(databaseUrl) {
  * Debian's /usr/bin/chromium, installed here with apt-get when this machine can (root on a
  * Debian-like system), as .ci/run used to; otherwise the test run stops first, saying what to do.
  */
-function ensureChromium() {
+async function ensureChromium() {
   if (env.CHROMIUM_PATH) {
     if (!existsSync(env.CHROMIUM_PATH)) throw new StepFailed(`CHROMIUM_PATH is ${env.CHROMIUM_PATH}, which does not exist`);
     return;
@@ -109,8 +157,8 @@ function ensureChromium() {
   }
   say("installing Debian's chromium (the web chat's browser test drives it)");
   const aptEnv = { DEBIAN_FRONTEND: 'noninteractive' };
-  run('apt-get', ['update', '-qq'], { env: aptEnv });
-  run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: aptEnv });
+  await run('apt-get', ['update', '-qq'], { env: aptEnv });
+  await run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: aptEnv });
   if (!existsSync(debian)) throw new StepFailed(`apt-get installed chromium, but ${debian} is not there: set CHROMIUM_PATH`);
 }
 
@@ -169,7 +217,7 @@ async function migrate(pnpm, databaseUrl) {
   // warns that the schema's datasource `url` is not used, yet the CLI needs that `url` to read
   // the schema at all (without it, it falls back to downloading a query engine): a warning with
   // nothing to act on, so it is not put in front of a newcomer. CHECKPOINT_DISABLE: no call home.
-  const result = run(pnpm, ['--filter', '@dwld/db', 'run', 'migrate:deploy'], { env: { DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: '1' }, capture: true, allowFailure: true });
+  const result = await run(pnpm, ['--filter', '@dwld/db', 'run', 'migrate:deploy'], { env: { DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: '1' }, capture: true, allowFailure: true });
   if (result.status !== 0) {
     process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
     throw new StepFailed(`applying the migrations failed (prisma migrate deploy exited with ${result.status ?? result.signal})`);
@@ -178,7 +226,7 @@ async function migrate(pnpm, databaseUrl) {
 }
 
 function build(pnpm, filter) {
-  run(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...(filter ? [`--filter=${filter}...`] : [])]);
+  return run(pnpm, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...(filter ? [`--filter=${filter}...`] : [])]);
 }
 
 /** SHUTDOWN_TIMEOUT_S as the services read it (default 15 s), in ms. */
@@ -216,6 +264,7 @@ async function untilListening(host, port, gaveUp) {
  * failed its stop; the child's code (or 1) when one exited on its own.
  */
 function runProcesses(processes) {
+  servicesRunning = true;
   const running = new Map();
   let stopping = false;
   let starting = true;
@@ -392,14 +441,14 @@ function writeReliabilityReport(figuresFile) {
 }
 
 /** `pnpm` is null when DWLD_SKIP_PREPARE says everything is built already. */
-function sandbox(pnpm) {
-  if (pnpm) build(pnpm);
+async function sandbox(pnpm) {
+  if (pnpm) await build(pnpm);
   const processes = sandboxProcesses();
   const { EMULATOR_PORT: port, EMULATOR_STATE_FILE: stateFile } = processes[0].env;
   say(`sandbox: no TELEGRAM_BOT_TOKEN, so dwld talks to the built-in Telegram emulator.`);
   say(`sandbox: open the web chat at http://127.0.0.1:${port}/ (Ctrl-C stops everything)`);
   const shown = stateFile.startsWith(`${root}${path.sep}`) ? path.relative(root, stateFile) : stateFile;
-  say(`sandbox: chats are kept in ${shown}; delete it (and the database) to start afresh`);
+  say(`sandbox: chats are kept in ${shown} (delete it to start afresh; README says how to empty the queue too)`);
   return runProcesses(processes);
 }
 
@@ -414,8 +463,8 @@ async function prepare(databaseUrl, { migrateDb = true, skippable = false } = {}
     await ensureServicesAnswer(databaseUrl);
     return null;
   }
-  const pnpm = ensurePnpm();
-  install(pnpm);
+  const pnpm = await ensurePnpm();
+  await install(pnpm);
   await ensureServicesAnswer(databaseUrl);
   if (migrateDb) await migrate(pnpm, databaseUrl);
   return pnpm;
@@ -427,24 +476,24 @@ async function main() {
     case 'test': {
       // Test databases are cloned from this migrated template, one per test file.
       const pnpm = await prepare(env.TEST_DATABASE_URL);
-      ensureChromium();
-      run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
+      await ensureChromium();
+      await run(pnpm, ['exec', 'turbo', 'run', 'test', ...rest]);
       return 0;
     }
     case 'faults': {
       const pnpm = await prepare(env.TEST_DATABASE_URL);
-      build(pnpm);
+      await build(pnpm);
       const figures = path.join(root, 'tests', 'e2e', '.faults', 'figures.jsonl');
       rmSync(figures, { force: true });
-      run(pnpm, ['--filter', '@dwld/e2e', 'run', 'test:faults', ...rest]);
+      await run(pnpm, ['--filter', '@dwld/e2e', 'run', 'test:faults', ...rest]);
       writeReliabilityReport(figures);
       return 0;
     }
     case 'bench': {
       // Benchmarks clone the same migrated template the tests use.
       const pnpm = await prepare(env.TEST_DATABASE_URL);
-      build(pnpm);
-      run(process.execPath, [path.join(root, 'bench', 'dist', 'run.js'), ...rest]);
+      await build(pnpm);
+      await run(process.execPath, [path.join(root, 'bench', 'dist', 'run.js'), ...rest]);
       return 0;
     }
     case 'migrate': {
@@ -458,7 +507,7 @@ async function main() {
       const pnpm = await prepare(env.DATABASE_URL, { migrateDb: !only, skippable: true });
       if (!only && !env.TELEGRAM_BOT_TOKEN) return sandbox(pnpm);
       const names = only ? [only] : SERVICES;
-      if (pnpm) for (const name of names) build(pnpm, `./services/${name}`);
+      if (pnpm) for (const name of names) await build(pnpm, `./services/${name}`);
       return runProcesses(names.map((name) => ({ name, main: serviceMain(name) })));
     }
     case 'sandbox': {
