@@ -40,7 +40,8 @@ describe('two users and an admin', () => {
     expect(await text(ADMIN, '/status', (t) => t.includes('home-nas'))).toMatch(/home-nas/);
     // /clean asks first; "yes" turns the question into the outcome.
     const admin = system.emulator.user({ id: ADMIN });
-    const question = await text(ADMIN, '/clean', (t) => t.includes('Clean the history')).then(() => admin.botMessages().at(-1)!);
+    admin.sendText('/clean');
+    const question = await admin.nextBotMessage((m) => (m.text ?? '').includes('Clean the history'), 20_000);
     expect(question.text).toContain('home-nas');
     const yes = (question.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text.includes('Yes'))!;
     await (await admin.pressButton(question.message_id, yes.callback_data)).answer();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
 import { createRedisNamespace, createTestDatabase, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
-import { isRunning, KILL_MARGIN_S, killLeftovers, processTree, SHUTDOWN_TIMEOUT_S, startSandbox, untilUp, type Sandbox, type SandboxPorts } from './support/sandbox';
+import { isRunning, KILL_MARGIN_S, killLeftovers, processTree, SHUTDOWN_TIMEOUT_S, startSandbox, untilUp, type Sandbox } from './support/sandbox';
 
 const ALICE = 200;
 
@@ -50,8 +50,8 @@ describe('the sandbox started a second time', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  async function run(ports?: SandboxPorts): Promise<Sandbox> {
-    const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json'), ...(ports ? { ports } : {}) });
+  async function run(): Promise<Sandbox> {
+    const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json') });
     await untilUp(sandbox, () => db.downloader.count());
     return sandbox;
   }
@@ -73,8 +73,9 @@ describe('the sandbox started a second time', () => {
     const firstChat = await chat(first);
     await ctrlC(first);
 
-    // Second run, on the same ports, database, Redis prefix and state file.
-    const second = await run(first.ports);
+    // Second run, on the same database, Redis prefix and state file (on new free ports: the
+    // first run's may have been taken meanwhile by another test file).
+    const second = await run();
     // The chat came back as it was.
     expect((await chat(second)).map((m) => m.message_id)).toEqual(expect.arrayContaining(firstChat.map((m) => m.message_id)));
     const lastId = Math.max(...firstChat.map((m) => m.message_id));

@@ -7,6 +7,7 @@ describe('callback data', () => {
     [{ kind: 'quality', linkId: 0, quality: 'max' }, 'q:0:max'],
     [{ kind: 'folder', linkId: 9, folderIndex: 0 }, 'f:9:0'],
     [{ kind: 'remove', linkId: Number.MAX_SAFE_INTEGER }, 'r:9007199254740991'],
+    [{ kind: 'remove-listed', linkId: 12 }, 'x:12'],
     [{ kind: 'filter', status: 'retrying' }, 's:retrying'],
     [{ kind: 'clean', confirmed: true }, 'c:y'],
     [{ kind: 'clean', confirmed: false }, 'c:n'],
@@ -18,7 +19,7 @@ describe('callback data', () => {
 
   it.each([
     ['', 'empty'],
-    ['x:1', 'an unknown prefix'],
+    ['z:1', 'an unknown prefix'],
     ['Q:1:720', 'an upper-case prefix'],
     ['q:1', 'a missing quality'],
     ['q:1:720:9', 'an extra part'],
@@ -35,6 +36,8 @@ describe('callback data', () => {
     ['f:1:x', 'a non-numeric folder index'],
     ['r:1:2', 'an extra part on remove'],
     ['r:', 'an empty id'],
+    ['x:1:2', 'an extra part on a listed remove'],
+    ['x:-1', 'a negative listed id'],
     ['s:done', 'an unknown status'],
     ['s:', 'an empty status'],
     ['n:', 'an extra part on noop'],
@@ -67,6 +70,7 @@ describe('callback data', () => {
     fc.record({ kind: fc.constant('quality' as const), linkId: fc.maxSafeNat(), quality: fc.oneof(fc.stringMatching(/^\d{2,5}$/), fc.constant('max')) }),
     fc.record({ kind: fc.constant('folder' as const), linkId: fc.maxSafeNat(), folderIndex: fc.maxSafeNat() }),
     fc.record({ kind: fc.constant('remove' as const), linkId: fc.maxSafeNat() }),
+    fc.record({ kind: fc.constant('remove-listed' as const), linkId: fc.maxSafeNat() }),
     fc.record({ kind: fc.constant('filter' as const), status: fc.constantFrom('queued' as const, 'retrying' as const, 'failed' as const) }),
     fc.record({ kind: fc.constant('clean' as const), confirmed: fc.boolean() }),
     fc.constant({ kind: 'noop' as const }),
@@ -83,7 +87,7 @@ describe('callback data', () => {
   });
 
   it('never throws on arbitrary strings, and re-encodes whatever it accepts to the same string', () => {
-    const nearMiss = fc.tuple(fc.constantFrom('q', 'f', 'r', 's', 'c', 'n', 'x'), fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.nat().map(String)), { maxLength: 3 }));
+    const nearMiss = fc.tuple(fc.constantFrom('q', 'f', 'r', 's', 'c', 'n', 'x', 'z'), fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.nat().map(String)), { maxLength: 3 }));
     const dataArbitrary = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 80 }),
       nearMiss.map(([prefix, parts]) => [prefix, ...parts].join(':')),

@@ -8,7 +8,10 @@ export const FILTER_STATUSES: readonly FilterStatus[] = ['queued', 'retrying', '
 export type CallbackAction =
   | { kind: 'quality'; linkId: number; quality: string }
   | { kind: 'folder'; linkId: number; folderIndex: number }
+  /** ✖ on a link's card. */
   | { kind: 'remove'; linkId: number }
+  /** ✖ next to a link in /queue's listing (the listing is drawn again). */
+  | { kind: 'remove-listed'; linkId: number }
   | { kind: 'filter'; status: FilterStatus }
   /** The answer to /clean's "are you sure?": go ahead, or leave the history alone. */
   | { kind: 'clean'; confirmed: boolean }
@@ -21,7 +24,7 @@ const DECIMAL = /^(0|[1-9]\d*)$/;
 
 /**
  * The compact payload of an action: `q:<linkId>:<quality>`, `f:<linkId>:<folderIndex>`,
- * `r:<linkId>`, `s:<status>`, `c:y` / `c:n`, `n`. Throws for fields decode would refuse, and for a payload
+ * `r:<linkId>`, `x:<linkId>`, `s:<status>`, `c:y` / `c:n`, `n`. Throws for fields decode would refuse, and for a payload
  * over 64 bytes.
  */
 export function encodeCallbackData(action: CallbackAction): string {
@@ -40,6 +43,8 @@ function payloadOf(action: CallbackAction): string {
       return `f:${action.linkId}:${action.folderIndex}`;
     case 'remove':
       return `r:${action.linkId}`;
+    case 'remove-listed':
+      return `x:${action.linkId}`;
     case 'filter':
       return `s:${action.status}`;
     case 'clean':
@@ -66,10 +71,11 @@ export function decodeCallbackData(data: unknown): CallbackAction | null {
       if (linkId === null || folderIndex === null) return null;
       return { kind: 'folder', linkId, folderIndex };
     }
-    case 'r': {
+    case 'r':
+    case 'x': {
       const linkId = parseId(first);
       if (linkId === null || second !== undefined) return null;
-      return { kind: 'remove', linkId };
+      return { kind: prefix === 'r' ? 'remove' : 'remove-listed', linkId };
     }
     case 's': {
       const status = FILTER_STATUSES.find((candidate) => candidate === first);

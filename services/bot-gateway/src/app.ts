@@ -20,8 +20,10 @@ import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
 import { renderCard } from './bot/card';
+import { redrawIfPauseChanged } from './bot/redraw-cards';
 import { DispatchPauseState } from './dispatch-pause';
 import { DownloaderAlerts } from './downloader-alerts';
+import { OnceClaims } from './once';
 import { pickLanguage, textsFor } from './texts';
 
 export interface GatewayDeps {
@@ -68,7 +70,14 @@ export class GatewayApp {
       metrics,
       maxPerSecond: config.TELEGRAM_MAX_PER_SECOND,
       chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_S,
-      onLinkReplySent: (linkId, messageId) => this.links.setReplyMessageId(linkId, messageId),
+      onLinkReplySent: async (linkId, messageId, drawnPaused) => {
+        const kept = await this.links.setReplyMessageId(linkId, messageId);
+        // Dispatching paused or resumed while the card waited in the outbox: it says the wrong thing.
+        if (kept && drawnPaused !== undefined) {
+          await redrawIfPauseChanged(this.deps, linkId, drawnPaused).catch((err: unknown) => logger.warn('card not redrawn', { linkId, error: errorMessage(err) }));
+        }
+        return kept;
+      },
     });
     const intake = new LinkIntake({
       links: this.links,
@@ -86,6 +95,7 @@ export class GatewayApp {
       links: this.links,
       users,
       pause,
+      once: new OnceClaims(redis, config.STREAM_PREFIX),
       intake,
       linkRate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
       outbox: this.outbox,
@@ -199,8 +209,9 @@ export class GatewayApp {
     try {
       const owner = await this.deps.users.find(String(outcome.link.userId));
       const texts = textsFor(pickLanguage(owner?.language, config.DEFAULT_LANGUAGE));
-      const card = renderCard(outcome.link, { config, texts, now: this.deps.clock(), pause: await this.deps.pause.current() });
-      await this.outbox.send({ chatId: String(outcome.link.chatId), text: card.text, ...(card.markup ? { markup: card.markup } : {}), linkReplyOf: outcome.link.id });
+      const pause = await this.deps.pause.current();
+      const card = renderCard(outcome.link, { config, texts, now: this.deps.clock(), pause });
+      await this.outbox.send({ chatId: String(outcome.link.chatId), text: card.text, ...(card.markup ? { markup: card.markup } : {}), linkReplyOf: outcome.link.id, drawnPaused: pause !== null });
     } catch (err) {
       this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: errorMessage(err) });
     }

@@ -17,10 +17,15 @@ export class DispatchPauseState {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Null while dispatching runs. */
+  /**
+   * Null while dispatching runs. Never fails: while the database cannot be read, the last state
+   * read (or "running") stands, so a card is still drawn (a stored link must get its card).
+   */
   async current(): Promise<PauseView | null> {
     if (this.cached && this.now() - this.cached.at < this.maxAgeMs) return this.cached.pause;
-    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    this.reading ??= this.read()
+      .catch(() => this.cached?.pause ?? null)
+      .finally(() => (this.reading = undefined));
     return this.reading;
   }
 

@@ -17,25 +17,28 @@ export const ALERT_QUEUE = 'downloader-alerts';
  * - the same as last told: nothing ("same", or "resend" for the look that told them);
  * - never told and healthy: nothing to come back from; remembered quietly ("quiet");
  * - otherwise, at most one message per interval: "announce" now, or "later" at the given time.
+ * ARGV: the health ('1' / '0'), the interval (ms), the look's id.
  */
 const DECIDE = `
 local told = redis.call('HGET', KEYS[1], 'state')
 local at = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
 local look = redis.call('HGET', KEYS[1], 'look')
-local now = tonumber(ARGV[2])
+-- Redis's clock, not a replica's: every replica measures the interval the same way.
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 if told == ARGV[1] then
-  if look == ARGV[4] then return {'resend', at} end
+  if look == ARGV[3] then return {'resend', at} end
   return {'same', at}
 end
 if told == false and ARGV[1] == '1' then
-  redis.call('HSET', KEYS[1], 'state', '1', 'at', 0, 'look', ARGV[4])
+  redis.call('HSET', KEYS[1], 'state', '1', 'at', 0, 'look', ARGV[3])
   return {'quiet', 0}
 end
-if told == false or now - at >= tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'state', ARGV[1], 'at', now, 'look', ARGV[4])
+if told == false or now - at >= tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'state', ARGV[1], 'at', now, 'look', ARGV[3])
   return {'announce', now}
 end
-return {'later', at + tonumber(ARGV[3])}
+return {'later', at + tonumber(ARGV[2])}
 `;
 
 export interface DownloaderAlertsOptions {
@@ -82,29 +85,40 @@ export class DownloaderAlerts {
   };
 
   startWorker(): void {
-    this.looks.startWorker((job) => this.look(job.data.name, `later-${job.data.dueAt}`), { prefix: this.options.prefix, concurrency: 1 });
+    this.looks.startWorker(
+      async (job) => {
+        // A delayed job may fire a moment before Redis's clock says the interval is over: it is
+        // tried again (with backoff) rather than scheduling itself under its own id.
+        if ((await this.look(job.data.name, `later-${job.data.dueAt}`, true)) === 'later') throw new Error('the interval is not over yet');
+      },
+      { prefix: this.options.prefix, concurrency: 1 },
+    );
   }
 
   stop(): Promise<void> {
     return this.looks.stop();
   }
 
-  private async look(name: string, look: string): Promise<void> {
+  /** Looks at a downloader's health and tells admins when it is due; says what it decided. */
+  private async look(name: string, look: string, fromDelayedJob = false): Promise<string> {
     const { db, redis, prefix, intervalMs, logger } = this.options;
     const downloader = await db.downloader.findUnique({ where: { name }, select: { healthy: true, lastSeenAt: true } });
     // Gone from the table: nothing to tell.
-    if (!downloader) return;
+    if (!downloader) return 'gone';
     const key = `${prefix}:downloader-alert:${name}`;
-    const [verdict, at] = (await redis.eval(DECIDE, 1, key, downloader.healthy ? '1' : '0', this.now(), intervalMs, look)) as [string, number];
+    const [verdict, at] = (await redis.eval(DECIDE, 1, key, downloader.healthy ? '1' : '0', intervalMs, look)) as [string, number];
     if (verdict === 'later') {
+      if (fromDelayedJob) return verdict;
       const dueAt = Number(at);
       await this.looks.queue.add('look', { name, dueAt }, { jobId: `look-${name.replace(/:/g, '_')}-${dueAt}`, delay: Math.max(0, dueAt - this.now()) });
       logger.debug('downloader health change told later', { downloader: name, healthy: downloader.healthy, at: new Date(dueAt).toISOString() });
-      return;
+      return verdict;
     }
-    if (verdict !== 'announce' && verdict !== 'resend') return;
-    await this.tell(name, downloader.healthy, downloader.lastSeenAt, `${look}-${Number(at)}`);
-    logger.info('admins told of a downloader health change', { downloader: name, healthy: downloader.healthy });
+    if (verdict === 'announce' || verdict === 'resend') {
+      await this.tell(name, downloader.healthy, downloader.lastSeenAt, `${look}-${Number(at)}`);
+      logger.info('admins told of a downloader health change', { downloader: name, healthy: downloader.healthy });
+    }
+    return verdict;
   }
 
   private async tell(name: string, healthy: boolean, lastSeenAt: Date, key: string): Promise<void> {

@@ -43,7 +43,8 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     const yes = (question.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text.includes('Yes, clean'))!;
     await (await admin.pressButton(question.message_id, yes.callback_data)).answer();
     let text = '';
-    await waitFor(() => (text = admin.messages().find((m) => m.message_id === question.message_id)?.text ?? '').includes('🧹 ') && !text.includes('Clean the history'), { what: 'the cleaning outcome' });
+    // The question turns into "Cleaning…" at once, then into the outcome.
+    await waitFor(() => (text = admin.messages().find((m) => m.message_id === question.message_id)?.text ?? '').includes('🧹 ') && !/Clean the history|Cleaning every/.test(text), { what: 'the cleaning outcome' });
     return text;
   }
 
@@ -102,7 +103,8 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     expect(failed.text).toContain('The downloader refused this link: “unsupported site”');
     expect(failed.text).toContain('Gave up after 3 attempt(s)');
     expect(failed.text).not.toMatch(/INVALID_ARGUMENT|SetToQueue|Queued/);
-    expect(failed.reply_markup).toBeUndefined();
+    // Nothing left to choose on it: only the way out of the queue.
+    expect((failed.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> }).inline_keyboard.flat().map((b) => b.text)).toEqual(['✖ Remove']);
 
     // The admin's /queue keeps the technical detail; the owner's shows the plain words.
     const admin = emulator.user({ id: ADMIN });
@@ -216,8 +218,19 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     const bobs = await bob.nextBotMessage((m) => (m.text ?? '').includes('/queue'));
     expect((await (await bob.forgedCallback(bobs.message_id, yes.callback_data)).answer()).text).toContain('for administrators');
     await (await admin.pressButton(question.message_id, no.callback_data)).answer();
+    // "Yes" pressed right after (before the buttons are gone) is one answer too many.
+    expect((await (await admin.forgedCallback(question.message_id, yes.callback_data)).answer()).text).toBe('This question was answered already.');
     await waitFor(() => admin.messages().find((m) => m.message_id === question.message_id)?.text?.includes('cancelled'), { what: 'the question to say cancelled' });
     expect(cleans).toBe(0);
+
+    // Two "yes" presses clean once.
+    await admin.sendText('/clean');
+    const again = await admin.nextBotMessage((m) => (m.text ?? '').includes('Clean the history') && m.message_id > question.message_id);
+    const yesAgain = (again.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text.includes('Yes, clean'))!;
+    const [first, second] = await Promise.all([admin.pressButton(again.message_id, yesAgain.callback_data).answer(), admin.pressButton(again.message_id, yesAgain.callback_data).answer()]);
+    expect([first.text ?? '', second.text ?? ''].sort()).toEqual(['', 'This question was answered already.']);
+    await waitFor(() => admin.messages().find((m) => m.message_id === again.message_id)?.text?.includes('counted: 0 history entries cleaned'), { what: 'the one cleaning' });
+    expect(cleans).toBe(1);
     await db.downloader.delete({ where: { name: 'counted' } });
   });
 

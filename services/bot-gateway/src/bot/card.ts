@@ -34,7 +34,7 @@ export interface CardContext {
 
 export interface Card {
   text: string;
-  /** Absent on a card with nothing left to press (failed, removed): an edit without it clears the keyboard. */
+  /** Absent on a card with nothing left to press (removed): an edit without it clears the keyboard. */
   markup?: InlineKeyboardMarkup;
 }
 
@@ -53,8 +53,12 @@ export function linkKeyboard(link: Pick<Link, 'id' | 'quality' | 'folder'>, conf
   const folders = config.FOLDERS.map((f, index) =>
     Markup.button.callback(f === link.folder ? `✓ ${f}` : f, encodeCallbackData({ kind: 'folder', linkId: link.id, folderIndex: index })),
   );
-  const keyboard: InlineKeyboardButton[][] = [...rows(quality, 4), ...rows(folders, 3), [Markup.button.callback(texts.removeButton, encodeCallbackData({ kind: 'remove', linkId: link.id }))]];
+  const keyboard: InlineKeyboardButton[][] = [...rows(quality, 4), ...rows(folders, 3), [removeButton(link, texts)]];
   return { inline_keyboard: keyboard };
+}
+
+function removeButton(link: Pick<Link, 'id'>, texts: Texts): InlineKeyboardButton {
+  return Markup.button.callback(texts.removeButton, encodeCallbackData({ kind: 'remove', linkId: link.id }));
 }
 
 /**
@@ -72,8 +76,9 @@ export function renderCard(link: Link, context: CardContext): Card {
   if (config.FOLDERS.length > 0) lines.push(texts.folderLine(view.folder));
   if (view.attempts > 0 || view.failed) lines.push(texts.failure(view));
   if (view.failed) {
+    // Nothing left to choose: only the way out of the queue.
     lines.push(texts.gaveUp(view.attempts));
-    return { text: lines.join('\n') };
+    return { text: lines.join('\n'), markup: { inline_keyboard: [[removeButton(link, texts)]] } };
   }
   if (pause) lines.push(texts.pausedNote);
   else if (view.attempts > 0) lines.push(texts.nextTry(view.sendAt, now, view.attempts + 1));

@@ -12,6 +12,7 @@ import type { LinkStore } from '../store/links';
 import type { UserStore } from '../store/users';
 import type { TelegramOutbox } from '../telegram/outbox';
 import type { DispatchPauseState } from '../dispatch-pause';
+import type { OnceClaims } from '../once';
 import type { Language, Texts } from '../texts';
 
 /** Who sent the update, resolved once per update by the access middleware. */
@@ -40,6 +41,7 @@ export interface BotDeps {
   links: LinkStore;
   users: UserStore;
   pause: DispatchPauseState;
+  once: OnceClaims;
   intake: LinkIntake;
   linkRate: LinkRateLimiter;
   outbox: TelegramOutbox;

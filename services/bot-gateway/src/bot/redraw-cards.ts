@@ -18,22 +18,41 @@ export function redrawWaitingCards(deps: BotDeps, log: Logger): void {
 }
 
 async function redraw(deps: BotDeps): Promise<number> {
-  const { config } = deps;
-  const [links, pause] = await Promise.all([deps.links.withCards(), deps.pause.current()]);
-  const flip = `${pause ? 'paused' : 'resumed'}-${Date.now()}`;
+  const links = await deps.links.withCards();
+  const flip = `${(await deps.pause.current()) ? 'paused' : 'resumed'}-${Date.now()}`;
   const textsOf = new Map<string, Texts>();
   let count = 0;
-  for (const link of links) {
-    const owner = String(link.userId);
-    let texts = textsOf.get(owner);
-    if (!texts) {
-      const user = await deps.users.find(owner);
-      texts = textsFor(pickLanguage(user?.language, config.DEFAULT_LANGUAGE));
-      textsOf.set(owner, texts);
-    }
-    const card = renderCard(link, { config, texts, now: deps.clock(), pause });
-    await deps.outbox.edit({ chatId: String(link.chatId), messageId: link.replyMessageId!, text: card.text, ...(card.markup ? { markup: card.markup } : {}) }, { jobId: `card-${link.id}-${flip}` });
-    count++;
-  }
+  for (const { id } of links) if (await redrawCard(deps, id, flip, textsOf)) count++;
   return count;
+}
+
+/**
+ * Draws one waiting link's card again from its row as it is now (read right before, so a
+ * quality chosen or a link removed meanwhile is not drawn back); false when there is nothing to
+ * draw (gone, failed, or its card not out yet). Cards that go out after a redraw began are drawn
+ * with the pause state of their own moment, and checked once more when they are out
+ * (redrawIfPauseChanged).
+ */
+export async function redrawCard(deps: BotDeps, linkId: number, reason: string, textsOf = new Map<string, Texts>()): Promise<boolean> {
+  const link = await deps.links.find(linkId);
+  if (!link || link.status !== 'queued' || link.replyMessageId === null) return false;
+  const owner = String(link.userId);
+  let texts = textsOf.get(owner);
+  if (!texts) {
+    const user = await deps.users.find(owner);
+    texts = textsFor(pickLanguage(user?.language, deps.config.DEFAULT_LANGUAGE));
+    textsOf.set(owner, texts);
+  }
+  const card = renderCard(link, { config: deps.config, texts, now: deps.clock(), pause: await deps.pause.current() });
+  await deps.outbox.edit({ chatId: String(link.chatId), messageId: link.replyMessageId, text: card.text, ...(card.markup ? { markup: card.markup } : {}) }, { jobId: `card-${link.id}-${reason}` });
+  return true;
+}
+
+/**
+ * A card just went out (the outbox recorded its message id). It was drawn when it was queued; if
+ * dispatching was paused or resumed since, it says the wrong thing: draw it again.
+ */
+export async function redrawIfPauseChanged(deps: BotDeps, linkId: number, drawnPaused: boolean): Promise<void> {
+  const pausedNow = (await deps.pause.current()) !== null;
+  if (pausedNow !== drawnPaused) await redrawCard(deps, linkId, `late-${pausedNow ? 'paused' : 'resumed'}-${Date.now()}`);
 }

@@ -8,6 +8,8 @@ export interface SayOptions {
   /** A service reply: deleted after SERVICE_MESSAGE_TTL_S. */
   transient?: boolean;
   linkReplyOf?: number;
+  /** With linkReplyOf: whether the card was drawn as paused. */
+  drawnPaused?: boolean;
   /** An idempotency key: the outbox drops a second answer with the same key. */
   jobId?: string;
 }
@@ -29,6 +31,7 @@ export async function say(deps: BotDeps, ctx: BotContext, html: string, options:
       ...(options.replyTo ? { replyTo: options.replyTo } : {}),
       ...(ttl ? { deleteAfterMs: ttl } : {}),
       ...(options.linkReplyOf !== undefined ? { linkReplyOf: options.linkReplyOf } : {}),
+      ...(options.drawnPaused !== undefined ? { drawnPaused: options.drawnPaused } : {}),
     }, options.jobId ? { jobId: options.jobId } : undefined);
   } catch (err) {
     ctx.log.warn('outbox unavailable: answering directly', { error: (err as Error).message });

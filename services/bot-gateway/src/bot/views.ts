@@ -16,5 +16,5 @@ export function selectKeyboard(shown: readonly QueueStatus[], texts: Texts): Inl
 
 /** /queue's buttons: one ✖ per listed link (Telegram takes 100 buttons a message at most). */
 export function removeButtons(links: Link[]): InlineKeyboardMarkup {
-  return { inline_keyboard: rows(links.slice(0, 100).map((l) => Markup.button.callback(`✖ #${l.id}`, encodeCallbackData({ kind: 'remove', linkId: l.id }))), 5) };
+  return { inline_keyboard: rows(links.slice(0, 100).map((l) => Markup.button.callback(`✖ #${l.id}`, encodeCallbackData({ kind: 'remove-listed', linkId: l.id }))), 5) };
 }

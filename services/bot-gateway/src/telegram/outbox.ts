@@ -21,6 +21,8 @@ export type OutboxJob =
       deleteAfterMs?: number;
       /** The message is the "queued" reply of this link: remember its id on the link. */
       linkReplyOf?: number;
+      /** With linkReplyOf: whether dispatching was paused when the card was drawn (checked again once it is out). */
+      drawnPaused?: boolean;
       /** Set by the worker: parts already delivered. */
       partsSent?: number;
       /**
@@ -31,8 +33,8 @@ export type OutboxJob =
     }
   | { kind: 'edit'; chatId: string; messageId: number; text: string; markup?: InlineKeyboardMarkup }
   | { kind: 'delete'; chatId: string; messageId: number }
-  /** The command menu of one chat, per language; an empty list removes the chat's own menu. */
-  | { kind: 'commands'; chatId: string; lists: Array<{ languageCode?: string; commands: Array<{ command: string; description: string }> }> };
+  /** The command menu of one chat in one language (none: the default); an empty list removes the chat's own menu. */
+  | { kind: 'commands'; chatId: string; languageCode?: string; commands: Array<{ command: string; description: string }> };
 
 export interface EnqueueOptions {
   /** An idempotency key: a second job with the same id (a redelivered event) is dropped. */
@@ -52,7 +54,7 @@ export interface OutboxOptions {
   /** Telegram's per-chat limit: about one message a second. */
   chatIntervalMs: number;
   /** Records a link's reply message id; false when the link is gone (dispatched or removed meanwhile). */
-  onLinkReplySent: (linkId: number, messageId: number) => Promise<boolean>;
+  onLinkReplySent: (linkId: number, messageId: number, drawnPaused?: boolean) => Promise<boolean>;
   concurrency?: number;
   /** How long a worker's hold on a job lasts without renewal: a crashed gateway's jobs wait this out. */
   lockMs?: number;
@@ -204,8 +206,9 @@ export class TelegramOutbox {
     return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: `delete-${chatId}-${messageId}`, ...options });
   }
 
-  setCommands(chatId: string, lists: Extract<OutboxJob, { kind: 'commands' }>['lists'], options?: EnqueueOptions) {
-    return this.enqueue({ kind: 'commands', chatId, lists }, options);
+  /** One job (one Bot API call, as the limiter counts) per language's list. */
+  async setCommands(chatId: string, lists: Array<Omit<Extract<OutboxJob, { kind: 'commands' }>, 'kind' | 'chatId'>>): Promise<void> {
+    for (const list of lists) await this.enqueue({ kind: 'commands', chatId, ...list });
   }
 
   /** Jobs not yet done (for /readyz-style checks and tests). */
@@ -310,7 +313,7 @@ export class TelegramOutbox {
           if (data.deleteAfterMs) await this.delete(data.chatId, message.message_id, { delayMs: data.deleteAfterMs });
         }
         if (!message) return;
-        if (data.linkReplyOf !== undefined && !(await this.options.onLinkReplySent(data.linkReplyOf, message.message_id))) {
+        if (data.linkReplyOf !== undefined && !(await this.options.onLinkReplySent(data.linkReplyOf, message.message_id, data.drawnPaused))) {
           // The link left the queue before its reply existed: nobody else will delete the reply.
           await this.delete(data.chatId, message.message_id);
         }
@@ -326,13 +329,12 @@ export class TelegramOutbox {
       case 'delete':
         await telegram.deleteMessage(data.chatId, data.messageId);
         return;
-      case 'commands':
-        for (const { languageCode, commands } of data.lists) {
-          const scope = { scope: { type: 'chat' as const, chat_id: Number(data.chatId) }, ...(languageCode ? { language_code: languageCode } : {}) };
-          if (commands.length > 0) await telegram.setMyCommands(commands, scope);
-          else await telegram.deleteMyCommands(scope);
-        }
+      case 'commands': {
+        const scope = { scope: { type: 'chat' as const, chat_id: Number(data.chatId) }, ...(data.languageCode ? { language_code: data.languageCode } : {}) };
+        if (data.commands.length > 0) await telegram.setMyCommands(data.commands, scope);
+        else await telegram.deleteMyCommands(scope);
         return;
+      }
     }
   }
 }

@@ -43,6 +43,8 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
     }
     if (action.kind === 'clean') {
       if (ctx.actor.role !== 'admin') return void (await ctx.answerCbQuery(texts.adminOnly));
+      // One answer per question: a second press (or "Cancel" after "Yes") changes nothing.
+      if (!(await deps.once.claim(`clean:${chatId}:${message.message_id}`, 24 * 3600 * 1000))) return void (await ctx.answerCbQuery(texts.cleanAnswered));
       if (!action.confirmed) {
         await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleanCancelled });
         return void (await ctx.answerCbQuery());
@@ -51,8 +53,9 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
         await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleanExpired });
         return void (await ctx.answerCbQuery(texts.cleanExpired));
       }
-      // Answered at once: cleaning waits for every downloader, up to their deadline.
+      // Answered at once, and the buttons go: cleaning waits for every downloader, up to their deadline.
       await ctx.answerCbQuery();
+      await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleaning });
       const fleet = await deps.db.downloader.findMany({ orderBy: { name: 'asc' }, select: { name: true } });
       const lines = await Promise.all(
         fleet.map((d) =>
@@ -74,11 +77,11 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
       return void (await ctx.answerCbQuery(texts.notYours));
     }
 
-    if (action.kind === 'remove') {
+    if (action.kind === 'remove' || action.kind === 'remove-listed') {
       // The card itself changes the same way whichever ✖ was pressed (removeLink); pressed under
       // /queue, the listing is drawn again without the link.
       await removeLink(deps, link, ctx.log);
-      if (message.message_id !== link.replyMessageId) {
+      if (action.kind === 'remove-listed') {
         const listing = await renderQueue(deps, ctx.actor);
         const parts = splitMessage(listing.text);
         await deps.outbox.edit({ chatId, messageId: message.message_id, text: parts[parts.length - 1]!, ...(listing.markup ? { markup: listing.markup } : {}) });

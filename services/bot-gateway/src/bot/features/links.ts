@@ -42,11 +42,13 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     }
 
     const sayQueued = async (link: Link) => {
-      const card = renderCard(link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+      const pause = await deps.pause.current();
+      const card = renderCard(link, { config, texts, now: deps.clock(), pause });
       await say(deps, ctx, card.text, {
         ...(card.markup ? { markup: card.markup } : {}),
         replyTo: msg.message_id,
         linkReplyOf: link.id,
+        drawnPaused: pause !== null,
         jobId: `queued-reply-${link.id}`,
       });
     };
