@@ -3,39 +3,25 @@
 // simulators) must be gone within the shutdown timeout, with no orphan left anywhere. npm 11
 // forwards SIGTERM and SIGINT to its script and dies at once of SIGHUP or SIGKILL; the runner
 // can be SIGKILLed on its own (see the README, "Stopping").
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, type Database } from '@dwld/db';
-import { createRedisNamespace, createTestDatabase, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
-import { isRunning, KILL_MARGIN_S, killLeftovers, processesWithPrefix, processTree, SHUTDOWN_TIMEOUT_S, startSandbox, untilUp, type Proc, type Sandbox } from './support/sandbox';
+import { waitFor } from '@dwld/testkit';
+import { isRunning, KILL_MARGIN_S, killLeftovers, processesWithPrefix, processTree, sandboxWorld, SHUTDOWN_TIMEOUT_S, type Proc, type Sandbox, type SandboxWorld } from './support/sandbox';
 
 /** Who gets the signal: npm, the whole job (what a terminal does on Ctrl-C or when it closes), or dwld's runner. */
 type Target = 'npm' | 'job' | 'runner';
 
 describe('the sandbox (npm start) stops completely, whatever stops it', () => {
-  let database: TestDatabase;
-  let ns: RedisNamespace;
-  let db: Database;
-  let stateDir: string;
+  let world: SandboxWorld;
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(path.join(tmpdir(), 'dwld-sandbox-'));
-    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('sandbox-stop')]);
-    db = createDatabase(database.url, { poolSize: 2 });
+    world = await sandboxWorld('sandbox-stop');
   });
-  afterEach(() => killLeftovers(ns.prefix));
-  afterAll(async () => {
-    await db?.$disconnect();
-    await Promise.all([database?.drop(), ns?.cleanup()]);
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterEach(() => killLeftovers(world.ns.prefix));
+  afterAll(() => world?.cleanup());
 
   /** Starts the sandbox, waits until all of it is up, and returns it with its process tree. */
   async function upAndRunning(): Promise<{ sandbox: Sandbox; tree: Proc[]; runner: Proc }> {
-    await db.downloader.deleteMany();
-    const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json') });
-    await untilUp(sandbox, () => db.downloader.count());
+    await world.db.downloader.deleteMany();
+    const sandbox = await world.start();
     const tree = processTree(sandbox.npm.pid!);
     const runner = tree.find((p) => p.command.includes('scripts/dwld.mjs start'));
     // npm, the runner (npm's script runs it with exec: no shell in between) and its six children.
@@ -48,19 +34,19 @@ describe('the sandbox (npm start) stops completely, whatever stops it', () => {
     // A quiet start: the simulators start once the registry listens, so none was refused.
     expect(sandbox.output()).not.toMatch(/cannot register|ECONNREFUSED/);
     // Every process the sandbox started is in that tree.
-    expect(processesWithPrefix(ns.prefix).map((p) => p.pid).sort()).toEqual(tree.map((p) => p.pid).sort());
+    expect(processesWithPrefix(world.ns.prefix).map((p) => p.pid).sort()).toEqual(tree.map((p) => p.pid).sort());
     return { sandbox, tree, runner: runner! };
   }
 
   async function expectAllGone(sandbox: Sandbox, tree: Proc[], startedAt: number): Promise<number> {
     try {
-      await waitFor(() => tree.every((p) => !isRunning(p)) && processesWithPrefix(ns.prefix).length === 0, {
+      await waitFor(() => tree.every((p) => !isRunning(p)) && processesWithPrefix(world.ns.prefix).length === 0, {
         what: 'every process of the sandbox to be gone',
         timeout: (SHUTDOWN_TIMEOUT_S + KILL_MARGIN_S) * 1000,
         interval: 50,
       });
     } catch (err) {
-      const left = [...tree.filter(isRunning), ...processesWithPrefix(ns.prefix)].map((p) => `${p.pid} ${p.command}`);
+      const left = [...tree.filter(isRunning), ...processesWithPrefix(world.ns.prefix)].map((p) => `${p.pid} ${p.command}`);
       throw new Error(`${(err as Error).message}\nstill running:\n${[...new Set(left)].join('\n')}\n--- output\n${sandbox.output().slice(-3000)}`);
     }
     return Date.now() - startedAt;

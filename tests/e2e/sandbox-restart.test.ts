@@ -1,12 +1,8 @@
 // A newcomer's second `npm start`: the sandbox stopped with Ctrl-C and started again on the same
 // database, Redis prefix and emulator state file (as `.sandbox/telegram-emulator.json` is kept
 // between runs) still answers, keeps the chat, never reuses a message id, and queues links.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createDatabase, type Database } from '@dwld/db';
-import { createRedisNamespace, createTestDatabase, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
-import { isRunning, KILL_MARGIN_S, killLeftovers, processTree, SHUTDOWN_TIMEOUT_S, startSandbox, untilUp, type Sandbox } from './support/sandbox';
+import { waitFor } from '@dwld/testkit';
+import { isRunning, KILL_MARGIN_S, processTree, sandboxWorld, SHUTDOWN_TIMEOUT_S, type Sandbox, type SandboxWorld } from './support/sandbox';
 
 const ALICE = 200;
 
@@ -33,28 +29,14 @@ const nextBotMessage = (sandbox: Sandbox, after: number) => control<Message>(san
 const chat = (sandbox: Sandbox) => control<Message[]>(sandbox, 'GET', `/chats/${ALICE}/messages`);
 
 describe('the sandbox started a second time', () => {
-  let database: TestDatabase;
-  let ns: RedisNamespace;
-  let db: Database;
-  let stateDir: string;
+  let world: SandboxWorld;
 
   beforeAll(async () => {
-    stateDir = mkdtempSync(path.join(tmpdir(), 'dwld-sandbox-'));
-    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('sandbox-restart')]);
-    db = createDatabase(database.url, { poolSize: 2 });
+    world = await sandboxWorld('sandbox-restart');
   });
-  afterAll(async () => {
-    killLeftovers(ns.prefix);
-    await db?.$disconnect();
-    await Promise.all([database?.drop(), ns?.cleanup()]);
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => world?.cleanup());
 
-  async function run(): Promise<Sandbox> {
-    const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json') });
-    await untilUp(sandbox, () => db.downloader.count());
-    return sandbox;
-  }
+  const run = () => world.start();
 
   /** Ctrl-C in the terminal: SIGINT to the whole job (npm and the runner). */
   async function ctrlC(sandbox: Sandbox): Promise<void> {
@@ -93,9 +75,9 @@ describe('the sandbox started a second time', () => {
       timeout: 15_000,
       interval: 100,
     });
-    const row = await waitFor(async () => (await db.link.findFirst({ where: { userId: BigInt(ALICE), url: link } })) ?? undefined, { what: 'the link in the links table', timeout: 15_000 });
+    const row = await waitFor(async () => (await world.db.link.findFirst({ where: { userId: BigInt(ALICE), url: link } })) ?? undefined, { what: 'the link in the links table', timeout: 15_000 });
     expect(row).toMatchObject({ status: 'queued', messageId: sent.message_id });
-    await waitFor(async () => (await db.link.findUnique({ where: { id: row.id } }))?.replyMessageId === card.message_id, { what: "the card's id on the link", timeout: 15_000 });
+    await waitFor(async () => (await world.db.link.findUnique({ where: { id: row.id } }))?.replyMessageId === card.message_id, { what: "the card's id on the link", timeout: 15_000 });
 
     await ctrlC(second);
   });

@@ -3,9 +3,11 @@
 // each in its own process. Every port is a free one, the database and the Redis prefix are the
 // test's own, and DWLD_SKIP_PREPARE=1 skips install, migrations and build (the test run did them).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from '@dwld/testkit';
+import { createDatabase, type Database } from '@dwld/db';
+import { createRedisNamespace, createTestDatabase, freePort, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 
@@ -195,4 +197,35 @@ export function killLeftovers(prefix: string): void {
       // gone meanwhile
     }
   }
+}
+
+/** What a sandbox test runs on: a database, a Redis prefix and a state file of its own. */
+export interface SandboxWorld {
+  db: Database;
+  ns: RedisNamespace;
+  /** Starts `npm start` on them and resolves once all of it is up. */
+  start(): Promise<Sandbox>;
+  /** Kills whatever is left, then drops the database, the Redis keys and the state file. */
+  cleanup(): Promise<void>;
+}
+
+export async function sandboxWorld(name: string): Promise<SandboxWorld> {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'dwld-sandbox-'));
+  const [database, ns]: [TestDatabase, RedisNamespace] = await Promise.all([createTestDatabase(), createRedisNamespace(name)]);
+  const db = createDatabase(database.url, { poolSize: 2 });
+  return {
+    db,
+    ns,
+    async start() {
+      const sandbox = await startSandbox({ databaseUrl: database.url, redisUrl: ns.url, streamPrefix: ns.prefix, stateFile: path.join(stateDir, 'telegram-emulator.json') });
+      await untilUp(sandbox, () => db.downloader.count());
+      return sandbox;
+    },
+    async cleanup() {
+      killLeftovers(ns.prefix);
+      await db.$disconnect();
+      await Promise.all([database.drop(), ns.cleanup()]);
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
 }
