@@ -1,5 +1,6 @@
 import { Telegram } from 'telegraf';
-import { silentLogger } from '@dwld/logger';
+import { PassThrough } from 'node:stream';
+import { createLogger, silentLogger } from '@dwld/logger';
 import { createMetricsRegistry } from '@dwld/runtime';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
 import { createRedisNamespace, waitFor, type RedisNamespace } from '@dwld/testkit';
@@ -152,6 +153,23 @@ describe('TelegramOutbox (BullMQ on real Redis, Bot API emulator)', () => {
     expect(sent.length).toBe(2);
     expect(replies[0]).toEqual([8, sent[1]!.message_id]);
     await waitFor(async () => (await next.backlog()) === 0, { what: 'the queue empty' });
+  });
+
+  it('logs a refused message that may be refused (a notice to an admin who never opened the chat) at debug, any other at warn', async () => {
+    const stream = new PassThrough();
+    const lines: Array<{ level: string; message: string; chatId?: string }> = [];
+    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().trim().split('\n').map((line) => JSON.parse(line))));
+    const box = outbox('refused', [], 30, { logger: createLogger({ service: 'outbox-test', level: 'debug', json: true, stream }) });
+    box.startWorker();
+    // Nobody in the emulator has these chats: Telegram answers 400 "chat not found".
+    await box.send({ chatId: '880001', text: 'bot started', mayBeRefused: true });
+    await box.send({ chatId: '880002', text: 'a reply nobody can get' });
+    const refusals = () => lines.filter((line) => line.message === 'telegram refused a call');
+    await waitFor(() => refusals().length === 2, { what: 'both refusals logged' });
+    expect(refusals().map((line) => [line.chatId, line.level]).sort()).toEqual([
+      ['880001', 'debug'],
+      ['880002', 'warn'],
+    ]);
   });
 
   it('treats edits and deletes of messages that are gone as done, and drops a job with the same id twice', async () => {
