@@ -14,9 +14,6 @@ async function main(): Promise<void> {
   const stateFile = process.env.EMULATOR_STATE_FILE ? path.resolve(process.env.EMULATOR_STATE_FILE) : undefined;
   const emulator = new TelegramEmulator({ host, port, ...(stateFile ? { stateFile } : {}) });
   emulator.on('stateError', (error) => process.stderr.write(`emulator: could not write the state file: ${error.message}\n`));
-  const { url } = await emulator.start();
-  process.stdout.write(`Telegram Bot API emulator and web chat on ${url}\n`);
-  if (stateFile) process.stdout.write(`State kept in ${stateFile}\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(1);
@@ -40,6 +37,11 @@ async function main(): Promise<void> {
     // The channel only tells when the parent is gone: it must not keep the process alive.
     process.channel.unref();
   }
+  // Listening (and saying so) only once the signals are handled: a stop asked for right after the
+  // line below must find the handlers in place.
+  const { url } = await emulator.start();
+  process.stdout.write(`Telegram Bot API emulator and web chat on ${url}\n`);
+  if (stateFile) process.stdout.write(`State kept in ${stateFile}\n`);
 }
 
 main().catch((err: unknown) => {
