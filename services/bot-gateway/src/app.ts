@@ -24,7 +24,7 @@ import { redrawIfPauseChanged } from './bot/redraw-cards';
 import { DispatchPauseState } from './dispatch-pause';
 import { DownloaderAlerts } from './downloader-alerts';
 import { OnceClaims } from './once';
-import { pickLanguage, textsFor } from './texts';
+import { textsFor, textsForUser } from './texts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -207,11 +207,10 @@ export class GatewayApp {
     if (outcome.status !== 'queued') return;
     const { config } = this.gateway;
     try {
-      const owner = await this.deps.users.find(String(outcome.link.userId));
-      const texts = textsFor(pickLanguage(owner?.language, config.DEFAULT_LANGUAGE));
+      const texts = textsForUser(await this.deps.users.find(String(outcome.link.userId)), config.DEFAULT_LANGUAGE);
       const pause = await this.deps.pause.current();
       const card = renderCard(outcome.link, { config, texts, now: this.deps.clock(), pause });
-      await this.outbox.send({ chatId: String(outcome.link.chatId), text: card.text, ...(card.markup ? { markup: card.markup } : {}), linkReplyOf: outcome.link.id, drawnPaused: pause !== null });
+      await this.outbox.send({ chatId: String(outcome.link.chatId), ...card, linkReplyOf: outcome.link.id, drawnPaused: pause !== null });
     } catch (err) {
       this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: errorMessage(err) });
     }

@@ -5,7 +5,7 @@ import type { GatewayConfig } from './config';
 import type { LinkStore } from './store/links';
 import type { UserStore } from './store/users';
 import type { TelegramOutbox } from './telegram/outbox';
-import { pickLanguage, textsFor } from './texts';
+import { textsForUser } from './texts';
 import { renderCard } from './bot/card';
 import type { DispatchPauseState } from './dispatch-pause';
 
@@ -29,7 +29,7 @@ export function handleDispatchResult(deps: DispatchResultDeps) {
     const chatId = result.chatId;
     const key = meta.eventId;
     const user = await deps.users.find(result.userId);
-    const texts = textsFor(pickLanguage(user?.language, config.DEFAULT_LANGUAGE));
+    const texts = textsForUser(user, config.DEFAULT_LANGUAGE);
 
     if (result.ok) {
       if (result.messageId) await outbox.delete(chatId, result.messageId);
@@ -49,7 +49,7 @@ export function handleDispatchResult(deps: DispatchResultDeps) {
     const link = await deps.links.find(result.linkId);
     if (!link) return;
     const card = renderCard(link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
-    await outbox.edit({ chatId, messageId: result.replyMessageId, text: card.text, ...(card.markup ? { markup: card.markup } : {}) }, { jobId: `result-edit-${key}` });
+    await outbox.edit({ chatId, messageId: result.replyMessageId, ...card }, { jobId: `result-edit-${key}` });
     deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: false, failed: result.failed, error: result.error?.kind });
   };
 }

@@ -6,7 +6,7 @@ import type { Logger } from '@dwld/logger';
 import { JobQueue } from './job-queue';
 import type { UserStore } from './store/users';
 import type { TelegramOutbox } from './telegram/outbox';
-import { pickLanguage, textsFor, type Language } from './texts';
+import { textsForUser, type Language } from './texts';
 
 export const ALERT_QUEUE = 'downloader-alerts';
 
@@ -126,7 +126,7 @@ export class DownloaderAlerts {
     for (const admin of adminIds) {
       const user = await users.find(admin);
       if (user?.notifications === false) continue;
-      const texts = textsFor(pickLanguage(user?.language, defaultLanguage));
+      const texts = textsForUser(user, defaultLanguage);
       await outbox
         .send({ chatId: admin, text: healthy ? texts.downloaderUp(name) : texts.downloaderDown(name, lastSeenAt), mayBeRefused: true }, { jobId: `alert-${name}-${key}-${admin}` })
         .catch((err: unknown) => {

@@ -5,6 +5,11 @@ import type { LinkRejection } from '@dwld/domain';
 
 export type Language = 'en' | 'ru';
 
+/** The words for someone the bot knows (their stored language), or for anyone else in `fallback`'s. */
+export function textsForUser(user: { language: string | null } | null | undefined, fallback: Language): Texts {
+  return textsFor(pickLanguage(user?.language, fallback));
+}
+
 export function pickLanguage(code: string | null | undefined, fallback: Language): Language {
   if (!code) return fallback;
   const base = code.toLowerCase().split('-')[0];

@@ -1,6 +1,6 @@
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
-import { pickLanguage, textsFor, type Texts } from '../texts';
+import { textsForUser, type Texts } from '../texts';
 import { renderCard } from './card';
 import type { BotDeps } from './context';
 
@@ -39,12 +39,11 @@ export async function redrawCard(deps: BotDeps, linkId: number, reason: string, 
   const owner = String(link.userId);
   let texts = textsOf.get(owner);
   if (!texts) {
-    const user = await deps.users.find(owner);
-    texts = textsFor(pickLanguage(user?.language, deps.config.DEFAULT_LANGUAGE));
+    texts = textsForUser(await deps.users.find(owner), deps.config.DEFAULT_LANGUAGE);
     textsOf.set(owner, texts);
   }
   const card = renderCard(link, { config: deps.config, texts, now: deps.clock(), pause: await deps.pause.current() });
-  await deps.outbox.edit({ chatId: String(link.chatId), messageId: link.replyMessageId, text: card.text, ...(card.markup ? { markup: card.markup } : {}) }, { jobId: `card-${link.id}-${reason}` });
+  await deps.outbox.edit({ chatId: String(link.chatId), messageId: link.replyMessageId, ...card }, { jobId: `card-${link.id}-${reason}` });
   return true;
 }
 

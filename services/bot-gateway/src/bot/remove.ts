@@ -1,7 +1,7 @@
 import type { Link } from '@dwld/db';
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
-import { pickLanguage, textsFor } from '../texts';
+import { textsForUser } from '../texts';
 import { renderRemovedCard } from './card';
 import type { BotDeps } from './context';
 
@@ -20,8 +20,8 @@ export async function removeLink(deps: BotDeps, link: Link, log: Logger): Promis
   const replyMessageId = removed?.replyMessageId ?? link.replyMessageId;
   if (removed && replyMessageId) {
     const owner = await deps.users.find(String(link.userId)).catch(() => null);
-    const card = renderRemovedCard(link, textsFor(pickLanguage(owner?.language, deps.config.DEFAULT_LANGUAGE)));
-    await deps.outbox.edit({ chatId, messageId: replyMessageId, text: card.text }, { jobId: `card-removed-${link.id}` });
+    const card = renderRemovedCard(link, textsForUser(owner, deps.config.DEFAULT_LANGUAGE));
+    await deps.outbox.edit({ chatId, messageId: replyMessageId, ...card }, { jobId: `card-removed-${link.id}` });
     if (deps.config.SERVICE_MESSAGE_TTL_S > 0) await deps.outbox.delete(chatId, replyMessageId, { delayMs: deps.config.SERVICE_MESSAGE_TTL_S });
   }
   const downloaders = await deps.db.downloader.findMany({ select: { name: true } });

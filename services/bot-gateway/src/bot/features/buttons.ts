@@ -11,10 +11,6 @@ import { selectKeyboard } from '../views';
 /** How long /clean's "are you sure?" may be answered. */
 const CLEAN_CONFIRMATION_MS = 10 * 60 * 1000;
 
-/** The text of a button's answer: Telegram shows plain text there, at most 200 characters. */
-function plain(html: string): string {
-  return html.replace(/<[^>]+>/g, '').slice(0, 200);
-}
 
 /**
  * Inline buttons. Their data carries a link id, never the URL; anything malformed, stale or
@@ -112,8 +108,8 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
       ctx.log.warn('quality.set not published', { linkId: updated.id, error: errorMessage(err) });
     }
     const card = renderCard(updated, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
-    await deps.outbox.edit({ chatId, messageId: message.message_id, text: card.text, ...(card.markup ? { markup: card.markup } : {}) });
-    await ctx.answerCbQuery(plain(change.quality ? texts.qualitySet(change.quality) : change.folder ? texts.folderSet(change.folder) : texts.folderCleared));
+    await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
+    await ctx.answerCbQuery(change.quality ? texts.qualitySet(change.quality) : change.folder ? texts.folderSet(change.folder) : texts.folderCleared);
   });
   return composer;
 }
