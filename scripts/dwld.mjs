@@ -40,8 +40,6 @@ class StepFailed extends Error {}
 
 /** The step running now (install, migrate, build, tests…), for a signal to stop. */
 let currentStep;
-/** Set once the services run: runProcesses handles signals from then on. */
-let servicesRunning = false;
 
 /**
  * Runs one step as a child and waits for it. Asynchronous, so that a signal arriving meanwhile
@@ -73,10 +71,10 @@ function run(command, args, options = {}) {
 
 /** The signal that asked this runner to stop before the services ran (the step is stopped, then it exits). */
 let stopSignal;
-function stopStep(signal) {
-  if (servicesRunning || stopSignal) return;
+function stopStep(reason, signal) {
+  if (stopSignal) return;
   stopSignal = signal;
-  say(`stopping: got ${signal}`);
+  say(`stopping: ${reason}`);
   if (currentStep && currentStep.exitCode === null) {
     try {
       process.kill(-currentStep.pid, signal === 'SIGHUP' ? 'SIGTERM' : signal);
@@ -85,12 +83,15 @@ function stopStep(signal) {
     }
   } else process.exit(128 + (osConstants.signals[signal] ?? 15));
 }
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopStep(signal));
-// Orphaned while preparing (npm SIGKILLed or hung up): stop the step and go.
-const prepareOrphanWatch = setInterval(() => {
-  if (!servicesRunning && process.ppid !== parentAtStart) stopStep('SIGTERM');
-}, 250);
-prepareOrphanWatch.unref();
+/**
+ * Whoever asked this runner to stop (a signal, or its parent gone: npm SIGKILLed or hung up,
+ * this runner an orphan) is heard here, once for the whole run: before the services run, the
+ * step in hand is stopped; once they run, runProcesses stops them.
+ */
+let onStopRequest = stopStep;
+const orphaned = () => process.ppid !== parentAtStart;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => onStopRequest(`got ${signal}`, signal));
+setInterval(() => orphaned() && onStopRequest(`the process that started dwld (pid ${parentAtStart}) is gone`, 'SIGTERM'), 250).unref();
 
 /** The pinned pnpm: the one on PATH if it is that version, else a copy installed into .tools/. */
 async function ensurePnpm() {
@@ -264,7 +265,6 @@ async function untilListening(host, port, gaveUp) {
  * failed its stop; the child's code (or 1) when one exited on its own.
  */
 function runProcesses(processes) {
-  servicesRunning = true;
   const running = new Map();
   let stopping = false;
   let starting = true;
@@ -272,10 +272,7 @@ function runProcesses(processes) {
   let finish;
   const finished = new Promise((resolve) => (finish = resolve));
   const settle = () => {
-    if (stopping && !starting && running.size === 0) {
-      clearInterval(orphanWatch);
-      finish(exitCode);
-    }
+    if (stopping && !starting && running.size === 0) finish(exitCode);
   };
 
   function launch({ name, main, env: extra, stopsLast = false }) {
@@ -342,9 +339,7 @@ function runProcesses(processes) {
     settle();
   }
 
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(`got ${signal}`));
-  const orphaned = () => process.ppid !== parentAtStart;
-  const orphanWatch = setInterval(() => orphaned() && stop(`the process that started dwld (pid ${parentAtStart}) is gone`), 250);
+  onStopRequest = (reason) => stop(reason);
 
   void (async () => {
     try {
