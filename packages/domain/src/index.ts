@@ -5,3 +5,4 @@ export * from './telegram-text';
 export * from './callback-data';
 export * from './permissions';
 export * from './quality';
+export * from './root-links';
