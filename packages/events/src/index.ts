@@ -34,3 +34,4 @@ export {
   type GroupBacklog,
 } from './consumer';
 export { createEventBus, type EventBus, type EventBusOptions, type SubscribeOptions } from './event-bus';
+export { OUTBOX_QUEUE, OUTBOX_JOB_OPTIONS, deleteJobId, type OutboxDeleteJob } from './telegram-outbox';

@@ -5,6 +5,7 @@ import type { Telegram } from 'telegraf';
 import type { InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove } from 'telegraf/types';
 import type { Logger } from '@dwld/logger';
 import { Batcher, Counter, type Registry } from '@dwld/runtime';
+import { deleteJobId, OUTBOX_JOB_OPTIONS, OUTBOX_QUEUE, type OutboxDeleteJob } from '@dwld/events';
 import { JobQueue } from '../job-queue';
 
 export type Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove;
@@ -32,7 +33,7 @@ export type OutboxJob =
       mayBeRefused?: boolean;
     }
   | { kind: 'edit'; chatId: string; messageId: number; text: string; markup?: InlineKeyboardMarkup }
-  | { kind: 'delete'; chatId: string; messageId: number }
+  | OutboxDeleteJob
   /** The command menu of one chat in one language (none: the default); an empty list removes the chat's own menu. */
   | { kind: 'commands'; chatId: string; languageCode?: string; commands: Array<{ command: string; description: string }> };
 
@@ -76,8 +77,6 @@ export const OUTBOX_STALLED_CHECK_MS = 5_000;
  * again strands one repeatedly: allow several, not BullMQ's single one.
  */
 export const OUTBOX_MAX_STALLS = 5;
-
-export const OUTBOX_QUEUE = 'telegram-outbox';
 
 interface NewJob {
   name: OutboxJob['kind'];
@@ -147,13 +146,9 @@ export class TelegramOutbox {
   constructor(private readonly options: OutboxOptions) {
     this.jobs = new JobQueue<OutboxJob>(options.redis, OUTBOX_QUEUE, options.logger, {
       prefix: options.prefix,
-      defaultJobOptions: {
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 1000 },
-        // Kept a while so that a job id (idempotency key) seen again is still recognised.
-        removeOnComplete: { age: 24 * 3600, count: 10_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      },
+      // Retried with backoff; kept a while once done so that a job id (idempotency key) seen
+      // again is still recognised. Shared with programs that add jobs from outside (@dwld/events).
+      defaultJobOptions: { ...OUTBOX_JOB_OPTIONS },
     });
     this.queue = this.jobs.queue;
     this.sent = new Counter({ name: 'dwld_telegram_calls_total', help: 'Telegram calls made by the outbox, by kind', labelNames: ['kind'], registers: [options.metrics] });
@@ -203,7 +198,7 @@ export class TelegramOutbox {
   }
 
   delete(chatId: string, messageId: number, options?: EnqueueOptions) {
-    return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: `delete-${chatId}-${messageId}`, ...options });
+    return this.enqueue({ kind: 'delete', chatId, messageId }, { jobId: deleteJobId(chatId, messageId), ...options });
   }
 
   /** One job (one Bot API call, as the limiter counts) per language's list. */
