@@ -36,6 +36,16 @@ const KIND_OF_FAILURE: Record<DownloaderFailure, ErrorKind> = {
   internal: 'internal',
 };
 
+/**
+ * True when a call may have done its work although it failed: the deadline passed before an
+ * answer came (the request may have arrived), or the downloader answered UNKNOWN, which the
+ * deployed downloaders answer for every error, a link they already hold included. Only reading
+ * the downloader's Queue tells whether a SetToQueue took.
+ */
+export function outcomeUncertain(err: unknown): boolean {
+  return err instanceof DownloaderCallError && (err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.UNKNOWN);
+}
+
 export class DownloaderCallError extends AppError {
   constructor(
     readonly failure: DownloaderFailure,

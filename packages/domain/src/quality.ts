@@ -3,13 +3,21 @@ export type Quality = string;
 
 export const MAX_QUALITY_OPTIONS = 12;
 
-/** The quality buttons when QUALITY_OPTIONS is unset (gateway and scheduler must agree on what `max` means). */
-export const DEFAULT_QUALITY_OPTIONS = '360,480,720,1080,1440,2160,max';
+/**
+ * The quality buttons when QUALITY_OPTIONS is unset. The deployed downloaders clamp maxQuality
+ * to 720…10000 (anything lower downloads at 720), so the defaults start at 720.
+ */
+export const DEFAULT_QUALITY_OPTIONS = '720,1080,1440,2160,max';
+
+/** What `max` sends: the Go bot's "best", the highest maxQuality the deployed downloaders take. */
+export const MAX_QUALITY_VALUE = 10_000;
+/** The lowest maxQuality the deployed downloaders honour: they download anything lower at this. */
+export const MIN_DEPLOYED_QUALITY = 720;
 // Positive and canonical (no leading zeros), 2 to 5 digits: what callback data can carry.
 const NUMERIC_QUALITY = /^[1-9]\d{1,4}$/;
 
 /**
- * The quality options of a comma-separated list such as "360,480,720,1080,1440,2160,max".
+ * The quality options of a comma-separated list such as "720,1080,1440,2160,max".
  * Throws an Error naming the problem when an item is not a number from 10 to 99999 or max,
  * when one is listed twice, or when there are not 1 to 12 of them.
  */
@@ -29,14 +37,12 @@ export function parseQualityOptions(list: string): Quality[] {
 }
 
 /**
- * The maxQuality to send a downloader: the number itself, or for "max" the highest numeric
- * option; undefined (no limit) when the options hold no number. Throws for a malformed quality.
+ * The maxQuality to send a downloader: the number itself, or MAX_QUALITY_VALUE (10000) for
+ * "max". Any number is sent as it is, listed among today's options or not (a link imported from
+ * the Go bot may carry 4320). Throws for a malformed quality.
  */
-export function qualityToMaxQuality(quality: Quality, options: readonly Quality[]): number | undefined {
-  if (quality === 'max') {
-    const numbers = options.filter((option) => NUMERIC_QUALITY.test(option)).map(Number);
-    return numbers.length > 0 ? Math.max(...numbers) : undefined;
-  }
+export function qualityToMaxQuality(quality: Quality): number {
+  if (quality === 'max') return MAX_QUALITY_VALUE;
   if (!/^\d{1,5}$/.test(quality) || Number(quality) === 0) throw new Error(`"${quality.slice(0, 20)}" is not a quality (a number like 720, or max)`);
   return Number(quality);
 }

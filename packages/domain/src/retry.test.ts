@@ -99,43 +99,67 @@ describe('classifyFailure', () => {
 
 describe('decideAfterFailure', () => {
   const now = new Date('2025-01-01T00:00:00.000Z');
-  const base = { maxRefusals: 3, now, baseMs: 1000, capMs: 60_000, random: () => 0 };
+  const base = { maxRefusals: 3, maxAttempts: 1_000_000, giveUpAfterMs: 10 ** 12, firstFailedAt: now, now, baseMs: 1000, capMs: 60_000, random: () => 0 };
 
   it.each([
     [1, { action: 'retry', nextAttemptAt: new Date('2025-01-01T00:00:00.500Z') }],
     [2, { action: 'retry', nextAttemptAt: new Date('2025-01-01T00:00:01.000Z') }],
-    [3, { action: 'fail' }],
-    [4, { action: 'fail' }],
+    [3, { action: 'fail', why: 'refused' }],
+    [4, { action: 'fail', why: 'refused' }],
   ])('a refusal at attempt %s: %j', (attempts, expected) => {
     expect(decideAfterFailure({ ...base, kind: 'refused', attempts })).toEqual(expected);
   });
 
-  it.each<DispatchFailureKind>(['no_downloader', 'unavailable', 'internal'])('always retries %s, backing off up to the cap', (kind) => {
+  it.each<DispatchFailureKind>(['no_downloader', 'unavailable', 'internal'])('retries %s, backing off up to the cap', (kind) => {
     expect(decideAfterFailure({ ...base, kind, attempts: 1 })).toEqual({ action: 'retry', nextAttemptAt: new Date(now.getTime() + 500) });
     expect(decideAfterFailure({ ...base, kind, attempts: 10_000 })).toEqual({ action: 'retry', nextAttemptAt: new Date(now.getTime() + 30_000) });
+  });
+
+  it.each<DispatchFailureKind>(['no_downloader', 'unavailable', 'internal', 'refused'])('gives %s up after MAX_ATTEMPTS tries', (kind) => {
+    const limits = { ...base, maxRefusals: 100, maxAttempts: 20 };
+    expect(decideAfterFailure({ ...limits, kind, attempts: 19 }).action).toBe('retry');
+    expect(decideAfterFailure({ ...limits, kind, attempts: 20 })).toEqual({ action: 'fail', why: 'attempts' });
+  });
+
+  it('gives up GIVE_UP_AFTER_S after the first failure, and makes the last try at that moment', () => {
+    const firstFailedAt = new Date(now.getTime() - 86_000_000);
+    const limits = { ...base, giveUpAfterMs: 86_400_000, firstFailedAt, random: () => 0.999 };
+    // 400 s left, the backoff would wait up to 60 s: an ordinary retry.
+    expect(decideAfterFailure({ ...limits, kind: 'internal', attempts: 7 })).toEqual({ action: 'retry', nextAttemptAt: new Date(now.getTime() + 59_970) });
+    // 10 s left: the retry is made when the time runs out, not after.
+    const late = { ...limits, now: new Date(firstFailedAt.getTime() + 86_390_000) };
+    expect(decideAfterFailure({ ...late, kind: 'internal', attempts: 7 })).toEqual({ action: 'retry', nextAttemptAt: new Date(firstFailedAt.getTime() + 86_400_000) });
+    // The time is up.
+    const over = { ...limits, now: new Date(firstFailedAt.getTime() + 86_400_000) };
+    expect(decideAfterFailure({ ...over, kind: 'unavailable', attempts: 8 })).toEqual({ action: 'fail', why: 'time' });
   });
 
   it('refuses an invalid now', () => {
     expect(() => decideAfterFailure({ ...base, now: new Date(Number.NaN), kind: 'unavailable', attempts: 1 })).toThrow(RangeError);
   });
 
-  it('schedules every retry after now and within the cap', () => {
+  it('schedules every retry after now, within the cap and before the time runs out; fails only by a rule', () => {
     fc.assert(
       fc.property(
         fc.constantFrom<DispatchFailureKind>('no_downloader', 'unavailable', 'refused', 'internal'),
         fc.integer({ min: 1, max: 10_000 }),
         fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 200_000 }),
+        fc.integer({ min: 0, max: 300_000 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (kind, attempts, maxRefusals, draw) => {
-          const decision = decideAfterFailure({ ...base, kind, attempts, maxRefusals, random: () => draw });
+        (kind, attempts, maxRefusals, maxAttempts, giveUpAfterMs, elapsedMs, draw) => {
+          const firstFailedAt = new Date(now.getTime() - elapsedMs);
+          const decision = decideAfterFailure({ ...base, kind, attempts, maxRefusals, maxAttempts, giveUpAfterMs, firstFailedAt, random: () => draw });
           if (decision.action === 'fail') {
-            expect(kind).toBe('refused');
-            expect(attempts).toBeGreaterThanOrEqual(maxRefusals);
+            const byRule = (kind === 'refused' && attempts >= maxRefusals) || attempts >= maxAttempts || elapsedMs >= giveUpAfterMs;
+            expect(byRule).toBe(true);
             return;
           }
           const waitMs = decision.nextAttemptAt.getTime() - now.getTime();
           expect(waitMs).toBeGreaterThan(0);
           expect(waitMs).toBeLessThanOrEqual(base.capMs);
+          expect(decision.nextAttemptAt.getTime()).toBeLessThanOrEqual(firstFailedAt.getTime() + giveUpAfterMs);
         },
       ),
     );

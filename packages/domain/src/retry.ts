@@ -58,20 +58,35 @@ export interface FailureContext extends BackoffSettings {
   attempts: number;
   /** How many tries a link gets when downloaders keep refusing it. */
   maxRefusals: number;
+  /** How many tries a link gets in all, whatever the failures. */
+  maxAttempts: number;
+  /** How long after its first failed try a link is still tried (ms). */
+  giveUpAfterMs: number;
+  /** When its first try failed: this try's time (`now`) when it is the first. */
+  firstFailedAt: Date;
   now: Date;
   random: () => number;
 }
 
-export type FailureDecision = { action: 'retry'; nextAttemptAt: Date } | { action: 'fail' };
+export type FailureDecision = { action: 'retry'; nextAttemptAt: Date } | { action: 'fail'; why: GiveUpReason };
+
+/** Why a link is given up: downloaders refused it, it was tried MAX_ATTEMPTS times, or for GIVE_UP_AFTER_S. */
+export type GiveUpReason = 'refused' | 'attempts' | 'time';
 
 /**
  * What to do with a link whose hand-over just failed. A refusal is the downloader's answer
- * about this link, so it ends the link after `maxRefusals` tries; every other kind is about the
- * fleet (none registered yet, one down, a bug) and is retried with backoff indefinitely.
+ * about this link, so it ends the link after `maxRefusals` tries. Every other kind is about the
+ * fleet (none registered yet, one down, and the deployed downloaders' UNKNOWN for everything) and
+ * is retried with backoff, but not for ever: after `maxAttempts` tries, or once `giveUpAfterMs`
+ * has passed since the first failure, whichever comes first. A retry that would fall after that
+ * moment is made at it instead, so the last try is on time.
  */
-export function decideAfterFailure({ kind, attempts, maxRefusals, now, baseMs, capMs, random }: FailureContext): FailureDecision {
-  if (kind === 'refused' && attempts >= maxRefusals) return { action: 'fail' };
+export function decideAfterFailure({ kind, attempts, maxRefusals, maxAttempts, giveUpAfterMs, firstFailedAt, now, baseMs, capMs, random }: FailureContext): FailureDecision {
+  if (kind === 'refused' && attempts >= maxRefusals) return { action: 'fail', why: 'refused' };
+  if (attempts >= maxAttempts) return { action: 'fail', why: 'attempts' };
   const nowMs = now.getTime();
   if (!Number.isFinite(nowMs)) throw new RangeError('now must be a valid Date');
-  return { action: 'retry', nextAttemptAt: new Date(nowMs + backoffDelayMs(attempts, { baseMs, capMs }, random)) };
+  const endMs = firstFailedAt.getTime() + giveUpAfterMs;
+  if (!(nowMs < endMs)) return { action: 'fail', why: 'time' };
+  return { action: 'retry', nextAttemptAt: new Date(Math.min(endMs, nowMs + backoffDelayMs(attempts, { baseMs, capMs }, random))) };
 }

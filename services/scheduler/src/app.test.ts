@@ -101,7 +101,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     app.scheduler.wake();
 
     await waitFor(async () => (await gone(vkLink.id)()) && (await gone(ytLink.id)()), { what: 'the routed links' });
-    expect(vk.calls).toEqual([{ link: 'https://vk.com/video1', userName: '[ann] Films', maxQuality: 2160 }]);
+    expect(vk.calls).toEqual([{ link: 'https://vk.com/video1', userName: '[ann] Films', maxQuality: 10000 }]);
     expect(yt.calls).toEqual([{ link: 'https://m.youtube.com/watch?v=1', userName: String(ytLink.userId), maxQuality: 720 }]);
 
     const failed = await waitFor(async () => {

@@ -63,7 +63,13 @@ export class SchedulerApp {
     this.metrics = new SchedulerMetrics(() => this.store.countDue());
     this.directory = new DownloaderDirectory(db, logger);
     const client = new DownloaderClient({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
-    const dispatcher = new Dispatcher({ setToQueue: (name, request) => client.setToQueue(name, request), metrics: this.metrics, logger, random });
+    const dispatcher = new Dispatcher({
+      setToQueue: (name, request) => client.setToQueue(name, request),
+      queueHolds: async (name, link) => (await client.queue(name)).queue.some((task) => task.link === link),
+      metrics: this.metrics,
+      logger,
+      random,
+    });
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const shared = {
       store: this.store,
@@ -76,8 +82,7 @@ export class SchedulerApp {
       leaseMs: config.CLAIM_LEASE_S,
       deadlineMs: config.DOWNLOADER_DEADLINE_S,
       backoff: { baseMs: config.RETRY_BASE_S, capMs: config.RETRY_CAP_S },
-      maxRefusals: config.MAX_REFUSALS,
-      qualityOptions: config.QUALITY_OPTIONS,
+      limits: { maxRefusals: config.MAX_REFUSALS, maxAttempts: config.MAX_ATTEMPTS, giveUpAfterMs: config.GIVE_UP_AFTER_S },
       random,
     };
     this.scheduler = new Scheduler({

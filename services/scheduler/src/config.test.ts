@@ -15,16 +15,18 @@ describe('parseSchedulerConfig', () => {
       RETRY_BASE_S: 30_000,
       RETRY_CAP_S: 1_800_000,
       MAX_REFUSALS: 3,
-      QUALITY_OPTIONS: ['360', '480', '720', '1080', '1440', '2160', 'max'],
+      MAX_ATTEMPTS: 20,
+      GIVE_UP_AFTER_S: 86_400_000,
       URGENT_RETRY_S: 10_000,
       SHUTDOWN_TIMEOUT_S: 15_000,
     });
   });
 
-  it('reads seconds as milliseconds and the quality list', () => {
-    expect(parseSchedulerConfig({ ...base, SCHEDULER_INTERVAL_S: '0.25', QUALITY_OPTIONS: '480, 1080 ,MAX' })).toMatchObject({
+  it('reads seconds as milliseconds, and the give-up limits', () => {
+    expect(parseSchedulerConfig({ ...base, SCHEDULER_INTERVAL_S: '0.25', MAX_ATTEMPTS: '5', GIVE_UP_AFTER_S: '3600' })).toMatchObject({
       SCHEDULER_INTERVAL_S: 250,
-      QUALITY_OPTIONS: ['480', '1080', 'max'],
+      MAX_ATTEMPTS: 5,
+      GIVE_UP_AFTER_S: 3_600_000,
     });
   });
 
@@ -33,7 +35,8 @@ describe('parseSchedulerConfig', () => {
     [{ SCHEDULER_INTERVAL_S: 'soon' }, 'Invalid configuration: SCHEDULER_INTERVAL_S is invalid: must be a number of seconds'],
     [{ DISPATCH_CONCURRENCY: '0' }, 'Invalid configuration: DISPATCH_CONCURRENCY is invalid: must be at least 1'],
     [{ MAX_REFUSALS: 'three' }, 'Invalid configuration: MAX_REFUSALS is invalid: must be a whole number'],
-    [{ QUALITY_OPTIONS: '720,hd' }, 'Invalid configuration: QUALITY_OPTIONS is invalid: quality option 2 ("hd") must be a whole number from 10 to 99999, or max'],
+    [{ MAX_ATTEMPTS: '0' }, 'Invalid configuration: MAX_ATTEMPTS is invalid: must be at least 1'],
+    [{ GIVE_UP_AFTER_S: 'a day' }, 'Invalid configuration: GIVE_UP_AFTER_S is invalid: must be a number of seconds'],
     [{ CLAIM_LEASE_S: '5', DOWNLOADER_DEADLINE_S: '5' }, 'Invalid configuration: CLAIM_LEASE_S is invalid: must be at least twice DOWNLOADER_DEADLINE_S'],
     [{ RETRY_BASE_S: '60', RETRY_CAP_S: '10' }, 'Invalid configuration: RETRY_CAP_S is invalid: must be at least RETRY_BASE_S'],
   ])('refuses %j with one line', (bad, message) => {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, commonEnv, int, parseEnv, parsedWith, secondsAsMs } from '@dwld/config';
-import { DEFAULT_QUALITY_OPTIONS, parseQualityOptions } from '@dwld/domain';
+import { ConfigError, commonEnv, int, parseEnv, secondsAsMs } from '@dwld/config';
 
 export const schedulerEnv = z.object({
   ...commonEnv(8083),
@@ -18,7 +17,10 @@ export const schedulerEnv = z.object({
   RETRY_CAP_S: secondsAsMs(1800, { min: 0.01 }),
   /** Tries a link gets while downloaders refuse it; then it is marked failed. */
   MAX_REFUSALS: int({ min: 1, max: 100, default: 3 }),
-  QUALITY_OPTIONS: parsedWith(parseQualityOptions, DEFAULT_QUALITY_OPTIONS),
+  /** Tries a link gets in all (the deployed downloaders answer UNKNOWN to everything); then it is marked failed. */
+  MAX_ATTEMPTS: int({ min: 1, max: 100_000, default: 20 }),
+  /** How long after its first failed try a link is still tried; then it is marked failed. */
+  GIVE_UP_AFTER_S: secondsAsMs(86_400, { min: 1 }),
   /** How long a link.urgent event that could not be written down waits before it is handled again. */
   URGENT_RETRY_S: secondsAsMs(10, { min: 0.2, max: 3600 }),
   SHUTDOWN_TIMEOUT_S: secondsAsMs(15, { min: 1 }),

@@ -11,23 +11,22 @@ import {
   type CallFailure,
 } from './decisions';
 
-const OPTIONS = ['360', '480', '720', '1080', '1440', '2160', 'max'];
 const link = { url: 'https://www.youtube.com/watch?v=x', host: 'www.youtube.com', userId: '42', username: 'ann', quality: '720', folder: null };
 
 describe('planRequest', () => {
   it('sends the link, the username and the chosen quality', () => {
-    expect(planRequest(link, OPTIONS)).toEqual({ ok: true, request: { link: link.url, userName: 'ann', maxQuality: 720 } });
+    expect(planRequest(link)).toEqual({ ok: true, request: { link: link.url, userName: 'ann', maxQuality: 720 } });
   });
   it('files into "[username] Folder" with a folder, and under the user id without a username', () => {
-    expect(planRequest({ ...link, folder: 'Films' }, OPTIONS)).toMatchObject({ request: { userName: '[ann] Films' } });
-    expect(planRequest({ ...link, username: null }, OPTIONS)).toMatchObject({ request: { userName: '42' } });
+    expect(planRequest({ ...link, folder: 'Films' })).toMatchObject({ request: { userName: '[ann] Films' } });
+    expect(planRequest({ ...link, username: null })).toMatchObject({ request: { userName: '42' } });
   });
-  it('sends the highest configured number for max, and no limit when none is configured', () => {
-    expect(planRequest({ ...link, quality: 'max' }, OPTIONS)).toMatchObject({ request: { maxQuality: 2160 } });
-    expect(planRequest({ ...link, quality: 'max' }, ['max'])).toEqual({ ok: true, request: { link: link.url, userName: 'ann' } });
+  it('sends 10000 for max (the Go bot\'s "best") and any number as it is', () => {
+    expect(planRequest({ ...link, quality: 'max' })).toMatchObject({ request: { maxQuality: 10000 } });
+    expect(planRequest({ ...link, quality: '4320' })).toMatchObject({ request: { maxQuality: 4320 } });
   });
   it('refuses a malformed quality', () => {
-    expect(planRequest({ ...link, quality: 'hd' }, OPTIONS)).toMatchObject({ ok: false, message: expect.stringContaining('not a quality') });
+    expect(planRequest({ ...link, quality: 'hd' })).toMatchObject({ ok: false, message: expect.stringContaining('not a quality') });
   });
 });
 

@@ -1,6 +1,6 @@
 // The scheduler's pure decisions: no I/O, no clock, no randomness of their own.
 import type { SetToQueueRequest } from '@dwld/contract';
-import { formatDestination, qualityToMaxQuality, type DispatchFailureKind, type Quality } from '@dwld/domain';
+import { formatDestination, qualityToMaxQuality, type DispatchFailureKind } from '@dwld/domain';
 
 /** What a hand-over needs to know about a link, whether it comes from a row or a link.urgent event. */
 export interface DispatchableLink {
@@ -16,18 +16,25 @@ export type RequestPlan = { ok: true; request: SetToQueueRequest } | { ok: false
 
 /**
  * The SetToQueue request for a link: `userName` as the deployed downloaders expect it
- * ("[username] Folder" or the username) and `maxQuality` (`max`: the highest configured number;
- * absent when none is configured). A malformed quality cannot be sent at all.
+ * ("[username] Folder" or the username) and `maxQuality` (`max`: 10000, the Go bot's "best").
+ * A malformed quality cannot be sent at all.
  */
-export function planRequest(link: DispatchableLink, qualityOptions: readonly Quality[]): RequestPlan {
-  let maxQuality: number | undefined;
+export function planRequest(link: DispatchableLink): RequestPlan {
+  let maxQuality: number;
   try {
-    maxQuality = qualityToMaxQuality(link.quality, qualityOptions);
+    maxQuality = qualityToMaxQuality(link.quality);
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   }
   const userName = formatDestination({ username: link.username, userId: link.userId, folder: link.folder });
-  return { ok: true, request: { link: link.url, userName, ...(maxQuality === undefined ? {} : { maxQuality }) } };
+  return { ok: true, request: { link: link.url, userName, maxQuality } };
+}
+
+/** When a link is given up (see decideAfterFailure). */
+export interface RetryLimits {
+  maxRefusals: number;
+  maxAttempts: number;
+  giveUpAfterMs: number;
 }
 
 /** How much of a lease is kept free at its end: enough to record the outcome before it runs out. */

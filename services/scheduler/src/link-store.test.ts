@@ -212,13 +212,19 @@ describe('LinkStore (real PostgreSQL)', () => {
     await addLinks(2);
     const [a, b] = await claim('me', 2, 30_000);
     const next = new Date(Date.now() + 30_000);
-    expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next })).toBeNull();
-    expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', kind: 'unavailable', nextAttemptAt: next })).toEqual({ replyMessageId: null, messageId: null });
-    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', kind: 'refused', reason: 'unsupported site', nextAttemptAt: null })).not.toBeNull();
+    const firstFailedAt = new Date(Date.now() - 5_000);
+    const kept = { firstFailedAt, unconfirmedDownloader: null };
+    expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next, ...kept })).toBeNull();
+    expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', kind: 'unavailable', nextAttemptAt: next, firstFailedAt, unconfirmedDownloader: 'nas' })).toEqual({ replyMessageId: null, messageId: null });
+    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', kind: 'refused', reason: 'unsupported site', nextAttemptAt: null, ...kept })).not.toBeNull();
     const rowA = await db.link.findUniqueOrThrow({ where: { id: a!.id } });
-    expect(rowA).toMatchObject({ attempts: 1, lastError: 'down', lastErrorKind: 'unavailable', lastErrorReason: null, status: 'queued', claimOwner: null, claimExpiresAt: null, sendAt: next });
+    expect(rowA).toMatchObject({ attempts: 1, lastError: 'down', lastErrorKind: 'unavailable', lastErrorReason: null, status: 'queued', claimOwner: null, claimExpiresAt: null, sendAt: next, firstFailedAt, unconfirmedDownloader: 'nas' });
     const rowB = await db.link.findUniqueOrThrow({ where: { id: b!.id } });
-    expect(rowB).toMatchObject({ attempts: 3, lastError: 'refused', lastErrorKind: 'refused', lastErrorReason: 'unsupported site', status: 'failed', claimOwner: null, sendAt: b!.sendAt });
+    expect(rowB).toMatchObject({ attempts: 3, lastError: 'refused', lastErrorKind: 'refused', lastErrorReason: 'unsupported site', status: 'failed', claimOwner: null, sendAt: b!.sendAt, firstFailedAt, unconfirmedDownloader: null });
+    // A claim hands both back for the next try.
+    await db.link.update({ where: { id: a!.id }, data: { sendAt: new Date(Date.now() - 1000) } });
+    const [again] = await claim('me', 1, 30_000);
+    expect(again).toMatchObject({ id: a!.id, attempts: 1, firstFailedAt, unconfirmedDownloader: 'nas' });
   });
 
   it('releases claims of its owner only', async () => {

@@ -17,6 +17,10 @@ export interface ClaimedLink {
   /** Tries made before this claim. */
   attempts: number;
   urgentEventId: string | null;
+  /** When its first try failed (null: none has). */
+  firstFailedAt: Date | null;
+  /** A downloader that may hold the link already (its last SetToQueue ended without a clear answer). */
+  unconfirmedDownloader: string | null;
 }
 
 /** What one poll read and claimed (LinkStore.claimRound). */
@@ -43,6 +47,10 @@ export interface FailureRecord {
   reason?: string | null;
   /** When to try again; null marks the link failed for good. */
   nextAttemptAt: Date | null;
+  /** When the first try failed (this one's time when it is the first). */
+  firstFailedAt: Date;
+  /** A downloader that may hold the link already: its Queue is read before the next try. */
+  unconfirmedDownloader: string | null;
 }
 
 /** A link.urgent event's link, for writing it down as a row. */
@@ -67,6 +75,8 @@ export interface UrgentRow {
   kind?: string | null;
   reason?: string | null;
   failed: boolean;
+  firstFailedAt?: Date | null;
+  unconfirmedDownloader?: string | null;
 }
 
 /**
@@ -94,8 +104,14 @@ export class LinkStore {
    */
   async claimRound(owner: string, limit: number, leaseMs: number): Promise<ClaimRound> {
     const [row] = await this.sql.rowsWithSettings<{ paused: boolean; links: string; downloaders: string }>(CLAIM_SETTINGS, claimStatement(owner, limit, leaseMs));
-    const links = (JSON.parse(row!.links) as Array<Omit<ClaimedLink, 'chatId' | 'userId' | 'sendAt'> & { chatId: string; userId: string; sendAt: string }>).map(
-      (link): ClaimedLink => ({ ...link, chatId: BigInt(link.chatId), userId: BigInt(link.userId), sendAt: new Date(link.sendAt) }),
+    const links = (JSON.parse(row!.links) as Array<Omit<ClaimedLink, 'chatId' | 'userId' | 'sendAt' | 'firstFailedAt'> & { chatId: string; userId: string; sendAt: string; firstFailedAt: string | null }>).map(
+      (link): ClaimedLink => ({
+        ...link,
+        chatId: BigInt(link.chatId),
+        userId: BigInt(link.userId),
+        sendAt: new Date(link.sendAt),
+        firstFailedAt: link.firstFailedAt === null ? null : new Date(link.firstFailedAt),
+      }),
     );
     return { paused: row!.paused, links, downloaders: JSON.parse(row!.downloaders) as KnownDownloader[] };
   }
@@ -145,6 +161,8 @@ export class LinkStore {
              last_error = ${failure.lastError},
              last_error_kind = ${failure.kind ?? null},
              last_error_reason = ${failure.reason ?? null},
+             first_failed_at = ${failure.firstFailedAt}::timestamptz,
+             unconfirmed_downloader = ${failure.unconfirmedDownloader},
              send_at = COALESCE(${failure.nextAttemptAt}::timestamptz, send_at),
              status = CASE WHEN ${failed}::boolean THEN 'failed'::"LinkStatus" ELSE status END,
              claim_owner = NULL,
@@ -215,11 +233,12 @@ export class LinkStore {
   async writeDownUrgent(link: UrgentLink, row: UrgentRow): Promise<{ id: number; created: boolean }> {
     const inserted = await this.db.$queryRaw<Array<{ id: number }>>`
       INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, reply_message_id, message_id,
-                         send_at, attempts, last_error, last_error_kind, last_error_reason, status, urgent_event_id, updated_at)
+                         send_at, attempts, last_error, last_error_kind, last_error_reason, status, urgent_event_id,
+                         first_failed_at, unconfirmed_downloader, updated_at)
       VALUES (${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.quality},
               ${link.folder}, ${link.replyMessageId}::int, ${link.messageId}::int, ${row.sendAt}::timestamptz,
               ${row.attempts}::int, ${row.lastError}, ${row.kind ?? null}, ${row.reason ?? null}, ${row.failed ? 'failed' : 'queued'}::"LinkStatus",
-              ${link.eventId}, now())
+              ${link.eventId}, ${row.firstFailedAt ?? null}::timestamptz, ${row.unconfirmedDownloader ?? null}, now())
       ON CONFLICT DO NOTHING
       RETURNING id`;
     if (inserted[0]) return { id: inserted[0].id, created: true };
@@ -284,13 +303,14 @@ export function claimStatement(owner: string, limit: number, leaseMs: number): P
           FROM due
          WHERE l.id = due.id
         RETURNING l.id, l.url, l.host, l.chat_id, l.user_id, l.username, l.quality, l.folder, l.reply_message_id,
-                  l.message_id, l.send_at, l.attempts, l.urgent_event_id
+                  l.message_id, l.send_at, l.attempts, l.urgent_event_id, l.first_failed_at, l.unconfirmed_downloader
       )
       SELECT (SELECT paused FROM pause) AS paused,
              (SELECT COALESCE(json_agg(json_build_object(
                        'id', id, 'url', url, 'host', host, 'chatId', chat_id::text, 'userId', user_id::text,
                        'username', username, 'quality', quality, 'folder', folder, 'replyMessageId', reply_message_id,
-                       'messageId', message_id, 'sendAt', send_at, 'attempts', attempts, 'urgentEventId', urgent_event_id)
+                       'messageId', message_id, 'sendAt', send_at, 'attempts', attempts, 'urgentEventId', urgent_event_id,
+                       'firstFailedAt', first_failed_at, 'unconfirmedDownloader', unconfirmed_downloader)
                      ORDER BY send_at, id), '[]') FROM claimed)::text AS links,
              (SELECT COALESCE(json_agg(json_build_object(
                        'name', name, 'host', host, 'port', port, 'patterns', allowed_patterns, 'healthy', healthy)

@@ -93,7 +93,7 @@ describe('scheduler processes (dist/main.js)', () => {
     [{ DATABASE_URL: '' }, 'Invalid configuration: DATABASE_URL is required'],
     [{ SCHEDULER_INTERVAL_S: 'often' }, 'Invalid configuration: SCHEDULER_INTERVAL_S is invalid: must be a number of seconds'],
     [{ CLAIM_LEASE_S: '1', DOWNLOADER_DEADLINE_S: '5' }, 'Invalid configuration: CLAIM_LEASE_S is invalid: must be at least twice DOWNLOADER_DEADLINE_S'],
-    [{ QUALITY_OPTIONS: '720,720' }, 'Invalid configuration: QUALITY_OPTIONS is invalid: quality option "720" is listed twice'],
+    [{ MAX_ATTEMPTS: 'many' }, 'Invalid configuration: MAX_ATTEMPTS is invalid: must be a whole number'],
     [{ DATABASE_URL: 'mysql://root:hunter2@db/x' }, 'Invalid configuration: DATABASE_URL is invalid: must be a postgres or postgresql URL'],
   ])('refuses to start with %j, in one line', async (bad, line) => {
     const proc = run({ ...env(), ...bad });

@@ -15,6 +15,7 @@ export class SchedulerMetrics {
   readonly claimsLost: Counter;
   readonly urgent: Counter;
   readonly publishFailures: Counter;
+  readonly foundInQueue: Counter;
   readonly dispatchLag: Histogram;
   readonly callSeconds: Histogram;
 
@@ -48,6 +49,12 @@ export class SchedulerMetrics {
     this.released = new Counter({ name: 'dwld_scheduler_claims_released_total', help: 'Claims let go without a try (stopping)', registers });
     this.claimsLost = new Counter({ name: 'dwld_scheduler_claims_lost_total', help: 'Links not sent because their lease ran out and another replica took them', registers });
     this.urgent = new Counter({ name: 'dwld_scheduler_urgent_total', help: 'link.urgent events handled, by outcome', labelNames: ['outcome'], registers });
+    this.foundInQueue = new Counter({
+      name: 'dwld_scheduler_found_in_queue_total',
+      help: 'Hand-overs without a clear answer (deadline, UNKNOWN) found done in the downloader\'s Queue, by downloader',
+      labelNames: ['downloader'],
+      registers,
+    });
     this.publishFailures = new Counter({ name: 'dwld_scheduler_result_publish_failures_total', help: 'dispatch.result events that could not be published', registers });
     this.dispatchLag = new Histogram({
       name: 'dwld_scheduler_dispatch_lag_seconds',

@@ -1,10 +1,10 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { decideAfterFailure, type Quality } from '@dwld/domain';
+import { decideAfterFailure } from '@dwld/domain';
 import { dispatchResult, outgoing, type EventInput, type EventPublisher, type OutgoingEvent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { Batcher } from '@dwld/runtime';
 import type { Dispatcher } from './attempt';
-import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure } from './decisions';
+import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure, type RetryLimits } from './decisions';
 import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
 import type { ClaimedLink, LinkStore, SettledMessages } from './link-store';
 import type { SchedulerMetrics } from './metrics';
@@ -31,8 +31,7 @@ export interface SchedulerOptions {
   concurrency: number;
   deadlineMs: number;
   backoff: { baseMs: number; capMs: number };
-  maxRefusals: number;
-  qualityOptions: readonly Quality[];
+  limits: RetryLimits;
   random: () => number;
 }
 
@@ -245,7 +244,7 @@ export class Scheduler {
   private async dispatch(link: ClaimedLink, downloaders: readonly KnownDownloader[], leaseEndsAt: number): Promise<void> {
     const attempt = link.attempts + 1;
     try {
-      const plan = planRequest({ ...link, userId: String(link.userId) }, this.options.qualityOptions);
+      const plan = planRequest({ ...link, userId: String(link.userId) });
       if (!plan.ok) {
         await this.settleFailure(link, attempt, { kind: 'internal', message: `cannot be sent: ${plan.message}` }, true, leaseEndsAt);
         return;
@@ -269,10 +268,10 @@ export class Scheduler {
         }
         leaseEndsAt = renewedAt + this.options.leaseMs;
         return callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs) ? 'go' : 'out_of_time';
-      });
+      }, link.unconfirmedDownloader);
       if (outcome.ok) await this.settleSuccess(link, attempt, outcome.downloader, leaseEndsAt);
       else if (outcome.interrupted) await this.releaseUnstarted(link);
-      else await this.settleFailure(link, attempt, outcome.failure, false, leaseEndsAt);
+      else await this.settleFailure(link, attempt, outcome.failure, false, leaseEndsAt, outcome.unconfirmed ?? null);
     } catch (err) {
       this.logger.error('could not settle a claimed link; it is retried when its claim expires', { linkId: link.id, error: (err as Error).message });
     }
@@ -294,17 +293,28 @@ export class Scheduler {
     await this.publish(link, attempt, messages, { ok: true, downloader, error: null, nextAttemptAt: null, failed: false });
   }
 
-  private async settleFailure(link: ClaimedLink, attempt: number, failure: AttemptFailure, giveUp: boolean, leaseEndsAt: number): Promise<void> {
-    const { store, metrics, owner, backoff, maxRefusals, random } = this.options;
+  private async settleFailure(link: ClaimedLink, attempt: number, failure: AttemptFailure, giveUp: boolean, leaseEndsAt: number, unconfirmed: string | null = null): Promise<void> {
+    const { store, metrics, owner, backoff, limits, random } = this.options;
+    const now = new Date();
+    const firstFailedAt = link.firstFailedAt ?? now;
     const decision = giveUp
-      ? ({ action: 'fail' } as const)
-      : decideAfterFailure({ kind: failure.kind, attempts: attempt, maxRefusals, now: new Date(), baseMs: backoff.baseMs, capMs: backoff.capMs, random });
+      ? ({ action: 'fail', why: 'refused' } as const)
+      : decideAfterFailure({ kind: failure.kind, attempts: attempt, ...limits, firstFailedAt, now, baseMs: backoff.baseMs, capMs: backoff.capMs, random });
     const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
-    const messages = await this.persist(() => store.recordFailure(link, owner, { attempts: attempt, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, nextAttemptAt }), leaseEndsAt);
+    const messages = await this.persist(
+      () => store.recordFailure(link, owner, { attempts: attempt, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, nextAttemptAt, firstFailedAt, unconfirmedDownloader: unconfirmed }),
+      leaseEndsAt,
+    );
     metrics.failures.inc({ reason: failure.kind });
-    if (nextAttemptAt === null) metrics.givenUp.inc({ reason: failure.kind });
+    if (nextAttemptAt === null) metrics.givenUp.inc({ reason: decision.action === 'fail' && decision.why !== 'refused' ? `gave_up_${decision.why}` : failure.kind });
     this.logger[nextAttemptAt === null ? 'warn' : 'info'](nextAttemptAt === null ? 'link failed for good' : 'dispatch failed; will retry', {
-      linkId: link.id, attempt, reason: failure.kind, error: failure.message, ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+      linkId: link.id,
+      attempt,
+      reason: failure.kind,
+      error: failure.message,
+      ...(decision.action === 'fail' ? { gaveUp: decision.why } : {}),
+      ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+      ...(unconfirmed ? { mayHoldIt: unconfirmed } : {}),
     });
     // Gone (removed meanwhile): nobody to tell.
     if (messages === null) return;

@@ -1,10 +1,10 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { decideAfterFailure, type Quality } from '@dwld/domain';
+import { decideAfterFailure } from '@dwld/domain';
 import { dispatchResult, type DispatchResult, type EventMeta, type EventPublisher, type LinkUrgent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from './attempt';
-import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure } from './decisions';
+import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure, type RetryLimits } from './decisions';
 import type { DownloaderDirectory } from './downloader-directory';
 import type { LinkStore, UrgentLink } from './link-store';
 import type { SchedulerMetrics } from './metrics';
@@ -22,8 +22,7 @@ export interface UrgentOptions {
   leaseMs: number;
   deadlineMs: number;
   backoff: { baseMs: number; capMs: number };
-  maxRefusals: number;
-  qualityOptions: readonly Quality[];
+  limits: RetryLimits;
   random: () => number;
   isStopping: () => boolean;
 }
@@ -101,7 +100,7 @@ export class UrgentDispatcher {
       this.logger.info('dispatching is paused: urgent link queued instead', { eventId: meta.eventId, linkId: id });
       return this.markDone(meta, 'paused');
     }
-    const plan = planRequest(event, this.options.qualityOptions);
+    const plan = planRequest(event);
     if (!plan.ok) return this.writeDownFailed(event, meta, link, { kind: 'internal', message: `cannot be sent: ${plan.message}` }, true);
     const leaseEndsAt = lockedAt + this.options.leaseMs;
     const outcome = await dispatcher.attempt(event.host, plan.request, await directory.list(), () => {
@@ -117,7 +116,7 @@ export class UrgentDispatcher {
       this.logger.info('urgent link dispatched', { eventId: meta.eventId, downloader: outcome.downloader });
       return this.writeDownDispatched(event, meta, outcome.downloader, 1);
     }
-    return this.writeDownFailed(event, meta, link, outcome.failure, false);
+    return this.writeDownFailed(event, meta, link, outcome.failure, false, outcome.unconfirmed ?? null);
   }
 
   /** The history row and the result event of an urgent link a downloader took; then done. */
@@ -133,16 +132,16 @@ export class UrgentDispatcher {
   }
 
   /** No downloader took it: a queued (or failed) row carrying the event id, retried by the polls. */
-  private async writeDownFailed(event: LinkUrgent, meta: EventMeta, link: UrgentLink, failure: AttemptFailure, giveUp: boolean): Promise<void> {
-    const { store, metrics, backoff, maxRefusals, random } = this.options;
+  private async writeDownFailed(event: LinkUrgent, meta: EventMeta, link: UrgentLink, failure: AttemptFailure, giveUp: boolean, unconfirmed: string | null = null): Promise<void> {
+    const { store, metrics, backoff, limits, random } = this.options;
     const now = new Date();
     const decision = giveUp
       ? ({ action: 'fail' } as const)
-      : decideAfterFailure({ kind: failure.kind, attempts: 1, maxRefusals, now, baseMs: backoff.baseMs, capMs: backoff.capMs, random });
+      : decideAfterFailure({ kind: failure.kind, attempts: 1, ...limits, firstFailedAt: now, now, baseMs: backoff.baseMs, capMs: backoff.capMs, random });
     const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
     let written: { id: number; created: boolean };
     try {
-      written = await store.writeDownUrgent(link, { sendAt: nextAttemptAt ?? now, attempts: 1, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, failed: nextAttemptAt === null });
+      written = await store.writeDownUrgent(link, { sendAt: nextAttemptAt ?? now, attempts: 1, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, failed: nextAttemptAt === null, firstFailedAt: now, unconfirmedDownloader: unconfirmed });
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       throw new RetryLater(`no downloader took the urgent link (${failure.kind}) and the database is unavailable: retrying later`);
