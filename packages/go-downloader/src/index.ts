@@ -1,0 +1,3 @@
+export * from './go-facts';
+export * from './go-downloader';
+export * from './register-once';
