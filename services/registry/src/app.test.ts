@@ -5,8 +5,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import { serveDownloader, type DownloaderHandlers, type RunningServer } from '@dwld/contract';
 import { createDatabase, type Database } from '@dwld/db';
 import { EventPublisher, streamKey, downloaderChanged } from '@dwld/events';
+import { startGoDownloader, registerOnce, type RunningGoDownloader } from '@dwld/go-downloader';
 import { createLogger, silentLogger, type Logger } from '@dwld/logger';
-import { createRedisNamespace, createTestDatabase, freePort, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, freePort, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { RegistryApp } from './app';
 import { parseRegistryConfig } from './config';
 
@@ -150,11 +151,12 @@ describe('registry (real gRPC, PostgreSQL and Redis)', () => {
 
   it.each([
     [{ serverName: '', serverHost: 'h', serverPort: 1, allowedRootLinks: ['*'] }, 'serverName'],
-    [{ serverName: 'x', serverHost: '', serverPort: 1, allowedRootLinks: ['*'] }, 'serverHost'],
+    [{ serverName: 'x', serverHost: 'nas local', serverPort: 1, allowedRootLinks: ['*'] }, 'serverHost'],
     [{ serverName: 'x', serverHost: 'h', serverPort: 0, allowedRootLinks: ['*'] }, 'serverPort'],
     [{ serverName: 'x', serverHost: 'h', serverPort: 65536, allowedRootLinks: ['*'] }, 'serverPort'],
     [{ serverName: 'x', serverHost: 'h', serverPort: 80, allowedRootLinks: [] }, 'allowedRootLinks'],
-    [{ serverName: 'x', serverHost: 'h', serverPort: 80, allowedRootLinks: ['not a host'] }, 'allowedRootLinks[0]'],
+    [{ serverName: 'x', serverHost: 'h', serverPort: 80, allowedRootLinks: ['not a host'] }, 'allowedRootLinks'],
+    [{ serverName: 'x', serverHost: 'h', serverPort: 80, allowedRootLinks: ['', ' '] }, 'allowedRootLinks'],
     [{}, 'serverName'],
   ])('answers INVALID_ARGUMENT for %j and stores nothing', async (request, field) => {
     const { grpcPort } = await startRegistry();
@@ -213,6 +215,94 @@ describe('registry (real gRPC, PostgreSQL and Redis)', () => {
     stream.cancel();
     reflection.close();
     expect(services.sort()).toEqual(['grpc.health.v1.Health', 'grpc.v1.Bot']);
+  });
+
+  /** A JSON logger whose lines the test reads back. */
+  function capturedLogger() {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const logger = createLogger({ service: 'registry', level: 'debug', json: true, stream });
+    const lines = () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: string; message: string; [key: string]: unknown });
+    return { logger, lines };
+  }
+
+  describe('registrations as the deployed Go downloaders send them', () => {
+    const gos: RunningGoDownloader[] = [];
+    afterAll(() => Promise.all(gos.map((go) => go.stop())));
+
+    it('accepts a sloppy pattern list, stores the usable patterns, and warns once per change', async () => {
+      const { logger, lines } = capturedLogger();
+      const { grpcPort } = await startRegistry({}, undefined, logger);
+      const sloppy = { serverName: 'Unona', serverHost: '10.0.0.5', serverPort: 8888, allowedRootLinks: ['youtube.com', ' rutube.ru', ''] };
+      expect(await register(grpcPort, sloppy)).toBeNull();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'Unona' } })).toMatchObject({ allowedPatterns: ['youtube.com', 'rutube.ru'], host: '10.0.0.5' });
+      // The same list again (as our own simulated downloaders do every 30 s): no second warning.
+      expect(await register(grpcPort, sloppy)).toBeNull();
+      const warnings = () => lines().filter((l) => l.level === 'warn');
+      expect(warnings()).toEqual([expect.objectContaining({ message: 'downloader registered with patterns dropped or rewritten', downloader: 'Unona', patterns: ['youtube.com', 'rutube.ru'], notes: '"" dropped (empty)' })]);
+      expect(await changes()).toHaveLength(1);
+    });
+
+    it('takes a URL-shaped pattern as its host', async () => {
+      const { grpcPort } = await startRegistry();
+      expect(await register(grpcPort, { serverName: 'yt', serverHost: '10.0.0.6', serverPort: 8888, allowedRootLinks: ['https://www.youtube.com/'] })).toBeNull();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'yt' } })).toMatchObject({ allowedPatterns: ['www.youtube.com'] });
+    });
+
+    it.each(['', '0.0.0.0', '::'])('stores the address the call came from for the host %j, and says so', async (host) => {
+      const { logger, lines } = capturedLogger();
+      const { grpcPort } = await startRegistry({}, undefined, logger);
+      expect(await register(grpcPort, { serverName: 'anywhere', serverHost: host, serverPort: 8888, allowedRootLinks: ['all'] })).toBeNull();
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'anywhere' } })).toMatchObject({ host: '127.0.0.1', port: 8888, allowedPatterns: ['all'] });
+      expect(lines().filter((l) => l.message.startsWith('downloader address taken from the call'))).toEqual([expect.objectContaining({ level: 'info', downloader: 'anywhere', address: '127.0.0.1' })]);
+      expect((await changes())[0]).toMatchObject({ name: 'anywhere', host: '127.0.0.1' });
+    });
+
+    it('refuses a list with nothing usable and stores nothing', async () => {
+      const { grpcPort } = await startRegistry();
+      const err = await register(grpcPort, { serverName: 'empty', serverHost: '', serverPort: 8888, allowedRootLinks: ['', ' '] });
+      expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err?.details).toContain('no usable pattern');
+      expect(await db.downloader.count()).toBe(0);
+      expect(await changes()).toEqual([]);
+    });
+
+    it('takes the Go downloader\'s one registration end to end and health-checks it', async () => {
+      const { app, grpcPort } = await startRegistry();
+      const go = await startGoDownloader();
+      gos.push(go);
+      const result = await registerOnce({ registryAddress: `127.0.0.1:${grpcPort}`, name: 'Unona', assign: 'youtube.com, rutube.ru,', host: '0.0.0.0', port: go.port, deadlineMs: 5000 });
+      expect(result.error).toBeNull();
+      expect(result.request.allowedRootLinks).toEqual(['youtube.com', ' rutube.ru', '']);
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'Unona' } })).toMatchObject({ host: '127.0.0.1', port: go.port, allowedPatterns: ['youtube.com', 'rutube.ru'] });
+      await app.pollHealth();
+      expect(go.calls('Healtheck')).toHaveLength(1);
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'Unona' } })).toMatchObject({ healthy: true, lastHealthOk: true, lastHealthMessage: 'OK' });
+    });
+
+    it('keeps a registration across a registry restart: the Go downloader, which never registers again, is still listed and polled', async () => {
+      const first = await startRegistry();
+      const go = await startGoDownloader();
+      gos.push(go);
+      expect((await registerOnce({ registryAddress: `127.0.0.1:${first.grpcPort}`, name: 'once', assign: 'all', host: '', port: go.port, deadlineMs: 5000 })).error).toBeNull();
+      await first.app.stop();
+      apps.splice(apps.indexOf(first.app), 1);
+
+      go.clearCalls();
+      // A new registry on the same database; nothing registers with it.
+      const second = await startRegistry();
+      expect((await second.app.store.list()).map((d) => [d.name, d.host, d.port])).toEqual([['once', '127.0.0.1', go.port]]);
+      // Its poller's first round runs at start, by itself.
+      await waitFor(() => go.calls('Healtheck').length >= 1, { what: 'the new registry to call Healtheck' });
+      await waitFor(async () => (await db.downloader.findUniqueOrThrow({ where: { name: 'once' } })).lastHealthOk === true, { what: 'the health check to be recorded' });
+      expect(go.calls().filter((c) => c.method !== 'Healtheck')).toEqual([]);
+      expect(await db.downloader.findUniqueOrThrow({ where: { name: 'once' } })).toMatchObject({ healthy: true, lastHealthMessage: 'OK' });
+    });
   });
 
   describe('health checks', () => {

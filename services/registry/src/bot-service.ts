@@ -4,7 +4,8 @@ import { isDatabaseUnavailable, type Downloader } from '@dwld/db';
 import type { Logger } from '@dwld/logger';
 import { hasBearerToken } from './auth';
 import type { DownloaderStore, RegisterOutcome } from './downloader-store';
-import { validateRegistration } from './registration';
+import { describePatternNotes } from '@dwld/domain';
+import { peerAddress, validateRegistration } from './registration';
 
 export interface BotServiceDeps {
   store: DownloaderStore;
@@ -33,13 +34,13 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
       deps.logger.warn('registration refused: missing or wrong token', { peer });
       throw new GrpcStatusError(grpc.status.UNAUTHENTICATED, 'a valid registration token is required (metadata "authorization: Bearer <token>")');
     }
-    const result = validateRegistration(request);
+    const result = validateRegistration(request, { peerAddress: peerAddress(peer) });
     if (!result.ok) {
       deps.onOutcome?.('invalid');
       deps.logger.warn('registration refused: invalid request', { peer, reason: result.reason });
       throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, result.reason);
     }
-    const { registration } = result;
+    const { registration, notes, hostFromPeer } = result;
     let outcome: RegisterOutcome;
     try {
       outcome = await deps.store.register(registration, new Date());
@@ -57,6 +58,14 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
     if (!outcome.changed) {
       deps.logger.debug('downloader registered again, unchanged', details);
       return {};
+    }
+    // Told once per new or changed registration, not at each identical one (a downloader that
+    // re-registers every few seconds with the same sloppy list is warned about once).
+    if (hostFromPeer) {
+      deps.logger.info('downloader address taken from the call: it registered an empty or all-interfaces host', { downloader: registration.name, sent: request.serverHost, address: registration.host, peer });
+    }
+    if (notes.length > 0) {
+      deps.logger.warn('downloader registered with patterns dropped or rewritten', { downloader: registration.name, patterns: registration.patterns, notes: describePatternNotes(notes) });
     }
     deps.logger.info('downloader registered', details);
     await deps.onChanged(outcome.downloader);

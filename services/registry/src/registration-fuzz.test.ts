@@ -1,16 +1,33 @@
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { registerDownloader } from '@dwld/contract';
 import { createDatabase, type Database } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
+import { isHostname, WILDCARD_PATTERNS } from '@dwld/domain';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { RegistryApp } from './app';
 import { parseRegistryConfig } from './config';
-import { validateRegistration } from './registration';
+import { MAX_NAME_LENGTH, validateRegistration } from './registration';
 
-// Hostile registrations over real gRPC: every call is answered OK, INVALID_ARGUMENT or
-// UNAUTHENTICATED; only valid, authenticated ones are stored; the server stays up.
+// Hostile and sloppy registrations over real gRPC: every call is answered OK, INVALID_ARGUMENT
+// or UNAUTHENTICATED; only valid, authenticated ones are stored, and what is stored is always
+// usable (a name, a dialable host, a port, at least one well-formed pattern); the server stays up.
+// The calls come from 127.0.0.1, which is the host an empty or 0.0.0.0 serverHost stands for.
+const PEER = { peerAddress: '127.0.0.1' };
+
+/** What any stored row must be, whatever was sent. */
+function expectUsable(row: { name: string; host: string; port: number; allowedPatterns: string[] }): void {
+  expect(row.name.length).toBeGreaterThan(0);
+  expect(row.name.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
+  expect(row.name).toBe(row.name.trim());
+  expect(isHostname(row.host) || isIP(row.host) !== 0).toBe(true);
+  expect(row.host).not.toBe('0.0.0.0');
+  expect(row.port >= 1 && row.port <= 65535).toBe(true);
+  expect(row.allowedPatterns.length).toBeGreaterThan(0);
+  for (const pattern of row.allowedPatterns) expect(WILDCARD_PATTERNS.has(pattern) || isHostname(pattern) || isIP(pattern) !== 0).toBe(true);
+}
 describe('registration with random input (property-based, real gRPC)', () => {
   const token = 'fuzz-registration-token-0001';
   let database: TestDatabase;
@@ -32,12 +49,14 @@ describe('registration with random input (property-based, real gRPC)', () => {
     await Promise.all([database.drop(), ns.cleanup()]);
   });
 
-  const hostish = fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 300 }), fc.constantFrom('', ' ', 'localhost', '*', 'any'));
+  const hostish = fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 300 }), fc.constantFrom('', ' ', 'localhost', '*', 'any', '0.0.0.0', '::', '[::]'));
+  // What the deployed downloaders send: their config string split on ",", nothing trimmed.
+  const sloppy = fc.constantFrom(' youtube.com', 'rutube.ru ', '', ' ', 'https://www.youtube.com/', '*.vk.com', 'all', 'ALL');
   const request = fc.record({
     serverName: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.constant('')),
     serverHost: hostish,
     serverPort: fc.oneof(fc.integer({ min: -70_000, max: 70_000 }), fc.constantFrom(0, 1, 65535, 65536, -1, 2 ** 31 - 1, -(2 ** 31))),
-    allowedRootLinks: fc.array(fc.oneof(hostish, fc.webUrl()), { maxLength: 300 }),
+    allowedRootLinks: fc.array(fc.oneof(hostish, fc.webUrl(), sloppy), { maxLength: 300 }),
   });
 
   it('answers every call with OK, INVALID_ARGUMENT or UNAUTHENTICATED and stores exactly the valid authenticated ones', async () => {
@@ -49,7 +68,7 @@ describe('registration with random input (property-based, real gRPC)', () => {
           () => 'ok',
           (err: grpc.ServiceError) => grpc.status[err.code],
         );
-        const valid = validateRegistration(req);
+        const valid = validateRegistration(req, PEER);
         if (auth !== 'right') {
           expect(outcome).toBe('UNAUTHENTICATED');
           expect(await db.downloader.count()).toBe(before);
@@ -58,7 +77,9 @@ describe('registration with random input (property-based, real gRPC)', () => {
           expect(await db.downloader.count()).toBe(before);
         } else {
           expect(outcome).toBe('ok');
-          expect(await db.downloader.findUnique({ where: { name: valid.registration.name } })).toMatchObject({ host: valid.registration.host, port: valid.registration.port, allowedPatterns: valid.registration.patterns });
+          const row = await db.downloader.findUniqueOrThrow({ where: { name: valid.registration.name } });
+          expect(row).toMatchObject({ host: valid.registration.host, port: valid.registration.port, allowedPatterns: valid.registration.patterns });
+          expectUsable(row);
         }
       }),
       { numRuns: 150 },
@@ -78,7 +99,7 @@ describe('registration with random input (property-based, real gRPC)', () => {
     await fc.assert(
       fc.asyncProperty(valid, async (req) => {
         await registerDownloader(target, req, { token });
-        const expected = validateRegistration(req);
+        const expected = validateRegistration(req, PEER);
         if (!expected.ok) throw new Error(`generator produced an invalid registration: ${expected.reason}`);
         expect(await db.downloader.findMany({ where: { name: expected.registration.name } })).toEqual([
           expect.objectContaining({ host: expected.registration.host, port: req.serverPort, allowedPatterns: expected.registration.patterns }),

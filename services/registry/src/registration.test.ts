@@ -1,4 +1,4 @@
-import { isHostname, validateRegistration } from './registration';
+import { peerAddress, validateRegistration } from './registration';
 
 const valid = { serverName: 'home-nas', serverHost: 'nas.local', serverPort: 50051, allowedRootLinks: ['youtube.com', 'VK.com'] };
 
@@ -7,17 +7,58 @@ describe('validateRegistration', () => {
     expect(validateRegistration({ ...valid, allowedRootLinks: ['YouTube.com', 'youtube.com', '*'] })).toEqual({
       ok: true,
       registration: { name: 'home-nas', host: 'nas.local', port: 50051, patterns: ['youtube.com', '*'] },
+      notes: [],
+      hostFromPeer: false,
     });
   });
 
-  it.each(['*', 'any', 'all', 'ALL', 'localhost', 'm.youtube.com', 'xn--80ak6aa92e.com'])('accepts the pattern %s', (pattern) => {
+  it.each(['*', 'any', 'all', 'ALL', 'localhost', 'm.youtube.com', 'xn--80ak6aa92e.com', '10.0.0.7'])('accepts the pattern %s', (pattern) => {
     expect(validateRegistration({ ...valid, allowedRootLinks: [pattern] }).ok).toBe(true);
   });
 
-  it.each(['10.1.2.3', '::1', '[::1]', 'fe80::1', 'downloader', 'a-b.example.org'])('accepts the host %s', (host) => {
+  it.each(['10.1.2.3', '::1', '[::1]', 'fe80::1', 'downloader', 'a-b.example.org', ' NAS.lan '])('accepts the host %s', (host) => {
     const result = validateRegistration({ ...valid, serverHost: host });
     expect(result.ok).toBe(true);
-    if (result.ok) expect(result.registration.host).not.toMatch(/[[\]]/);
+    if (result.ok) {
+      expect(result.registration.host).not.toMatch(/[[\] A-Z]/);
+      expect(result.hostFromPeer).toBe(false);
+    }
+  });
+
+  describe('as the deployed Go downloaders send it', () => {
+    it('keeps the usable patterns of a sloppy list and notes what it dropped', () => {
+      const result = validateRegistration({ ...valid, allowedRootLinks: ['youtube.com', ' rutube.ru', ''] });
+      expect(result).toMatchObject({ ok: true, registration: { patterns: ['youtube.com', 'rutube.ru'] }, notes: [{ given: '', why: 'empty' }] });
+    });
+
+    it.each([
+      ['https://www.youtube.com/', 'www.youtube.com'],
+      ['https://vk.com/video', 'vk.com'],
+      ['*.youtube.com', 'youtube.com'],
+      ['rutube.ru:443', 'rutube.ru'],
+    ])('takes %s as %s, with a note', (pattern, kept) => {
+      const result = validateRegistration({ ...valid, allowedRootLinks: [pattern] });
+      expect(result).toMatchObject({ ok: true, registration: { patterns: [kept] }, notes: [{ kept }] });
+    });
+
+    it('drops unusable patterns next to usable ones', () => {
+      const result = validateRegistration({ ...valid, allowedRootLinks: ['youtube.com', 'not a host', '-bad.com'] });
+      expect(result).toMatchObject({ ok: true, registration: { patterns: ['youtube.com'] } });
+      if (result.ok) expect(result.notes.map((n) => n.kept)).toEqual([undefined, undefined]);
+    });
+
+    it('trims the name', () => {
+      expect(validateRegistration({ ...valid, serverName: '  Unona ' })).toMatchObject({ ok: true, registration: { name: 'Unona' } });
+    });
+
+    it.each(['', '0.0.0.0', '::', '[::]', ' 0.0.0.0 ', '0:0:0:0:0:0:0:0'])('takes the caller\'s address for the host %j', (host) => {
+      const result = validateRegistration({ ...valid, serverHost: host }, { peerAddress: '192.168.1.20' });
+      expect(result).toMatchObject({ ok: true, registration: { host: '192.168.1.20' }, hostFromPeer: true });
+    });
+
+    it('refuses an empty host when the caller\'s address is unknown', () => {
+      expect(validateRegistration({ ...valid, serverHost: '' })).toEqual({ ok: false, reason: expect.stringContaining('serverHost is empty') });
+    });
   });
 
   it.each([
@@ -25,20 +66,20 @@ describe('validateRegistration', () => {
     [{ serverName: '   ' }, 'serverName is required'],
     [{ serverName: 'x'.repeat(129) }, 'serverName must be at most 128'],
     [{ serverName: 'bad\nname' }, 'serverName must not contain control'],
-    [{ serverHost: '' }, 'serverHost is required'],
     [{ serverHost: 'http://nas' }, 'serverHost must be a host name'],
     [{ serverHost: 'nas local' }, 'serverHost must be a host name'],
+    [{ serverHost: 'nas!' }, 'serverHost must be a host name'],
     [{ serverPort: 0 }, 'serverPort must be between 1 and 65535'],
     [{ serverPort: -5 }, 'serverPort must be between 1 and 65535'],
     [{ serverPort: 70000 }, 'serverPort must be between 1 and 65535'],
-    [{ allowedRootLinks: [] }, 'at least one pattern'],
+    [{ allowedRootLinks: [] }, 'no usable pattern'],
+    [{ allowedRootLinks: [''] }, 'no usable pattern'],
+    [{ allowedRootLinks: ['', ' '] }, 'no usable pattern'],
+    [{ allowedRootLinks: ['not a host', '-bad.com'] }, 'no usable pattern'],
     [{ allowedRootLinks: Array.from({ length: 257 }, (_, i) => `h${i}.com`) }, 'at most 256'],
-    [{ allowedRootLinks: ['youtube.com', 'https://vk.com/'] }, 'allowedRootLinks[1] must be a host name'],
-    [{ allowedRootLinks: ['*.youtube.com'] }, 'allowedRootLinks[0] must be a host name'],
-    [{ allowedRootLinks: [''] }, 'allowedRootLinks[0] must be a host name'],
-    [{ allowedRootLinks: ['-bad.com'] }, 'allowedRootLinks[0] must be a host name'],
+    [{ allowedRootLinks: [...Array.from({ length: 256 }, () => ''), 'youtube.com'] }, 'at most 256'],
   ])('refuses %j: %s', (change, reason) => {
-    const result = validateRegistration({ ...valid, ...change });
+    const result = validateRegistration({ ...valid, ...change }, { peerAddress: '127.0.0.1' });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toContain(reason);
   });
@@ -49,17 +90,27 @@ describe('validateRegistration', () => {
   });
 
   it('never echoes the input in a reason', () => {
-    const result = validateRegistration({ ...valid, allowedRootLinks: ['https://secret-token@vk.com'] });
+    const result = validateRegistration({ ...valid, allowedRootLinks: ['https://secret-token@', 'secret token'] });
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.reason).not.toContain('secret-token');
+    if (!result.ok) expect(result.reason).not.toContain('secret');
   });
 });
 
-describe('isHostname', () => {
-  it('limits labels to 63 characters and names to 253', () => {
-    expect(isHostname(`${'a'.repeat(63)}.com`)).toBe(true);
-    expect(isHostname(`${'a'.repeat(64)}.com`)).toBe(false);
-    expect(isHostname(Array.from({ length: 64 }, () => 'abc').join('.'))).toBe(false);
-    expect(isHostname('a..b')).toBe(false);
+describe('peerAddress', () => {
+  it.each([
+    ['127.0.0.1:54321', '127.0.0.1'],
+    ['ipv4:10.0.0.5:50051', '10.0.0.5'],
+    ['::1:54321', '::1'],
+    ['[::1]:54321', '::1'],
+    ['ipv6:[fe80::1]:443', 'fe80::1'],
+    ['::ffff:127.0.0.1:40000', '127.0.0.1'],
+    ['::FFFF:192.168.0.9:1', '192.168.0.9'],
+    ['10.0.0.9', '10.0.0.9'],
+  ])('reads %s as %s', (peer, address) => {
+    expect(peerAddress(peer)).toBe(address);
+  });
+
+  it.each(['unknown', '', '/tmp/grpc.sock', 'localhost:80'])('finds no address in %j', (peer) => {
+    expect(peerAddress(peer)).toBeUndefined();
   });
 });
