@@ -12,6 +12,8 @@ export type CallbackAction =
   | { kind: 'remove'; linkId: number }
   /** ✖ next to a link in /queue's listing (the listing is drawn again). */
   | { kind: 'remove-listed'; linkId: number }
+  /** ↻ on a failed link's card: queue it afresh. */
+  | { kind: 'retry'; linkId: number }
   | { kind: 'filter'; status: FilterStatus }
   /** The answer to /clean's "are you sure?": go ahead, or leave the history alone. */
   | { kind: 'clean'; confirmed: boolean }
@@ -24,7 +26,7 @@ const DECIMAL = /^(0|[1-9]\d*)$/;
 
 /**
  * The compact payload of an action: `q:<linkId>:<quality>`, `f:<linkId>:<folderIndex>`,
- * `r:<linkId>`, `x:<linkId>`, `s:<status>`, `c:y` / `c:n`, `n`. Throws for fields decode would refuse, and for a payload
+ * `r:<linkId>`, `x:<linkId>`, `t:<linkId>`, `s:<status>`, `c:y` / `c:n`, `n`. Throws for fields decode would refuse, and for a payload
  * over 64 bytes.
  */
 export function encodeCallbackData(action: CallbackAction): string {
@@ -45,6 +47,8 @@ function payloadOf(action: CallbackAction): string {
       return `r:${action.linkId}`;
     case 'remove-listed':
       return `x:${action.linkId}`;
+    case 'retry':
+      return `t:${action.linkId}`;
     case 'filter':
       return `s:${action.status}`;
     case 'clean':
@@ -72,10 +76,11 @@ export function decodeCallbackData(data: unknown): CallbackAction | null {
       return { kind: 'folder', linkId, folderIndex };
     }
     case 'r':
-    case 'x': {
+    case 'x':
+    case 't': {
       const linkId = parseId(first);
       if (linkId === null || second !== undefined) return null;
-      return { kind: prefix === 'r' ? 'remove' : 'remove-listed', linkId };
+      return { kind: prefix === 'r' ? 'remove' : prefix === 'x' ? 'remove-listed' : 'retry', linkId };
     }
     case 's': {
       const status = FILTER_STATUSES.find((candidate) => candidate === first);

@@ -138,9 +138,9 @@ export class GatewayApp {
       },
     });
 
-    const routes: Record<string, RouteHandler> = {
-      'POST /links': linksApi({ config, intake: intake, logger, onQueued: (outcome) => this.replyToApiLink(outcome) }),
-    };
+    const api = linksApi({ config, intake: intake, logger, onQueued: (outcome) => this.replyToApiLink(outcome) });
+    // POST /link is the Go bot's address for the same thing: its scripts change only the host and add the token.
+    const routes: Record<string, RouteHandler> = { 'POST /links': api, 'POST /link': api };
     if (config.WEBHOOK_URL) {
       routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = webhookRoute({
         secret: config.WEBHOOK_SECRET ?? '',

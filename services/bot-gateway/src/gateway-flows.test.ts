@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { GrpcStatusError, serveDownloader, type DownloaderHandlers, type RunningServer } from '@dwld/contract';
 import type { Database } from '@dwld/db';
-import { dispatchResult, EventPublisher, type DispatchResult } from '@dwld/events';
+import { dispatchResult, EventPublisher, linkAdded, type DispatchResult } from '@dwld/events';
 import type { TelegramEmulator } from '@dwld/telegram-emulator';
 import { freePort, waitFor } from '@dwld/testkit';
 import { ADMIN, ALICE, BOB, startHarness, type Harness } from './testing/harness';
@@ -83,7 +83,7 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     await first.user.nextBotMessage((m) => (m.text ?? '').includes('Notifications are on'));
   });
 
-  it('shows a failed attempt in plain words with the next try on the card, and a final failure without the keyboard; never the technical error', async () => {
+  it('shows a failed attempt in plain words with the next try on the card, and a final failure with only "try again" and "remove"; never the technical error', async () => {
     const { user, reply, link } = await queueLink(BOB, 'https://vimeo.com/fails');
     const next = new Date(Date.now() + 120_000);
     const technical = 'nas: SetToQueue to downloader "nas" at 127.0.0.1:37939 failed: UNAVAILABLE: No connection established';
@@ -103,8 +103,8 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     expect(failed.text).toContain('The downloader refused this link: “unsupported site”');
     expect(failed.text).toContain('Gave up after 3 attempt(s)');
     expect(failed.text).not.toMatch(/INVALID_ARGUMENT|SetToQueue|Queued/);
-    // Nothing left to choose on it: only the way out of the queue.
-    expect((failed.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> }).inline_keyboard.flat().map((b) => b.text)).toEqual(['✖ Remove']);
+    // Nothing left to choose on it: try it again, or take it off the queue.
+    expect((failed.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> }).inline_keyboard.flat().map((b) => b.text)).toEqual(['↻ Try again', '✖ Remove']);
 
     // The admin's /queue keeps the technical detail; the owner's shows the plain words.
     const admin = emulator.user({ id: ADMIN });
@@ -114,6 +114,34 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     const own = await user.nextBotMessage((m) => (m.text ?? '').includes('vimeo.com/fails'));
     expect(own.text).toContain('The downloader refused this link');
     expect(own.text).not.toContain('INVALID_ARGUMENT');
+
+    // "Try again": only the owner or an admin; it queues the link afresh, to be sent now, and wakes the schedulers.
+    const retry = (failed.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat().find((b) => b.text === '↻ Try again')!.callback_data;
+    const alicePress = await emulator.user({ id: ALICE }).forgedCallback(reply.message_id, retry);
+    expect((await alicePress.answer()).text).toContain('not your link');
+    expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ status: 'failed', attempts: 3 });
+    const pressedAt = Date.now();
+    const press = await user.pressButton(reply.message_id, retry);
+    expect((await press.answer()).text).toBe('Queued again: sending it now.');
+    const requeued = await db.link.findUniqueOrThrow({ where: { id: link.id } });
+    expect(requeued).toMatchObject({ status: 'queued', attempts: 0, firstFailedAt: null, lastError: null, lastErrorKind: null, lastErrorReason: null });
+    expect(requeued.sendAt.getTime()).toBeGreaterThanOrEqual(pressedAt - 1000);
+    expect(requeued.sendAt.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await h.events(linkAdded.type)).toContainEqual(expect.objectContaining({ linkId: link.id, url: link.url, userId: String(BOB) }));
+    await waitFor(() => user.messages().find((m) => m.message_id === reply.message_id)?.text?.includes('Queued'), { what: 'the card to say queued again' });
+    const card = user.messages().find((m) => m.message_id === reply.message_id)!;
+    expect(card.text).toContain('Sending now');
+    expect(card.text).not.toContain('refused');
+    // Pressed again (a stale card): it is queued already, nothing changes.
+    const twice = await user.forgedCallback(reply.message_id, retry);
+    expect((await twice.answer()).text).toBe('This link is queued already.');
+    // An admin may try someone else's failed link again.
+    await db.link.update({ where: { id: link.id }, data: { status: 'failed', attempts: 20, lastErrorKind: 'internal', lastErrorReason: 'SetToQueue: disk full' } });
+    const byAdmin = await emulator.user({ id: ADMIN }).forgedCallback(reply.message_id, retry);
+    expect((await byAdmin.answer()).text).toBe('Queued again: sending it now.');
+    expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ status: 'queued', attempts: 0 });
+    // Failed again, as the /select test below expects to find it.
+    await db.link.update({ where: { id: link.id }, data: { status: 'failed', attempts: 3 } });
   });
 
   it('deletes service replies after SERVICE_MESSAGE_TTL_S (durably scheduled)', async () => {

@@ -60,7 +60,7 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(reply.text).toContain('Folder: —');
     expect(reply.text).toMatch(/Sending in (60|59) s/);
     const buttons = (reply.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat();
-    expect(buttons.map((b) => b.text)).toEqual(expect.arrayContaining(['360', '✓ 1080', 'max', 'Music', 'Films', '✖ Remove']));
+    expect(buttons.map((b) => b.text)).toEqual(expect.arrayContaining(['720', '✓ 1080', 'max', 'Music', 'Films', '✖ Remove']));
     for (const b of buttons) expect(Buffer.byteLength(b.callback_data)).toBeLessThanOrEqual(64);
     expect(buttons.some((b) => b.callback_data.includes('youtube'))).toBe(false);
 
@@ -113,7 +113,7 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ folder: 'Films', quality: '720' });
 
     // Bob presses a button of Alice's link (forged onto his own chat's view of it).
-    const bobPress = await emulator.user({ id: BOB }).forgedCallback(reply.message_id, data('360'));
+    const bobPress = await emulator.user({ id: BOB }).forgedCallback(reply.message_id, data('1440'));
     expect((await bobPress.answer()).text).toContain('not your link');
     const forged = await alice.forgedCallback(reply.message_id, 'q:abc:zzz');
     expect((await forged.answer()).text).toContain('no longer valid');
@@ -233,6 +233,27 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(results[1]).toMatchObject({ status: 'rejected', reason: 'scheme' });
     expect(await db.link.findFirst({ where: { url: 'https://vimeo.com/api1' } })).toMatchObject({ userId: BigInt(ADMIN), quality: '720', folder: 'Music' });
     expect(await db.link.count({ where: { url: { startsWith: 'file:' } } })).toBe(0);
+  });
+
+  it('answers POST /link (the Go bot\'s address) exactly as POST /links, taking the Go body with its empty folder', async () => {
+    const url = `http://127.0.0.1:${httpPort}/link`;
+    const goBody = JSON.stringify({ links: [{ link: 'https://vimeo.com/go1', folder: '' }, { link: 'https://vimeo.com/go2', folder: 'Music' }, { link: 'ftp://x/y', folder: '' }] });
+    expect((await fetch(url, { method: 'POST', body: goBody })).status).toBe(401);
+    expect(await db.link.count({ where: { url: { startsWith: 'https://vimeo.com/go' } } })).toBe(0);
+    const res = await fetch(url, { method: 'POST', body: goBody, headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(res.status).toBe(207);
+    const { results } = (await res.json()) as { results: Array<Record<string, unknown>> };
+    expect(results).toEqual([
+      expect.objectContaining({ status: 'queued', url: 'https://vimeo.com/go1', quality: '1080', folder: null }),
+      expect.objectContaining({ status: 'queued', url: 'https://vimeo.com/go2', folder: 'Music' }),
+      expect.objectContaining({ status: 'rejected', reason: 'scheme' }),
+    ]);
+    // The same body again: already there, as POST /links says it.
+    const again = await fetch(url, { method: 'POST', body: JSON.stringify({ links: [{ link: 'https://vimeo.com/go1' }] }), headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { results: unknown[] }).results).toEqual([expect.objectContaining({ status: 'duplicate', url: 'https://vimeo.com/go1' })]);
+    const bad = await fetch(url, { method: 'POST', body: '{"links":[]}', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(bad.status).toBe(400);
   });
 
   it('when the database is down, publishes the link for immediate dispatch and says so', async () => {

@@ -83,7 +83,8 @@ function failureEn(link: LinkView): string {
     case 'no_downloader':
       return `⚠️ No downloader takes links from ${e(link.host)} yet.`;
     case 'internal':
-      return '⚠️ Handing it over failed on our side.';
+      // The deployed downloaders answer UNKNOWN, with their own words, for every error.
+      return link.failureReason ? `⚠️ The downloader could not take it: “${e(link.failureReason)}”` : '⚠️ Handing it over failed on our side.';
     default:
       return '⚠️ The last try failed.';
   }
@@ -98,7 +99,7 @@ function failureRu(link: LinkView): string {
     case 'no_downloader':
       return `⚠️ Ссылки с ${e(link.host)} пока не берёт ни один загрузчик.`;
     case 'internal':
-      return '⚠️ Передать ссылку не удалось из-за ошибки у нас.';
+      return link.failureReason ? `⚠️ Загрузчик не смог её принять: «${e(link.failureReason)}»` : '⚠️ Передать ссылку не удалось из-за ошибки у нас.';
     default:
       return '⚠️ Последняя попытка не удалась.';
   }
@@ -142,7 +143,10 @@ const en = {
   sending: (at: Date, now: Date) => (at.getTime() <= now.getTime() ? 'Sending now' : `Sending ${until(at, now, 'en')} (${clock(at)})`),
   failure: (link: LinkView) => failureEn(link),
   nextTry: (at: Date, now: Date, attempt: number) => `Next try ${until(at, now, 'en')} (${clock(at)}), attempt ${attempt}.`,
-  gaveUp: (attempts: number) => `Gave up after ${attempts} attempt(s). ✖ Remove takes it off your queue; then you can send it again.`,
+  gaveUp: (attempts: number) => `Gave up after ${attempts} attempt(s). ↻ Try again queues it afresh; ✖ Remove takes it off your queue.`,
+  retryButton: '↻ Try again',
+  retriedAnswer: 'Queued again: sending it now.',
+  notFailed: 'This link is queued already.',
   pausedNote: 'Dispatching is paused by an administrator: the link waits here and goes out once it resumes.',
   removeButton: '✖ Remove',
   linkRejected: (url: string, reason: LinkRejection) => `🚫 ${e(url.length > 200 ? `${url.slice(0, 200)}…` : url)}\n${en.rejection[reason]}`,
@@ -283,7 +287,10 @@ const ru: Texts = {
   sending: (at, now) => (at.getTime() <= now.getTime() ? 'Отправка сейчас' : `Отправка ${until(at, now, 'ru')} (${clock(at)})`),
   failure: (link) => failureRu(link),
   nextTry: (at, now, attempt) => `Следующая попытка ${until(at, now, 'ru')} (${clock(at)}), попытка ${attempt}.`,
-  gaveUp: (attempts) => `Попыток было: ${attempts}, больше не пробуем. ✖ Удалить уберёт её из очереди; потом её можно прислать снова.`,
+  gaveUp: (attempts) => `Попыток было: ${attempts}, больше не пробуем. ↻ Ещё раз поставит её в очередь заново; ✖ Удалить уберёт её из очереди.`,
+  retryButton: '↻ Ещё раз',
+  retriedAnswer: 'Снова в очереди: отправляем сейчас.',
+  notFailed: 'Эта ссылка уже в очереди.',
   pausedNote: 'Администратор приостановил отправку: ссылка ждёт здесь и уйдёт, когда отправку возобновят.',
   removeButton: '✖ Удалить',
   removedAnswer: 'Удалено.',

@@ -65,6 +65,12 @@ describe('summariseAttempt', () => {
     expect(summariseAttempt('h', 1, [refusing('a', null)])).not.toHaveProperty('reason');
     expect(summariseAttempt('h', 2, [refusing('a', 'nope'), f('b', 'unavailable')])).not.toHaveProperty('reason');
   });
+  it("keeps the first internal failure's own words (the deployed downloaders' UNKNOWN text) when only internal errors and refusals remain", () => {
+    const unknown = (downloader: string, reason: string | null): CallFailure => ({ downloader, kind: 'internal', message: `${downloader}: UNKNOWN: ${reason}`, reason });
+    expect(summariseAttempt('h', 2, [f('a', 'refused'), unknown('b', 'SetToQueue: disk full')])).toMatchObject({ kind: 'internal', reason: 'SetToQueue: disk full' });
+    expect(summariseAttempt('h', 1, [unknown('a', null)])).not.toHaveProperty('reason');
+    expect(summariseAttempt('h', 2, [unknown('a', 'x'), f('b', 'unavailable')])).not.toHaveProperty('reason');
+  });
   it('mentions the downloaders left untried', () => {
     expect(summariseAttempt('h', 3, [f('a', 'unavailable')]).message).toContain('2 downloader(s) not tried');
   });

@@ -81,7 +81,8 @@ export function truncate(text: string, max = MAX_ERROR_LENGTH): string {
  * - no eligible downloader at all: no_downloader;
  * - every eligible downloader was tried and refused the link: refused (counts towards MAX_REFUSALS);
  * - any downloader unreachable, gone meanwhile, or left untried: unavailable (retry later);
- * - otherwise (only internal errors, maybe with refusals): internal.
+ * - otherwise (only internal errors, maybe with refusals): internal, with the first downloader's own
+ *   words (the deployed downloaders answer UNKNOWN, with a text, for every error).
  */
 export function summariseAttempt(host: string, eligible: number, failures: readonly CallFailure[]): AttemptFailure {
   if (eligible === 0) return { kind: 'no_downloader', message: `no downloader takes links from ${host}` };
@@ -94,7 +95,9 @@ export function summariseAttempt(host: string, eligible: number, failures: reado
     return { kind: 'refused', message, ...(reason ? { reason: truncate(reason, MAX_REASON_LENGTH) } : {}) };
   }
   if (untried > 0 || failures.some((f) => f.kind === 'unavailable' || f.kind === 'no_downloader')) return { kind: 'unavailable', message };
-  return { kind: 'internal', message };
+  // The deployed downloaders answer UNKNOWN (internal) with their own words for every error: the person is told them.
+  const reason = failures.find((f) => f.kind === 'internal' && f.reason)?.reason;
+  return { kind: 'internal', message, ...(reason ? { reason: truncate(reason, MAX_REASON_LENGTH) } : {}) };
 }
 
 /**

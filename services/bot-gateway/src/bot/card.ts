@@ -76,9 +76,10 @@ export function renderCard(link: Link, context: CardContext): Card {
   if (config.FOLDERS.length > 0) lines.push(texts.folderLine(view.folder));
   if (view.attempts > 0 || view.failed) lines.push(texts.failure(view));
   if (view.failed) {
-    // Nothing left to choose: only the way out of the queue.
+    // Nothing left to choose: try it again, or take it off the queue.
     lines.push(texts.gaveUp(view.attempts));
-    return { text: lines.join('\n'), markup: { inline_keyboard: [[removeButton(link, texts)]] } };
+    const retry = Markup.button.callback(texts.retryButton, encodeCallbackData({ kind: 'retry', linkId: link.id }));
+    return { text: lines.join('\n'), markup: { inline_keyboard: [[retry, removeButton(link, texts)]] } };
   }
   if (pause) lines.push(texts.pausedNote);
   else if (view.attempts > 0) lines.push(texts.nextTry(view.sendAt, now, view.attempts + 1));

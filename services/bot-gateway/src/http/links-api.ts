@@ -11,7 +11,8 @@ const body = z.object({
       z.object({
         link: z.string().min(1).max(16_384),
         quality: z.union([z.number().int().positive(), z.literal('max'), z.string().regex(/^\d{2,5}$/)]).optional(),
-        folder: z.string().min(1).optional(),
+        // The Go bot's scripts send "folder": "" for none.
+        folder: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v)),
       }),
     )
     .min(1)
@@ -42,16 +43,19 @@ function describe(outcome: IntakeOutcome): Record<string, unknown> {
 }
 
 /**
- * POST /links for scripts: `{"links":[{"link":"…","quality":720,"folder":"…"}]}` with
- * `Authorization: Bearer <API_TOKEN>`, validated exactly as chat input. Answers each link's
- * outcome; 200 when every link was accepted or already queued, 207 otherwise.
+ * POST /links (and POST /link, the Go bot's address) for scripts:
+ * `{"links":[{"link":"…","quality":720,"folder":"…"}]}` with `Authorization: Bearer <API_TOKEN>`,
+ * validated exactly as chat input; the Go body (no quality, maybe an empty folder) is the same
+ * shape. Answers each link's outcome; 200 when every link was accepted or already queued, 207
+ * otherwise.
  */
 export function linksApi(deps: { config: GatewayConfig; intake: LinkIntake; logger: Logger; onQueued: (outcome: IntakeOutcome) => Promise<void> }) {
   const { config, intake, logger } = deps;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!config.API_TOKEN) return sendJson(res, 404, { error: 'POST /links is disabled: set API_TOKEN to enable it' });
+    const route = `POST ${req.url?.split('?')[0] ?? '/links'}`;
+    if (!config.API_TOKEN) return sendJson(res, 404, { error: `${route} is disabled: set API_TOKEN to enable it` });
     if (!bearerMatches(req.headers.authorization, config.API_TOKEN)) {
-      logger.warn('POST /links refused: missing or wrong bearer token', { remote: req.socket.remoteAddress });
+      logger.warn(`${route} refused: missing or wrong bearer token`, { remote: req.socket.remoteAddress });
       return sendJson(res, 401, { error: 'a valid bearer token is required (Authorization: Bearer <API_TOKEN>)' });
     }
     const raw = await readBody(req, 1_048_576);

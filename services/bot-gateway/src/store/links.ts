@@ -29,7 +29,8 @@ export type AddOutcome = { created: true; link: Link } | { created: false; exist
 /** Every column of `links`, named as the Link type names them (for raw statements). */
 const LINK_COLUMNS = `id, url, host, chat_id AS "chatId", user_id AS "userId", username, owner_name AS "ownerName", quality, folder,
   reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt", attempts,
-  last_error AS "lastError", last_error_kind AS "lastErrorKind", last_error_reason AS "lastErrorReason", status,
+  last_error AS "lastError", last_error_kind AS "lastErrorKind", last_error_reason AS "lastErrorReason",
+  first_failed_at AS "firstFailedAt", unconfirmed_downloader AS "unconfirmedDownloader", status,
   claim_owner AS "claimOwner", claim_expires_at AS "claimExpiresAt",
   urgent_event_id AS "urgentEventId", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -193,6 +194,19 @@ export class LinkStore {
     if (changed) return { ok: true, link: changed };
     const link = await this.find(id);
     return { ok: false, why: !link || link.status === 'failed' ? 'gone' : 'in_flight' };
+  }
+
+  /**
+   * Queues a failed link afresh, to be sent now: its tries count from zero again and the give-up
+   * clock restarts. A downloader that may hold it already is kept, so its Queue is read first.
+   * Null when the link is gone or not failed (queued again already).
+   */
+  async requeue(id: number, now: Date): Promise<Link | null> {
+    const [requeued] = await this.db.link.updateManyAndReturn({
+      where: { id, status: 'failed' },
+      data: { status: 'queued', attempts: 0, firstFailedAt: null, sendAt: now, lastError: null, lastErrorKind: null, lastErrorReason: null },
+    });
+    return requeued ?? null;
   }
 
   /** Removes a link; null when it was already gone (dispatched or removed). */

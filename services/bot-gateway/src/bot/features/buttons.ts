@@ -6,6 +6,7 @@ import { renderCard } from '../card';
 import type { BotContext, BotDeps } from '../context';
 import { renderQueue } from '../queue-view';
 import { removeLink } from '../remove';
+import { retryLink } from '../../retry-link';
 import { selectKeyboard } from '../views';
 
 /** How long /clean's "are you sure?" may be answered. */
@@ -83,6 +84,14 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
         await deps.outbox.edit({ chatId, messageId: message.message_id, text: parts[parts.length - 1]!, ...(listing.markup ? { markup: listing.markup } : {}) });
       }
       return void (await ctx.answerCbQuery(texts.removedAnswer));
+    }
+
+    if (action.kind === 'retry') {
+      const outcome = await retryLink(deps, link);
+      if (!outcome.ok) return void (await ctx.answerCbQuery(outcome.why === 'gone' ? texts.linkGone : texts.notFailed));
+      const card = renderCard(outcome.link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+      await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
+      return void (await ctx.answerCbQuery(texts.retriedAnswer));
     }
 
     let change: { quality?: string; folder?: string | null };

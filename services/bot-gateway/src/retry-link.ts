@@ -1,0 +1,41 @@
+import type { Link } from '@dwld/db';
+import { linkAdded, type EventPublisher } from '@dwld/events';
+import type { Logger } from '@dwld/logger';
+import type { LinkStore } from './store/links';
+
+export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' | 'not_failed' };
+
+/**
+ * "Try again" on a link that was given up: it is queued afresh and sent now, its tries counted
+ * from zero. Whoever asks must already be allowed to manage the link (its owner or an admin).
+ * Shared by every way in (the card's button today).
+ */
+export async function retryLink(deps: { links: LinkStore; publisher: EventPublisher; logger: Logger; clock: () => Date }, link: Link): Promise<RetryOutcome> {
+  const requeued = await deps.links.requeue(link.id, deps.clock());
+  if (!requeued) {
+    const now = await deps.links.find(link.id);
+    return { ok: false, why: now ? 'not_failed' : 'gone' };
+  }
+  try {
+    await deps.publisher.publish(
+      linkAdded,
+      {
+        linkId: requeued.id,
+        url: requeued.url,
+        host: requeued.host,
+        userId: String(requeued.userId),
+        chatId: String(requeued.chatId),
+        username: requeued.username,
+        quality: requeued.quality,
+        folder: requeued.folder,
+        sendAt: requeued.sendAt.toISOString(),
+      },
+      { id: `link.added:${requeued.id}:again:${requeued.updatedAt.getTime()}` },
+    );
+  } catch (err) {
+    // The row is the truth: schedulers poll the table, the event only wakes them sooner.
+    deps.logger.warn('link queued again but link.added not published', { linkId: requeued.id, error: (err as Error).message });
+  }
+  deps.logger.info('failed link queued again', { linkId: requeued.id });
+  return { ok: true, link: requeued };
+}
