@@ -4,6 +4,7 @@ import { DownloaderCallError, DownloaderClient } from '@dwld/contract';
 import { createLogger, silentLogger, type Logger } from '@dwld/logger';
 import { freePort, waitFor } from '@dwld/testkit';
 import { DownloaderSimApp } from './app';
+import { GO_UNIQUE_ERROR } from '@dwld/go-downloader';
 import { parseSimConfig } from './config';
 import { startFakeRegistry, type FakeRegistry } from './test-support/fake-registry';
 
@@ -385,6 +386,49 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
       // Once stopped it no longer serves, so it does not announce itself even when asked.
       await app.registerNow();
       expect(own.calls).toHaveLength(count);
+    });
+  });
+
+  describe('FLAVOUR=go (as the deployed Go downloader)', () => {
+    it('registers once, with the raw ASSIGN split, an empty host and no token, and never again', async () => {
+      const own = await startFakeRegistry();
+      registries.push(own);
+      const { app, ports } = await startSim({ FLAVOUR: 'go', REGISTRY_ADDRESS: own.address, SIM_NAME: 'Unona', ASSIGN: 'youtube.com, rutube.ru,', REGISTRATION_TOKEN: 'sixteen-chars-token', REGISTER_INTERVAL_S: '0.05' });
+      await waitFor(() => app.registrationState() === 'registered', { what: 'the registration' });
+      expect(own.calls).toEqual([
+        { request: { serverName: 'Unona', allowedRootLinks: ['youtube.com', ' rutube.ru', ''], serverHost: '', serverPort: ports.grpcPort }, authorization: undefined },
+      ]);
+      // REGISTER_INTERVAL_S does not apply: the registry hears from it again only if it is restarted (registerNow).
+      await app.registerNow();
+      expect(own.calls).toHaveLength(2);
+    });
+
+    it('does not retry a failed registration', async () => {
+      const own = await startFakeRegistry({ failNext: 1 });
+      registries.push(own);
+      const { logger, messages } = capturedLogger();
+      const { app } = await startSim({ FLAVOUR: 'go', REGISTRY_ADDRESS: own.address, ADVERTISE_HOST: '0.0.0.0' }, { logger, registerRetryMs: 10 });
+      await waitFor(() => app.registrationState() === 'UNAVAILABLE', { what: 'the failed registration' });
+      expect(own.calls.map((c) => c.request.serverHost)).toEqual(['0.0.0.0']);
+      expect(messages()).toContain('registration failed; as a Go downloader it will not try again');
+      await app.stop();
+      expect(own.calls).toHaveLength(1);
+    });
+
+    it('answers as the Go one: NEW rows, UNKNOWN for a link it holds, Healtheck OK; refuse and hang map to what it can do', async () => {
+      const { app, client, postMode } = await startSim({ FLAVOUR: 'go' });
+      expect(wire((await client.setToQueue('sim', { link: LINK, userName: 'u', maxQuality: 1080 })).linksInWork)).toEqual([{ link: LINK, status: 'NEW', maxQuantity: '1080', name: 'COMING SOON' }]);
+      const duplicate = await failureOf(client.setToQueue('sim', { link: LINK, userName: 'u' }));
+      expect(duplicate.code).toBe(grpc.status.UNKNOWN);
+      expect(duplicate.details).toBe(GO_UNIQUE_ERROR);
+      expect((await client.healtheck('sim')).message).toBe('OK');
+
+      expect((await postMode({ mode: 'fail' })).status).toBe(400);
+      expect((await postMode({ mode: 'refuse', count: 1, message: 'disk full' })).status).toBe(200);
+      const refused = await failureOf(client.setToQueue('sim', { link: `${LINK}&2`, userName: 'u' }));
+      expect(refused).toMatchObject({ code: grpc.status.UNKNOWN, details: 'disk full' });
+      await client.setToQueue('sim', { link: `${LINK}&3`, userName: 'u' });
+      expect(app.received().map((r) => r.outcome)).toEqual(['queued', 'duplicate', 'refused', 'queued']);
     });
   });
 });

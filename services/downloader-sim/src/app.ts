@@ -1,9 +1,10 @@
 import { serveDownloader, type RunningServer } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
 import { Counter, Gauge, OpsServer, createMetricsRegistry, type Registry } from '@dwld/runtime';
-import type { SimConfig } from './config';
+import { advertisedHost, type SimConfig } from './config';
 import { controlRoutes, type SimControl } from './control';
 import { DownloadQueue } from './download-queue';
+import { GoFlavour } from './go-flavour';
 import { ModeSwitch, type Mode, type ModeState } from './mode';
 import { Registrar, type RegistrationState } from './registrar';
 import { SimulatedDownloader, type ReceivedRequest } from './simulated-downloader';
@@ -35,6 +36,8 @@ export class DownloaderSimApp implements SimControl {
   private readonly downloader: SimulatedDownloader;
   private readonly registrar: Registrar;
   private readonly ops: OpsServer;
+  /** Set with FLAVOUR=go: it then serves and registers instead of `downloader` and `registrar`. */
+  private readonly go: GoFlavour | undefined;
   private grpc: RunningServer | undefined;
 
   constructor(private readonly deps: SimDeps) {
@@ -71,9 +74,10 @@ export class DownloaderSimApp implements SimControl {
       graceMs: deps.registryGraceMs ?? REGISTRY_GRACE_MS,
       logger,
       paused: () => this.modes.current().mode === 'fail',
-      request: () => ({ serverName: config.SIM_NAME, allowedRootLinks: config.PATTERNS, serverHost: config.ADVERTISE_HOST, serverPort: this.grpcPort() }),
+      request: () => ({ serverName: config.SIM_NAME, allowedRootLinks: config.PATTERNS, serverHost: advertisedHost(config), serverPort: this.grpcPort() }),
       onAttempt: (outcome) => registrations.inc({ outcome }),
     });
+    this.go = config.FLAVOUR === 'go' ? new GoFlavour(config, logger) : undefined;
     this.ops = new OpsServer({
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
@@ -87,7 +91,7 @@ export class DownloaderSimApp implements SimControl {
   /** Serves gRPC and the ops endpoints, then starts registering; resolves with the bound ports. */
   async start(): Promise<{ grpcPort: number; httpPort: number }> {
     const { config, logger } = this.deps;
-    this.grpc = await serveDownloader(this.downloader.handlers(), config.GRPC_HOST, config.GRPC_PORT);
+    this.grpc = await serveDownloader((this.go ?? this.downloader).handlers(), config.GRPC_HOST, config.GRPC_PORT);
     let httpPort: number;
     try {
       httpPort = await this.ops.start();
@@ -96,14 +100,16 @@ export class DownloaderSimApp implements SimControl {
       this.grpc = undefined;
       throw err;
     }
-    this.registrar.start();
+    if (this.go) this.go.start(this.grpc.port);
+    else this.registrar.start();
     logger.info('downloader-sim started', {
       name: config.SIM_NAME,
+      flavour: config.FLAVOUR,
       grpc: `${config.GRPC_HOST}:${this.grpc.port}`,
-      advertised: `${config.ADVERTISE_HOST}:${this.grpc.port}`,
+      advertised: `${advertisedHost(config)}:${this.grpc.port}`,
       http: `${config.HTTP_HOST}:${httpPort}`,
       registry: config.REGISTRY_ADDRESS,
-      patterns: config.PATTERNS,
+      patterns: this.go ? config.ASSIGN.split(',') : config.PATTERNS,
       mode: config.MODE,
     });
     return { grpcPort: this.grpc.port, httpPort };
@@ -112,6 +118,7 @@ export class DownloaderSimApp implements SimControl {
   /** Stops re-registering, answers calls held by hang mode, stops the gRPC server, then the ops endpoints. */
   async stop(): Promise<void> {
     await this.registrar.stop();
+    await this.go?.stop();
     this.downloader.releaseHung();
     const grpc = this.grpc;
     this.grpc = undefined;
@@ -123,6 +130,7 @@ export class DownloaderSimApp implements SimControl {
 
   setMode(mode: Mode, count?: number, message?: string): ModeState {
     const wasDown = this.modes.current().mode === 'fail';
+    this.go?.apply(mode, count, message);
     const state = this.modes.set(mode, count, message);
     this.deps.logger.info('mode changed', { ...state });
     this.announceIfBack(wasDown);
@@ -134,12 +142,13 @@ export class DownloaderSimApp implements SimControl {
   }
 
   received(): ReceivedRequest[] {
-    return this.downloader.received();
+    return this.go ? this.go.received() : this.downloader.received();
   }
 
   reset(): void {
     const wasDown = this.modes.current().mode === 'fail';
     this.downloader.reset();
+    this.go?.reset();
     this.deps.logger.info('reset', { ...this.modes.state() });
     this.announceIfBack(wasDown);
   }
@@ -148,12 +157,14 @@ export class DownloaderSimApp implements SimControl {
 
   /** Registers now (operators and tests need not wait for the interval); nothing once stopped. */
   registerNow(): Promise<void> {
+    // FLAVOUR=go: once more, as restarting a Go downloader by hand would.
+    if (this.go) return this.grpc ? this.go.registerNow(this.grpc.port) : Promise.resolve();
     return this.registrar.registerNow();
   }
 
   /** `registered`, the gRPC status name of the last failed attempt, or undefined before any answer. */
   registrationState(): RegistrationState | undefined {
-    return this.registrar.state();
+    return this.go ? this.go.registrationState() : this.registrar.state();
   }
 
   /**

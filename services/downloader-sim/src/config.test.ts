@@ -1,5 +1,5 @@
 import { ConfigError } from '@dwld/config';
-import { parseSimConfig } from './config';
+import { advertisedHost, parseSimConfig } from './config';
 
 describe('simulated downloader configuration', () => {
   it('applies defaults', () => {
@@ -9,7 +9,9 @@ describe('simulated downloader configuration', () => {
       SIM_NAME: 'sim-1',
       GRPC_HOST: '0.0.0.0',
       GRPC_PORT: 0,
-      ADVERTISE_HOST: '127.0.0.1',
+      FLAVOUR: 'dwld',
+      ADVERTISE_HOST: undefined,
+      ASSIGN: 'all',
       REGISTRY_ADDRESS: '127.0.0.1:9999',
       REGISTRATION_TOKEN: undefined,
       PATTERNS: ['*'],
@@ -55,7 +57,17 @@ describe('simulated downloader configuration', () => {
     expect(parseSimConfig({ SIM_NAME: 'x', REGISTRY_ADDRESS: '[::1]:9999' }).REGISTRY_ADDRESS).toBe('[::1]:9999');
   });
 
+  it('registers 127.0.0.1 unless told, or nothing (an empty host) with FLAVOUR=go, as a Go downloader listening everywhere', () => {
+    expect(advertisedHost(parseSimConfig({ SIM_NAME: 'x' }))).toBe('127.0.0.1');
+    expect(advertisedHost(parseSimConfig({ SIM_NAME: 'x', ADVERTISE_HOST: 'nas.lan' }))).toBe('nas.lan');
+    expect(advertisedHost(parseSimConfig({ SIM_NAME: 'x', FLAVOUR: 'go' }))).toBe('');
+    expect(advertisedHost(parseSimConfig({ SIM_NAME: 'x', FLAVOUR: 'go', ADVERTISE_HOST: '0.0.0.0' }))).toBe('0.0.0.0');
+    // ASSIGN is kept raw inside (only the ends of the variable are trimmed, as for every variable).
+    expect(parseSimConfig({ SIM_NAME: 'x', FLAVOUR: 'go', ASSIGN: 'youtube.com, rutube.ru,' }).ASSIGN).toBe('youtube.com, rutube.ru,');
+  });
+
   it.each([
+    [{ SIM_NAME: 'x', FLAVOUR: 'rust' }, 'FLAVOUR is invalid: must be one of dwld, go'],
     [{}, 'SIM_NAME is required'],
     [{ SIM_NAME: ' ' }, 'SIM_NAME is required'],
     [{ SIM_NAME: 'x', MODE: 'explode' }, 'MODE is invalid: must be one of ok, fail, refuse, hang'],

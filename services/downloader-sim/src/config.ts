@@ -6,6 +6,7 @@ import { MODES } from './mode';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const WILDCARDS = new Set(['*', 'any', 'all']);
+export const FLAVOURS = ['dwld', 'go'] as const;
 
 function isHostname(value: string): boolean {
   return value.length > 0 && value.length <= 253 && value.split('.').every((label) => LABEL.test(label));
@@ -26,12 +27,19 @@ export const simEnv = z.object({
   GRPC_HOST: z.string().optional().transform((v) => v ?? '0.0.0.0'),
   /** 0: any free port; the bound port is the one registered. */
   GRPC_PORT: listenPort(0),
-  /** The host the registry (and so the scheduler) should call it at. */
+  /**
+   * `dwld` (default): this project's simulation. `go`: behaves as the deployed Go downloader
+   * (@dwld/go-downloader): its answers and statuses, one registration at start with the raw
+   * ASSIGN string, never again.
+   */
+  FLAVOUR: z.enum(FLAVOURS, { message: `must be one of ${FLAVOURS.join(', ')}` }).optional().transform((v) => v ?? 'dwld'),
+  /** The host the registry (and so the scheduler) should call it at; unset, see advertisedHost(). */
   ADVERTISE_HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address')
-    .optional()
-    .transform((v) => v ?? '127.0.0.1'),
+    .optional(),
+  /** FLAVOUR=go: the Go config's `assign`, split on "," and sent with nothing trimmed. */
+  ASSIGN: z.string().max(10_000, 'must be at most 10000 characters').optional().transform((v) => v ?? 'all'),
   REGISTRY_ADDRESS: z
     .string()
     .refine((v) => {
@@ -61,6 +69,14 @@ export const simEnv = z.object({
 });
 
 export type SimConfig = z.infer<typeof simEnv>;
+
+/**
+ * The host it registers: ADVERTISE_HOST, else 127.0.0.1; with FLAVOUR=go, else empty (sent as
+ * is, as a Go downloader sends its listen host, and the registry takes the caller's address).
+ */
+export function advertisedHost(config: Pick<SimConfig, 'ADVERTISE_HOST' | 'FLAVOUR'>): string {
+  return config.ADVERTISE_HOST ?? (config.FLAVOUR === 'go' ? '' : '127.0.0.1');
+}
 
 export function parseSimConfig(env: Record<string, string | undefined>): SimConfig {
   return parseEnv(simEnv, env);

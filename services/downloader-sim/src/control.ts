@@ -40,7 +40,13 @@ export function controlRoutes(control: SimControl): Record<string, RouteHandler>
       const parsed = modeRequest.safeParse(json);
       if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues[0]?.message ?? 'invalid body' });
       const { mode, count, message } = parsed.data;
-      return sendJson(res, 200, control.setMode(mode, count, message));
+      try {
+        return sendJson(res, 200, control.setMode(mode, count, message));
+      } catch (err) {
+        // A mode this flavour has no counterpart of (fail with FLAVOUR=go).
+        if (err instanceof RangeError) return sendJson(res, 400, { error: err.message });
+        throw err;
+      }
     },
     'GET /received': (_req, res) => sendJson(res, 200, { received: control.received() }),
     'POST /reset': async (req, res) => {
