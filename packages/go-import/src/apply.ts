@@ -1,0 +1,109 @@
+import type { Queue } from 'bullmq';
+import { Prisma, type Sql } from '@dwld/db';
+import { OUTBOX_JOB_OPTIONS, type OutboxDeleteJob } from '@dwld/events';
+import type { ImportPlan, PlannedDeletion, PlannedDownloader, PlannedLink, Skipped } from './plan';
+
+/**
+ * Writing a plan into dwld: links and downloaders into PostgreSQL, deletions as delayed jobs on
+ * the gateway's Telegram outbox. Idempotent: what is there already is left alone and reported,
+ * so a second run changes nothing. A dry run reads the same things and writes nothing.
+ */
+
+export interface ApplyTargets {
+  sql: Sql;
+  /** The gateway's outbox queue (OUTBOX_QUEUE under STREAM_PREFIX); needed only when the plan holds deletions. */
+  outbox?: Queue<OutboxDeleteJob>;
+  /** Counts each deletion's delay (ms since the epoch). */
+  clock?: () => number;
+}
+
+export interface ApplyOutcome {
+  dryRun: boolean;
+  links: PlannedLink[];
+  downloaders: PlannedDownloader[];
+  deletions: PlannedDeletion[];
+  /** What was there already (the plan's own skips are not repeated here). */
+  skipped: Skipped[];
+}
+
+export const ALREADY_QUEUED = "already in dwld's queue";
+export const ALREADY_DISPATCHED = 'already handed to a downloader';
+export const ALREADY_REGISTERED = 'already registered';
+export const ALREADY_SCHEDULED = 'already scheduled';
+
+export async function applyPlan(plan: ImportPlan, targets: ApplyTargets, options: { dryRun: boolean }): Promise<ApplyOutcome> {
+  const outcome: ApplyOutcome = { dryRun: options.dryRun, links: [], downloaders: [], deletions: [], skipped: [] };
+  const clock = targets.clock ?? Date.now;
+
+  // Downloaders first: the links that follow have somewhere to go as soon as a scheduler looks.
+  for (const downloader of plan.downloaders) {
+    const added = options.dryRun ? !(await downloaderExists(targets.sql, downloader.name)) : await insertDownloader(targets.sql, downloader);
+    if (added) outcome.downloaders.push(downloader);
+    else outcome.skipped.push({ section: 'downloaders', source: downloader.source, what: downloader.name, reason: ALREADY_REGISTERED });
+  }
+
+  for (const link of plan.links) {
+    // A real run that inserted nothing met a row of this person's link, whatever the second look finds.
+    const why = options.dryRun ? await whyNotNew(targets.sql, link) : (await insertLink(targets.sql, link)) ? null : ((await whyNotNew(targets.sql, link)) ?? ALREADY_QUEUED);
+    if (why === null) outcome.links.push(link);
+    else outcome.skipped.push({ section: 'links', source: link.source, what: link.given, reason: why });
+  }
+
+  if (plan.deletions.length > 0) {
+    const outbox = targets.outbox;
+    if (outbox === undefined) throw new Error('the plan holds deletions but no outbox queue was given');
+    for (const deletion of plan.deletions) {
+      if (await outbox.getJob(deletion.jobId)) {
+        outcome.skipped.push({ section: 'deletions', source: deletion.source, what: `message ${deletion.messageId} in chat ${deletion.chatId}`, reason: ALREADY_SCHEDULED });
+        continue;
+      }
+      if (!options.dryRun) {
+        const delay = Math.max(0, deletion.deleteAt.getTime() - clock());
+        const data: OutboxDeleteJob = { kind: 'delete', chatId: deletion.chatId, messageId: deletion.messageId };
+        // As the gateway's outbox adds a deletion: its name, data, id and options.
+        await outbox.add('delete', data, { ...OUTBOX_JOB_OPTIONS, jobId: deletion.jobId, ...(delay > 0 ? { delay } : {}) });
+      }
+      outcome.deletions.push(deletion);
+    }
+  }
+  return outcome;
+}
+
+/** Inserts the link unless this person has it queued already, or it was handed to a downloader since. */
+async function insertLink(sql: Sql, link: PlannedLink): Promise<boolean> {
+  const rows = await sql.rows<{ id: number }>(Prisma.sql`
+    INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, reply_message_id,
+                       send_at, attempts, last_error, status, updated_at)
+    SELECT ${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.ownerName},
+           ${link.quality}, ${link.folder}, ${link.replyMessageId}::int, ${link.sendAt.toISOString()}::timestamptz,
+           0, ${link.lastError}, 'queued'::"LinkStatus", now()
+     WHERE NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.user_id = ${link.userId}::bigint AND d.url = ${link.url})
+    ON CONFLICT DO NOTHING
+    RETURNING id`);
+  return rows.length === 1;
+}
+
+/** Why this link would not go in (already queued, or handed over), or null when it would. */
+async function whyNotNew(sql: Sql, link: PlannedLink): Promise<string | null> {
+  const [row] = await sql.rows<{ queued: boolean; dispatched: boolean }>(Prisma.sql`
+    SELECT EXISTS (SELECT 1 FROM links WHERE user_id = ${link.userId}::bigint AND url = ${link.url}) AS queued,
+           EXISTS (SELECT 1 FROM dispatches WHERE user_id = ${link.userId}::bigint AND url = ${link.url}) AS dispatched`);
+  if (row?.queued) return ALREADY_QUEUED;
+  if (row?.dispatched) return ALREADY_DISPATCHED;
+  return null;
+}
+
+/** Inserts the downloader unless one of that name is registered (the live registration wins). */
+async function insertDownloader(sql: Sql, downloader: PlannedDownloader): Promise<boolean> {
+  const rows = await sql.rows<{ id: number }>(Prisma.sql`
+    INSERT INTO downloaders (name, host, port, allowed_patterns, registered_at, last_seen_at, healthy, updated_at)
+    VALUES (${downloader.name}, ${downloader.host}, ${downloader.port}::int, ${downloader.patterns}::text[], now(), now(), true, now())
+    ON CONFLICT (name) DO NOTHING
+    RETURNING id`);
+  return rows.length === 1;
+}
+
+async function downloaderExists(sql: Sql, name: string): Promise<boolean> {
+  const rows = await sql.rows<{ one: number }>(Prisma.sql`SELECT 1 AS one FROM downloaders WHERE name = ${name}`);
+  return rows.length > 0;
+}
