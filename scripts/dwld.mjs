@@ -495,6 +495,15 @@ async function main() {
       await prepare(env.DATABASE_URL);
       return 0;
     }
+    case 'import-go': {
+      // The Go bot's links.db into dwld's database (packages/go-import), migrated first; its exit code.
+      const pnpm = await prepare(env.DATABASE_URL, { skippable: true });
+      if (pnpm) await build(pnpm, '@dwld/go-import');
+      // A relative path means where `pnpm import:go` was typed (INIT_CWD), not the repository root it runs in.
+      const args = rest.map((arg) => (arg.startsWith('-') ? arg : path.resolve(env.INIT_CWD ?? process.cwd(), arg)));
+      const { status } = await run(process.execPath, [path.join(root, 'packages', 'go-import', 'dist', 'main.js'), ...args], { allowFailure: true });
+      return status ?? 1;
+    }
     case 'start': {
       const only = rest[0];
       if (only && !SERVICES.includes(only)) throw new StepFailed(`unknown service "${only}" (one of: ${SERVICES.join(', ')})`);
@@ -509,7 +518,7 @@ async function main() {
       return sandbox(await prepare(env.DATABASE_URL, { skippable: true }));
     }
     default:
-      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults\n');
+      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults | import-go <links.db> [--dry-run]\n');
       return command === 'help' ? 0 : 2;
   }
 }
