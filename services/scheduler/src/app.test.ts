@@ -1,3 +1,4 @@
+import { DownloaderClient } from '@dwld/contract';
 import { connectDatabase, type Database, type DatabaseAccess } from '@dwld/db';
 import { EventPublisher, linkAdded, linkUrgent, type EventInput } from '@dwld/events';
 import { silentLogger } from '@dwld/logger';
@@ -5,6 +6,7 @@ import { createRedisNamespace, createTestDatabase, deferred, waitFor, type Redis
 import { CONSUMER_GROUP, SchedulerApp } from './app';
 import { parseSchedulerConfig } from './config';
 import { urgentResultEventId } from './decisions';
+import { startGoDownloader, GO_UNIQUE_ERROR, type RunningGoDownloader } from '@dwld/go-downloader';
 import { CuttableProxy, FakeDownloader, Status, groupCaughtUp, readResults, refuse, register } from './testing/harness';
 
 describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
@@ -478,6 +480,124 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(spare.calls).toHaveLength(0);
     expect(await db.link.findUniqueOrThrow({ where: { id: interrupted.id } })).toMatchObject({ claimOwner: null, claimExpiresAt: null, attempts: 0, lastError: null });
     expect(await db.link.count({ where: { claimOwner: { not: null } } })).toBe(0);
+  });
+
+  describe('deployed Go downloaders (UNKNOWN for every error, a queue unique by link)', () => {
+    async function goDownloader(name: string, patterns: string[] = ['all']): Promise<RunningGoDownloader> {
+      const go = await startGoDownloader({ host: '127.0.0.1' });
+      cleanups.push(() => go.stop());
+      await register(db, { name, port: go.port }, patterns);
+      return go;
+    }
+    const row = (id: number) => db.link.findUnique({ where: { id } });
+
+    it('records a link whose SetToQueue answer was lost (deadline) as dispatched once, after finding it in the downloader\'s Queue', async () => {
+      // It names the host, so it goes before the catch-all.
+      const go = await goDownloader('go-nas', ['youtube.com']);
+      const spare = await downloader('spare', ['*']);
+      go.loseReplies(1);
+      const { app } = await startApp({ DOWNLOADER_DEADLINE_S: '0.3', CLAIM_LEASE_S: '5' });
+      const link = await addLink('https://youtube.com/watch?v=lost', { quality: 'max' });
+      app.scheduler.wake();
+
+      await waitFor(gone(link.id), { what: 'the link recorded as handed over' });
+      const history = await db.dispatch.findMany({ where: { url: link.url } });
+      expect(history.map((h) => [h.downloader, h.attempts])).toEqual([['go-nas', 1]]);
+      const results = await resultsWhen((all) => all.some((r) => r.payload.linkId === link.id));
+      expect(results.filter((r) => r.payload.linkId === link.id).map((r) => r.payload)).toEqual([expect.objectContaining({ ok: true, downloader: 'go-nas', attempts: 1 })]);
+      // The downloader holds it once, was asked once, and nobody else got a copy.
+      expect(go.setToQueueCount(link.url)).toBe(1);
+      expect(go.rows().filter((r) => r.link === link.url)).toHaveLength(1);
+      expect(go.row(link.url)).toMatchObject({ targetQuality: 10000, userName: 'ann' });
+      expect(go.calls('Queue').length).toBeGreaterThanOrEqual(1);
+      expect(spare.calls).toHaveLength(0);
+      await pollsPass(app, 3);
+      expect(go.setToQueueCount(link.url)).toBe(1);
+      expect(await db.dispatch.count({ where: { url: link.url } })).toBe(1);
+    });
+
+    it('takes the deployed downloader\'s UNKNOWN "UNIQUE constraint failed" for a link it already holds as the hand-over done', async () => {
+      const go = await goDownloader('go-nas');
+      const { app } = await startApp();
+      // Sent by the Go bot before the cut-over (or by another person): the downloader holds it.
+      const held = await addLink('https://rutube.ru/video/1');
+      const goBot = new DownloaderClient({ lookup: async () => ({ host: '127.0.0.1', port: go.port }), deadlineMs: 2000 });
+      await goBot.setToQueue('go-nas', { link: held.url, userName: '[ann] Музыка', maxQuality: 4320 });
+      goBot.close();
+      app.scheduler.wake();
+      await waitFor(gone(held.id), { what: 'the held link recorded as handed over' });
+      const calls = go.calls('SetToQueue').filter((c) => c.link === held.url);
+      expect(calls.map((c) => [c.outcome, c.error])).toEqual([['queued', undefined], ['duplicate', GO_UNIQUE_ERROR]]);
+      expect(go.rows().filter((r) => r.link === held.url)).toHaveLength(1);
+      expect(await db.dispatch.findMany({ where: { url: held.url } })).toEqual([expect.objectContaining({ downloader: 'go-nas', attempts: 1 })]);
+    });
+
+    it('ends a try whose answer is lost and whose Queue cannot be read either, gives nobody else the link, and reads that Queue first on the next try', async () => {
+      const go = await goDownloader('go-nas', ['youtube.com']);
+      const spare = await downloader('spare', ['*']);
+      go.loseReplies(1);
+      go.failNext(1, 'Queue: database is locked', 'Queue');
+      const { app } = await startApp({ DOWNLOADER_DEADLINE_S: '0.3', CLAIM_LEASE_S: '5', RETRY_BASE_S: '0.2', RETRY_CAP_S: '0.2' });
+      const link = await addLink('https://youtube.com/watch?v=unsure');
+      app.scheduler.wake();
+
+      const failed = await waitFor(async () => {
+        const r = await row(link.id);
+        return r && r.attempts === 1 && r.claimOwner === null ? r : undefined;
+      }, { what: 'the first try recorded' });
+      expect(failed).toMatchObject({ unconfirmedDownloader: 'go-nas', lastErrorKind: 'unavailable', status: 'queued' });
+      expect(failed.firstFailedAt).not.toBeNull();
+      expect(spare.calls).toHaveLength(0);
+
+      await waitFor(gone(link.id), { what: 'the next try to find it in the Queue' });
+      expect(go.setToQueueCount(link.url)).toBe(1);
+      expect(spare.calls).toHaveLength(0);
+      expect(await db.dispatch.findMany({ where: { url: link.url } })).toEqual([expect.objectContaining({ downloader: 'go-nas', attempts: 2 })]);
+    });
+
+    it('gives a link up after MAX_ATTEMPTS UNKNOWN answers, keeping the downloader\'s own words for the card; queued afresh it is tried again', async () => {
+      const go = await goDownloader('go-nas');
+      go.alwaysFail('SetToQueue: insert new link: disk I/O error');
+      const { app } = await startApp({ MAX_ATTEMPTS: '3', RETRY_BASE_S: '0.05', RETRY_CAP_S: '0.1' });
+      const link = await addLink('https://vk.com/video-1_2');
+      app.scheduler.wake();
+
+      const given = await waitFor(async () => {
+        const r = await row(link.id);
+        return r?.status === 'failed' ? r : undefined;
+      }, { what: 'the link given up' });
+      expect(given).toMatchObject({ attempts: 3, lastErrorKind: 'internal', lastErrorReason: 'SetToQueue: insert new link: disk I/O error' });
+      expect(given.lastError).toContain('UNKNOWN');
+      const results = (await resultsWhen((all) => all.filter((r) => r.payload.linkId === link.id).length >= 3)).filter((r) => r.payload.linkId === link.id).map((r) => r.payload);
+      expect(results.map((r) => [r.attempts, r.failed])).toEqual([[1, false], [2, false], [3, true]]);
+      // Each UNKNOWN was checked against the Queue (the link might have been taken); it was not there.
+      expect(go.calls('SetToQueue').filter((c) => c.link === link.url)).toHaveLength(3);
+      expect(go.calls('Queue')).toHaveLength(3);
+      await pollsPass(app, 5);
+      expect(go.calls('SetToQueue').filter((c) => c.link === link.url)).toHaveLength(3);
+
+      // "Try again" (the gateway's requeue: tries from zero, the clock restarted, due now) and the downloader healed.
+      go.clearFaults();
+      await db.link.update({ where: { id: link.id }, data: { status: 'queued', attempts: 0, firstFailedAt: null, sendAt: new Date(), lastError: null, lastErrorKind: null, lastErrorReason: null } });
+      app.scheduler.wake();
+      await waitFor(gone(link.id), { what: 'the link handed over on the try after "try again"' });
+      expect(go.row(link.url)).toMatchObject({ status: 'NEW' });
+    });
+
+    it('gives a link up GIVE_UP_AFTER_S after its first failure, however few tries that was', async () => {
+      const go = await goDownloader('go-nas');
+      go.alwaysFail('SetToQueue: something broke');
+      const { app } = await startApp({ MAX_ATTEMPTS: '1000', GIVE_UP_AFTER_S: '1', RETRY_BASE_S: '0.4', RETRY_CAP_S: '0.4' });
+      const link = await addLink('https://vk.com/video-3_4');
+      app.scheduler.wake();
+      const given = await waitFor(async () => {
+        const r = await row(link.id);
+        return r?.status === 'failed' ? r : undefined;
+      }, { what: 'the link given up by time' });
+      expect(given.attempts).toBeGreaterThanOrEqual(2);
+      expect(given.attempts).toBeLessThanOrEqual(6);
+      expect(given.updatedAt.getTime() - given.firstFailedAt!.getTime()).toBeGreaterThanOrEqual(1000);
+    });
   });
 
   describe('link.urgent', () => {
