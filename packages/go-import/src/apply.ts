@@ -28,6 +28,7 @@ export interface ApplyOutcome {
 
 export const ALREADY_QUEUED = "already in dwld's queue";
 export const ALREADY_DISPATCHED = 'already handed to a downloader';
+export const ALREADY_IMPORTED = 'imported before (removed since)';
 export const ALREADY_REGISTERED = 'already registered';
 export const ALREADY_SCHEDULED = 'already scheduled';
 
@@ -69,27 +70,39 @@ export async function applyPlan(plan: ImportPlan, targets: ApplyTargets, options
   return outcome;
 }
 
-/** Inserts the link unless this person has it queued already, or it was handed to a downloader since. */
+/**
+ * Inserts the link unless this person has it queued already, it was handed to a downloader
+ * since, or an earlier import brought it over (it may have been removed since); and notes it as
+ * imported, in the same statement.
+ */
 async function insertLink(sql: Sql, link: PlannedLink): Promise<boolean> {
   const rows = await sql.rows<{ id: number }>(Prisma.sql`
-    INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, reply_message_id,
-                       send_at, attempts, last_error, status, updated_at)
-    SELECT ${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.ownerName},
-           ${link.quality}, ${link.folder}, ${link.replyMessageId}::int, ${link.sendAt.toISOString()}::timestamptz,
-           0, ${link.lastError}, 'queued'::"LinkStatus", now()
-     WHERE NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.user_id = ${link.userId}::bigint AND d.url = ${link.url})
-    ON CONFLICT DO NOTHING
-    RETURNING id`);
+    WITH inserted AS (
+      INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, reply_message_id,
+                         send_at, attempts, last_error, status, card_pending, updated_at)
+      SELECT ${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.ownerName},
+             ${link.quality}, ${link.folder}, ${link.replyMessageId}::int, ${link.sendAt.toISOString()}::timestamptz,
+             0, ${link.lastError}, 'queued'::"LinkStatus", ${link.replyMessageId !== null}::boolean, now()
+       WHERE NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.user_id = ${link.userId}::bigint AND d.url = ${link.url})
+         AND NOT EXISTS (SELECT 1 FROM imported_links i WHERE i.user_id = ${link.userId}::bigint AND i.url = ${link.url})
+      ON CONFLICT DO NOTHING
+      RETURNING id, user_id, url
+    ), noted AS (
+      INSERT INTO imported_links (user_id, url) SELECT user_id, url FROM inserted ON CONFLICT DO NOTHING
+    )
+    SELECT id FROM inserted`);
   return rows.length === 1;
 }
 
-/** Why this link would not go in (already queued, or handed over), or null when it would. */
+/** Why this link would not go in (already queued, handed over, or imported before), or null when it would. */
 async function whyNotNew(sql: Sql, link: PlannedLink): Promise<string | null> {
-  const [row] = await sql.rows<{ queued: boolean; dispatched: boolean }>(Prisma.sql`
+  const [row] = await sql.rows<{ queued: boolean; dispatched: boolean; imported: boolean }>(Prisma.sql`
     SELECT EXISTS (SELECT 1 FROM links WHERE user_id = ${link.userId}::bigint AND url = ${link.url}) AS queued,
-           EXISTS (SELECT 1 FROM dispatches WHERE user_id = ${link.userId}::bigint AND url = ${link.url}) AS dispatched`);
+           EXISTS (SELECT 1 FROM dispatches WHERE user_id = ${link.userId}::bigint AND url = ${link.url}) AS dispatched,
+           EXISTS (SELECT 1 FROM imported_links WHERE user_id = ${link.userId}::bigint AND url = ${link.url}) AS imported`);
   if (row?.queued) return ALREADY_QUEUED;
   if (row?.dispatched) return ALREADY_DISPATCHED;
+  if (row?.imported) return ALREADY_IMPORTED;
   return null;
 }
 

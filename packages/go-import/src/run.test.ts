@@ -67,7 +67,7 @@ describe('runImport against PostgreSQL and Redis', () => {
     await Promise.all([database.drop(), redisNs.cleanup(), rm(dir, { recursive: true, force: true })]);
   });
   afterEach(async () => {
-    await access.sql.rows(Prisma.sql`TRUNCATE links, dispatches, downloaders`);
+    await access.sql.rows(Prisma.sql`TRUNCATE links, dispatches, downloaders, imported_links`);
     await outbox.obliterate({ force: true });
   });
 
@@ -88,7 +88,7 @@ describe('runImport against PostgreSQL and Redis', () => {
     access.sql.rows<Record<string, unknown>>(Prisma.sql`
       SELECT url, host, user_id::text AS "userId", chat_id::text AS "chatId", username, owner_name AS "ownerName", quality, folder,
              reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt", attempts, last_error AS "lastError",
-             status::text AS status, updated_at AS "updatedAt"
+             status::text AS status, card_pending AS "cardPending", updated_at AS "updatedAt"
         FROM links ORDER BY url`);
   const downloaders = () =>
     access.sql.rows<Record<string, unknown>>(Prisma.sql`
@@ -144,6 +144,8 @@ describe('runImport against PostgreSQL and Redis', () => {
         attempts: 0,
         lastError: 'SetToQueue: rpc error: code = Unknown desc = UNIQUE constraint failed: links.link',
         status: 'queued',
+        // The Go bot's reply is there: the gateway draws it again with dwld's buttons.
+        cardPending: true,
         updatedAt: expect.any(Date),
       },
       {
@@ -161,6 +163,7 @@ describe('runImport against PostgreSQL and Redis', () => {
         attempts: 0,
         lastError: null,
         status: 'queued',
+        cardPending: true,
         updatedAt: expect.any(Date),
       },
     ]);
@@ -200,6 +203,14 @@ describe('runImport against PostgreSQL and Redis', () => {
     expect(await links()).toEqual(imported);
     expect(await downloaders()).toEqual(registered);
     expect(await outbox.getJobCounts('delayed', 'waiting')).toEqual({ delayed: 1, waiting: 1 });
+
+    // A link removed since (or sent and its history cleaned) does not come back with a third run.
+    await access.sql.rows(Prisma.sql`DELETE FROM links WHERE url = 'https://vk.com/video-226967061_456239047'`);
+    const third = await run([db]);
+    expect(third.code).toBe(0);
+    expect(third.out).toContain('Links: 0 imported, 3 skipped');
+    expect(third.out).toContain('  skipped, imported before (removed since) (1):\n    links row 2: https://VK.com/video-226967061_456239047');
+    expect((await links()).map((l) => l.url)).toEqual(['https://youtu.be/Id4d2rjce5M?si=Iv7X']);
   });
 
   it('leaves out a link handed to a downloader since, and a downloader that registered live', async () => {

@@ -20,7 +20,7 @@ import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
 import { renderCard } from './bot/card';
-import { redrawIfPauseChanged } from './bot/redraw-cards';
+import { redrawIfPauseChanged, redrawImportedCards } from './bot/redraw-cards';
 import { DispatchPauseState } from './dispatch-pause';
 import { DownloaderAlerts } from './downloader-alerts';
 import { OnceClaims } from './once';
@@ -182,6 +182,7 @@ export class GatewayApp {
     }
     // An admin who never opened the chat cannot get it ("chat not found"): expected, not a warning.
     for (const admin of config.ADMIN_IDS) await this.outbox.send({ chatId: admin, text: textsFor(config.DEFAULT_LANGUAGE).botStarted, deleteAfterMs: config.SERVICE_MESSAGE_TTL_S || undefined, mayBeRefused: true });
+    redrawImportedCards(this.deps, logger);
     logger.info('gateway started', { mode: config.WEBHOOK_URL ? 'webhook' : 'polling', http: `${config.HTTP_HOST}:${httpPort}` });
     return { httpPort };
   }

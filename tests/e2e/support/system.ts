@@ -67,6 +67,11 @@ export interface SystemOptions {
   /** Services reach PostgreSQL through a proxy the test can cut (system.database). */
   cuttableDatabase?: boolean;
   env?: Record<string, string>;
+  /**
+   * Runs once the emulator, the database and Redis are ready and before any service starts (what
+   * an operator does before starting dwld: the Go bot's last words, importing its database).
+   */
+  beforeServices?: (world: { emulator: TelegramEmulator; apiRoot: string; databaseUrl: string; redisUrl: string; streamPrefix: string }) => Promise<void>;
 }
 
 /** One URL in front of several gateways, taking turns: what a load balancer does. */
@@ -131,6 +136,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const sims: Sim[] = [];
   const dbProxy = options.cuttableDatabase ? await CuttableProxy.start({ host: '127.0.0.1', port: Number(new URL(database.url).port || 5432) }) : undefined;
   const common = { DATABASE_URL: dbProxy ? dbProxy.urlFor(database.url) : database.url, REDIS_URL: options.redisUrl ?? ns.url, STREAM_PREFIX: ns.prefix, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1' };
+  await options.beforeServices?.({ emulator, apiRoot, databaseUrl: database.url, redisUrl: common.REDIS_URL, streamPrefix: ns.prefix });
 
   launch('registry', main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
   const schedulerHttp: number[] = [];

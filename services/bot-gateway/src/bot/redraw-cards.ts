@@ -27,6 +27,26 @@ async function redraw(deps: BotDeps): Promise<number> {
 }
 
 /**
+ * Draws the cards of links imported from the Go bot again, once: the person's chat still shows
+ * the Go bot's reply with the Go bot's buttons, which dwld cannot read. Each edit goes through
+ * the outbox under the id `card-<link>-imported`, so a gateway that stops half-way and starts
+ * again edits no card twice. Runs in the background at start.
+ */
+export function redrawImportedCards(deps: BotDeps, log: Logger): void {
+  void (async () => {
+    let count = 0;
+    for (const id of await deps.links.cardsPending()) {
+      if (await redrawCard(deps, id, 'imported')) count++;
+      await deps.links.cardDrawn(id);
+    }
+    return count;
+  })().then(
+    (count) => count > 0 && log.info('cards of imported links drawn again', { count }),
+    (err: unknown) => log.warn('cards of imported links not drawn again; tried at the next start', { error: errorMessage(err) }),
+  );
+}
+
+/**
  * Draws one waiting link's card again from its row as it is now (read right before, so a
  * quality chosen or a link removed meanwhile is not drawn back); false when there is nothing to
  * draw (gone, failed, or its card not out yet). Cards that go out after a redraw began are drawn

@@ -30,7 +30,7 @@ export type AddOutcome = { created: true; link: Link } | { created: false; exist
 const LINK_COLUMNS = `id, url, host, chat_id AS "chatId", user_id AS "userId", username, owner_name AS "ownerName", quality, folder,
   reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt", attempts,
   last_error AS "lastError", last_error_kind AS "lastErrorKind", last_error_reason AS "lastErrorReason",
-  first_failed_at AS "firstFailedAt", unconfirmed_downloader AS "unconfirmedDownloader", status,
+  first_failed_at AS "firstFailedAt", unconfirmed_downloader AS "unconfirmedDownloader", card_pending AS "cardPending", status,
   claim_owner AS "claimOwner", claim_expires_at AS "claimExpiresAt",
   urgent_event_id AS "urgentEventId", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -178,6 +178,17 @@ export class LinkStore {
   }
 
   /** Waiting links whose card (the bot's reply) is out: the cards to redraw when dispatching pauses or resumes. */
+  /** Links whose card another program drew (imported from the Go bot), to be drawn again with dwld's buttons. */
+  async cardsPending(): Promise<number[]> {
+    const rows = await this.db.link.findMany({ where: { cardPending: true }, select: { id: true }, orderBy: { id: 'asc' } });
+    return rows.map((row) => row.id);
+  }
+
+  /** The card of this link is dwld's now (its redraw is in the outbox, or there is nothing to draw). */
+  async cardDrawn(id: number): Promise<void> {
+    await this.db.link.updateMany({ where: { id, cardPending: true }, data: { cardPending: false } });
+  }
+
   withCards(): Promise<Link[]> {
     return this.db.link.findMany({ where: { status: 'queued', replyMessageId: { not: null } }, orderBy: { id: 'asc' } });
   }
