@@ -43,6 +43,7 @@ describe('moving from the Go bot', () => {
   beforeAll(async () => {
     go = await startGoDownloader({ host: '127.0.0.1' });
     system = await startSystem({
+      env: { MAX_ATTEMPTS: '2' },
       beforeServices: async ({ emulator, apiRoot, databaseUrl, redisUrl, streamPrefix }) => {
         world = { databaseUrl, redisUrl, streamPrefix };
         // Alice used the Go bot: she sent two links; it read them and answered with its own buttons.
@@ -135,6 +136,28 @@ describe('moving from the Go bot', () => {
   it('deletes the message the Go bot meant to delete', async () => {
     const alice = system.emulator.user({ id: ALICE });
     await waitFor(() => !alice.messages().some((m) => m.message_id === replies.notice), { what: 'the Go bot’s notice to be deleted', timeout: 20_000 });
+  });
+
+  it('gives a link up after MAX_ATTEMPTS UNKNOWN answers, in the downloader’s own words, and sends it once "try again" is pressed', async () => {
+    go.alwaysFail('SetToQueue: insert new link: disk I/O error');
+    const alice = system.emulator.user({ id: ALICE });
+    await alice.sendText('https://youtube.com/watch?v=broken');
+    const reply = await alice.nextBotMessage((m) => (m.text ?? '').includes('broken') && Boolean(m.reply_markup));
+    const card = await waitFor(() => {
+      const message = alice.messages().find((m) => m.message_id === reply.message_id);
+      return message?.text?.includes('Not downloaded') ? message : undefined;
+    }, { what: 'the card to say it was not downloaded', timeout: 30_000 });
+    expect(card.text).toContain('The downloader could not take it: “SetToQueue: insert new link: disk I/O error”');
+    expect(card.text).toContain('Gave up after 2 attempt(s)');
+    expect(card.text).not.toMatch(/127\.0\.0\.1|UNKNOWN|rpc error/);
+    expect(buttonsOf(card).map((b) => b.text)).toEqual(['↻ Try again', '✖ Remove']);
+    expect(go.setToQueueCount('https://youtube.com/watch?v=broken')).toBe(2);
+
+    go.clearFaults();
+    const press = alice.pressButton(reply.message_id, buttonsOf(card).find((b) => b.text === '↻ Try again')!.callback_data);
+    expect((await press.answer()).text).toBe('Queued again: sending it now.');
+    await waitFor(() => alice.messages().some((m) => (m.text ?? '').includes('watch?v=broken') && (m.text ?? '').includes('taken by')), { what: 'the link to be taken after "try again"', timeout: 20_000 });
+    expect(go.calls('SetToQueue').filter((c) => c.link === 'https://youtube.com/watch?v=broken').map((c) => c.outcome)).toEqual(['failed', 'failed', 'queued']);
   });
 
   it('changes nothing when the same file is imported again', async () => {
