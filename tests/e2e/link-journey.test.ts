@@ -65,7 +65,7 @@ describe('a link’s journey through the whole system', () => {
     expect(card.text).toContain('The downloader refused this link: “video-nas refuses this link (simulated refusal)”');
     expect(card.text).toMatch(/Gave up after 3 attempt/);
     expect(card.text).not.toMatch(/127\.0\.0\.1|INVALID_ARGUMENT|SetToQueue|Queued/);
-    expect((card.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> }).inline_keyboard.flat().map((b) => b.text)).toEqual(['✖ Remove']);
+    expect((card.reply_markup as { inline_keyboard: Array<Array<{ text: string }>> }).inline_keyboard.flat().map((b) => b.text)).toEqual(['↻ Try again', '✖ Remove']);
     await Promise.all([video.setMode('ok'), anything.setMode('ok')]);
   });
 

@@ -46,10 +46,10 @@ describe('the sandbox web chat in a real browser', () => {
     await page.locator('#text').press('Enter');
     const reply = page.locator('.msg.in').filter({ hasText: 'from-the-browser' });
     await reply.getByText('Quality: 1080').waitFor();
-    await reply.getByRole('button', { name: '480', exact: true }).click();
-    await page.locator('.toast').getByText('Quality: 480').waitFor();
-    await reply.getByText('Quality: 480').waitFor();
-    expect(await system.db.link.findFirst({ where: { url: 'https://vimeo.com/from-the-browser' } })).toMatchObject({ quality: '480' });
+    await reply.getByRole('button', { name: '1440', exact: true }).click();
+    await page.locator('.toast').getByText('Quality: 1440').waitFor();
+    await reply.getByText('Quality: 1440').waitFor();
+    expect(await system.db.link.findFirst({ where: { url: 'https://vimeo.com/from-the-browser' } })).toMatchObject({ quality: '1440' });
 
     // The bot's remove button ("✖", or "✖ Remove"): its text as a tooltip, and a name that reads.
     const remove = reply.getByRole('button', { name: 'Remove', exact: true });
