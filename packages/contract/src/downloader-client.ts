@@ -46,6 +46,11 @@ export function outcomeUncertain(err: unknown): boolean {
   return err instanceof DownloaderCallError && (err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.UNKNOWN);
 }
 
+/** True when the call's deadline passed before an answer came: the request may have arrived and be at work still. */
+export function answerLost(err: unknown): boolean {
+  return err instanceof DownloaderCallError && err.code === grpc.status.DEADLINE_EXCEEDED;
+}
+
 export class DownloaderCallError extends AppError {
   constructor(
     readonly failure: DownloaderFailure,

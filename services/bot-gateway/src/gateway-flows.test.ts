@@ -124,7 +124,7 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     const press = await user.pressButton(reply.message_id, retry);
     expect((await press.answer()).text).toBe('Queued again: sending it now.');
     const requeued = await db.link.findUniqueOrThrow({ where: { id: link.id } });
-    expect(requeued).toMatchObject({ status: 'queued', attempts: 0, firstFailedAt: null, lastError: null, lastErrorKind: null, lastErrorReason: null });
+    expect(requeued).toMatchObject({ status: 'queued', attempts: 0, firstFailedAt: null, unconfirmedDownloader: null, lastError: null, lastErrorKind: null, lastErrorReason: null });
     expect(requeued.sendAt.getTime()).toBeGreaterThanOrEqual(pressedAt - 1000);
     expect(requeued.sendAt.getTime()).toBeLessThanOrEqual(Date.now());
     expect(await h.events(linkAdded.type)).toContainEqual(expect.objectContaining({ linkId: link.id, url: link.url, userId: String(BOB) }));
@@ -136,10 +136,10 @@ describe('gateway flows: results, notifications, service replies, languages, adm
     const twice = await user.forgedCallback(reply.message_id, retry);
     expect((await twice.answer()).text).toBe('This link is queued already.');
     // An admin may try someone else's failed link again.
-    await db.link.update({ where: { id: link.id }, data: { status: 'failed', attempts: 20, lastErrorKind: 'internal', lastErrorReason: 'SetToQueue: disk full' } });
+    await db.link.update({ where: { id: link.id }, data: { status: 'failed', attempts: 20, lastErrorKind: 'internal', lastErrorReason: 'SetToQueue: disk full', unconfirmedDownloader: 'nas' } });
     const byAdmin = await emulator.user({ id: ADMIN }).forgedCallback(reply.message_id, retry);
     expect((await byAdmin.answer()).text).toBe('Queued again: sending it now.');
-    expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await db.link.findUniqueOrThrow({ where: { id: link.id } })).toMatchObject({ status: 'queued', attempts: 0, unconfirmedDownloader: null });
     // Failed again, as the /select test below expects to find it.
     await db.link.update({ where: { id: link.id }, data: { status: 'failed', attempts: 3 } });
   });

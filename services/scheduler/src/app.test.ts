@@ -234,7 +234,9 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     const hangs = await downloader('hangs', ['*'], () => new Promise<void>((resolve) => release.push(resolve)));
     const fine = await downloader('fine', ['*']);
     const links = await Promise.all(Array.from({ length: 20 }, (_, i) => addLink(`https://example.com/h/${i}`)));
-    await startApp({ DISPATCH_CONCURRENCY: '1', DOWNLOADER_DEADLINE_S: '0.3' });
+    // A link whose call timed out is not given to 'fine' in the same try ('hangs' may have it after
+    // all): it is looked up in the Queue of 'hangs' on its next try, a short backoff later.
+    await startApp({ DISPATCH_CONCURRENCY: '1', DOWNLOADER_DEADLINE_S: '0.3', RETRY_BASE_S: '0.2', RETRY_CAP_S: '0.2' });
     await waitFor(async () => (await db.link.count()) === 0, { what: 'every link dispatched', timeout: 15_000 });
     release.forEach((r) => r());
     // One call may find it hanging (if it went first); after that it is tried after 'fine', which takes every link.
@@ -242,8 +244,9 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     expect(new Set(fine.links())).toEqual(new Set(links.map((l) => l.url)));
   });
 
-  // 'hangs' (healthy) goes first and times out after 1 s; 'next' (registered unhealthy) is
-  // tried after it in the same attempt. Only the first call of a claim goes without a renewal.
+  // 'hangs' (healthy) goes first and times out after 1 s; 'next' (registered unhealthy) would
+  // come after it. Only the first call of a claim (not the Queue read after a timeout) goes
+  // without a renewal.
   async function hangingThenNext() {
     const release: Array<() => void> = [];
     const hangs = await downloader('hangs', ['*'], () => new Promise<void>((resolve) => release.push(resolve)));
@@ -252,12 +255,16 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
   }
 
   it('renews the claim before the next downloader is called, within the same attempt', async () => {
-    const { hangs, next, releaseAll } = await hangingThenNext();
+    // 'slow' (healthy) goes first and refuses after a while; 'next' (registered unhealthy) is tried after it.
+    const slow = await downloader('slow', ['*'], async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      refuse(Status.INVALID_ARGUMENT, 'not this one');
+    });
+    const next = await downloader('next', ['*'], undefined, false);
     const link = await addLink('https://example.com/slow-then-fine');
     await startApp({ DOWNLOADER_DEADLINE_S: '1' });
     await waitFor(gone(link.id), { what: 'the link dispatched', timeout: 10_000 });
-    releaseAll();
-    expect(hangs.calls).toHaveLength(1);
+    expect(slow.calls).toHaveLength(1);
     expect(next.links()).toEqual([link.url]);
     expect(await db.dispatch.findFirstOrThrow({ where: { linkId: link.id } })).toMatchObject({ downloader: 'next', attempts: 1 });
   });
@@ -553,6 +560,78 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       expect(go.setToQueueCount(link.url)).toBe(1);
       expect(spare.calls).toHaveLength(0);
       expect(await db.dispatch.findMany({ where: { url: link.url } })).toEqual([expect.objectContaining({ downloader: 'go-nas', attempts: 2 })]);
+    });
+
+    it('keeps the mark while that Queue stays unreadable: the next try ends too, and nobody else gets the link', async () => {
+      const go = await goDownloader('go-nas', ['youtube.com']);
+      const spare = await downloader('spare', ['*']);
+      go.loseReplies(1);
+      go.failNext(2, 'Queue: database is locked', 'Queue');
+      const { app } = await startApp({ DOWNLOADER_DEADLINE_S: '0.3', CLAIM_LEASE_S: '5', RETRY_BASE_S: '0.2', RETRY_CAP_S: '0.2' });
+      const link = await addLink('https://youtube.com/watch?v=twice-unsure');
+      app.scheduler.wake();
+
+      const second = await waitFor(async () => {
+        const r = await row(link.id);
+        return r && r.attempts === 2 && r.claimOwner === null ? r : undefined;
+      }, { what: 'the second try recorded' });
+      expect(second).toMatchObject({ unconfirmedDownloader: 'go-nas', lastErrorKind: 'unavailable' });
+      expect(second.lastError).toContain('may hold the link');
+      await waitFor(gone(link.id), { what: 'the third try to find it' });
+      expect(go.setToQueueCount(link.url)).toBe(1);
+      expect(spare.calls).toHaveLength(0);
+      expect(await db.dispatch.findMany({ where: { url: link.url } })).toEqual([expect.objectContaining({ downloader: 'go-nas', attempts: 3 })]);
+    });
+
+    it('after a deadline with the link not in the Queue yet, ends the try (the insert may still land) and routes as usual on the next', async () => {
+      let calls = 0;
+      const slow = await downloader('slow', ['youtube.com'], async () => {
+        calls++;
+        // The first answer never comes in time, and nothing is queued: the Queue stays empty.
+        if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      });
+      const spare = await downloader('spare', ['*']);
+      const { app } = await startApp({ DOWNLOADER_DEADLINE_S: '0.3', CLAIM_LEASE_S: '5', RETRY_BASE_S: '0.2', RETRY_CAP_S: '0.2' });
+      const link = await addLink('https://youtube.com/watch?v=late-insert');
+      app.scheduler.wake();
+      const first = await waitFor(async () => {
+        const r = await row(link.id);
+        return r && r.attempts === 1 && r.claimOwner === null ? r : undefined;
+      }, { what: 'the first try recorded' });
+      expect(first.unconfirmedDownloader).toBe('slow');
+      expect(spare.calls).toHaveLength(0);
+      // Not in its Queue on the next try either: routed as usual, and the one that just timed out goes last.
+      await waitFor(gone(link.id), { what: 'the next try' });
+      expect(slow.links()).toEqual([link.url]);
+      expect(spare.links()).toEqual([link.url]);
+      expect(await db.dispatch.findMany({ where: { url: link.url } })).toEqual([expect.objectContaining({ downloader: 'spare', attempts: 2 })]);
+    });
+
+    it('tells a link the downloader downloaded before (DONE in its history) from one it holds: refused in its words, and the next downloader takes it', async () => {
+      const go = await goDownloader('go-nas', ['youtube.com']);
+      const spare = await downloader('spare', ['*']);
+      const goBot = new DownloaderClient({ lookup: async () => ({ host: '127.0.0.1', port: go.port }), deadlineMs: 2000 });
+      await goBot.setToQueue('go-nas', { link: 'https://youtube.com/watch?v=again', userName: 'ann', maxQuality: 1080 });
+      goBot.close();
+      go.advanceTo('https://youtube.com/watch?v=again', 'DONE');
+      const { app } = await startApp();
+      const link = await addLink('https://youtube.com/watch?v=again');
+      app.scheduler.wake();
+      await waitFor(gone(link.id), { what: 'the link handed over' });
+      expect(await db.dispatch.findMany({ where: { url: link.url } })).toEqual([expect.objectContaining({ downloader: 'spare', attempts: 1 })]);
+      expect(spare.links()).toEqual([link.url]);
+      expect(go.calls('SetToQueue').map((c) => c.outcome)).toEqual(['queued', 'duplicate']);
+    });
+
+    it('routes to a downloader in the table that has not answered a health check since the registry started (health is a preference, not a gate)', async () => {
+      const go = await startGoDownloader({ host: '127.0.0.1' });
+      cleanups.push(() => go.stop());
+      await register(db, { name: 'go-nas', port: go.port }, ['all'], false);
+      const { app } = await startApp();
+      const link = await addLink('https://vk.com/video-5_6');
+      app.scheduler.wake();
+      await waitFor(gone(link.id), { what: 'the link handed to the downloader marked unhealthy' });
+      expect(go.setToQueueCount(link.url)).toBe(1);
     });
 
     it('gives a link up after MAX_ATTEMPTS UNKNOWN answers, keeping the downloader\'s own words for the card; queued afresh it is tried again', async () => {

@@ -41,6 +41,16 @@ export interface SchedulerDeps {
 }
 
 /** One scheduler replica: the dispatch loop, its event consumers and its ops endpoints. */
+/**
+ * Where a link stands in a downloader's Queue. The deployed downloaders keep DONE rows until
+ * CleanHistory; any other status (NEW, WORK, TO_SEND, SENDING) means it is held.
+ */
+export function taskState(tasks: ReadonlyArray<{ link: string; status: string }>, link: string): 'held' | 'finished' | 'absent' {
+  const matching = tasks.filter((task) => task.link === link);
+  if (matching.length === 0) return 'absent';
+  return matching.some((task) => task.status.toUpperCase() !== 'DONE') ? 'held' : 'finished';
+}
+
 export class SchedulerApp {
   /** This process life's claim owner: `CONSUMER_NAME#random`, so a restart never mistakes old claims for its own. */
   readonly owner: string;
@@ -65,7 +75,7 @@ export class SchedulerApp {
     const client = new DownloaderClient({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
     const dispatcher = new Dispatcher({
       setToQueue: (name, request) => client.setToQueue(name, request),
-      queueHolds: async (name, link) => (await client.queue(name)).queue.some((task) => task.link === link),
+      queueLookup: async (name, link) => taskState((await client.queue(name)).queue, link),
       metrics: this.metrics,
       logger,
       random,

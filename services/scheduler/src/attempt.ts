@@ -1,4 +1,4 @@
-import { outcomeUncertain, type SetToQueueRequest } from '@dwld/contract';
+import { answerLost, DownloaderCallError, outcomeUncertain, type SetToQueueRequest } from '@dwld/contract';
 import { classifyFailure, planRoute, RecentFailures, type RoutableDownloader } from '@dwld/domain';
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
@@ -67,12 +67,16 @@ export async function tryInTurn(
 }
 
 export type SetToQueue = (downloader: string, request: SetToQueueRequest) => Promise<unknown>;
-/** Whether the downloader's Queue holds this link (rejects when the Queue cannot be read). */
-export type QueueHolds = (downloader: string, link: string) => Promise<boolean>;
+/**
+ * What the downloader's Queue says of a link: waiting or in work (`held`), downloaded already
+ * (`finished`: the deployed downloaders keep DONE rows until CleanHistory), or not there.
+ * Rejects when the Queue cannot be read.
+ */
+export type QueueLookup = (downloader: string, link: string) => Promise<'held' | 'finished' | 'absent'>;
 
 export interface DispatcherOptions {
   setToQueue: SetToQueue;
-  queueHolds: QueueHolds;
+  queueLookup: QueueLookup;
   metrics: SchedulerMetrics;
   logger: Logger;
   random: () => number;
@@ -93,17 +97,32 @@ export class Dispatcher {
 
   /**
    * One attempt. `unconfirmed` names a downloader that may hold the link from an earlier try
-   * (its SetToQueue ended without a clear answer and its Queue could not be read then): its
-   * Queue is read first, and if the link is there the hand-over is counted as done.
+   * (its SetToQueue ended without a clear answer, and its Queue did not settle it then): its
+   * Queue is read first. There: the hand-over happened. Not there, or no longer registered:
+   * routed as usual. Unreadable (or no time left): the try ends here, the mark kept, and no
+   * other downloader is given a second copy.
    */
   async attempt(host: string, request: SetToQueueRequest, downloaders: readonly RoutableDownloader[], gate: CallGate, unconfirmed?: string | null): Promise<AttemptOutcome> {
     const { metrics, random, logger } = this.options;
     if (unconfirmed) {
       const verdict = await gate();
       if (verdict === 'stopping') return { ok: false, interrupted: true, failures: [] };
-      if (verdict === 'go' && (await this.holds(unconfirmed, request.link))) {
+      const still = (why: string): AttemptOutcome => {
+        const message = truncate(`${unconfirmed}: may hold the link from the last try; ${why}`);
+        return { ok: false, interrupted: false, failure: { kind: 'unavailable', message }, failures: [{ downloader: unconfirmed, kind: 'unavailable', message }], unconfirmed };
+      };
+      if (verdict === 'out_of_time') return still('its queue was not read (no time left in this try)');
+      let found: 'held' | 'finished' | 'absent';
+      try {
+        found = await this.options.queueLookup(unconfirmed, request.link);
+      } catch (err) {
+        if (classifyFailure(err) !== 'no_downloader') return still(`its queue cannot be read (${errorMessage(err)})`);
+        found = 'absent';
+      }
+      // Ours, sent last time without an answer: waiting, in work or even downloaded since.
+      if (found !== 'absent') {
         metrics.foundInQueue.inc({ downloader: unconfirmed });
-        logger.info('link found in the queue of the downloader whose answer was lost: counted as handed over', { downloader: unconfirmed, link: request.link });
+        logger.info('link found in the queue of the downloader whose answer was lost: counted as handed over', { downloader: unconfirmed, link: request.link, found });
         return { ok: true, downloader: unconfirmed, failures: [], foundInQueue: true };
       }
     }
@@ -132,33 +151,39 @@ export class Dispatcher {
   }
 
   /**
-   * After a SetToQueue without a clear answer (deadline, or the deployed downloaders' UNKNOWN,
-   * which is also how they say "I hold that link already"): the downloader's Queue says whether
-   * the link got there. Found: handed over. Not found: an ordinary failure. Unreadable: unknown.
+   * After a SetToQueue without a clear answer, the downloader's Queue says what became of it:
+   * - the deadline passed (the request may have arrived, and the deployed downloader may still be
+   *   inserting it): there, waiting or done, it is handed over; not there yet, or the Queue
+   *   unreadable, the try ends with the link unconfirmed on this downloader, to be looked up
+   *   again on the next try, after the backoff;
+   * - UNKNOWN (the deployed downloaders' answer to every error, "I hold that link already"
+   *   included): waiting or in work, it is handed over (if another person sent the same link,
+   *   the downloader holds one copy for both, as with the Go bot); downloaded already, it will
+   *   not be downloaded again until its history is cleaned, which the person is told as a
+   *   refusal; not there, an ordinary failure, and the next downloader is tried; unreadable,
+   *   the try ends with the link unconfirmed.
    */
   private async confirm(downloader: string, link: string, err: unknown, gate: CallGate): Promise<{ foundInQueue: boolean }> {
     const verdict = await gate();
     if (verdict !== 'go') throw new UnconfirmedHandOver(downloader, err, 'its queue was not read (no time left in this try)');
-    let holds: boolean;
+    let found: 'held' | 'finished' | 'absent';
     try {
-      holds = await this.options.queueHolds(downloader, link);
+      found = await this.options.queueLookup(downloader, link);
     } catch (queueErr) {
       throw new UnconfirmedHandOver(downloader, err, `its queue could not be read either (${errorMessage(queueErr)})`);
     }
-    if (!holds) throw err;
+    const deadline = answerLost(err);
+    if (found === 'absent') {
+      if (deadline) throw new UnconfirmedHandOver(downloader, err, 'not in its queue yet (it may still be inserting it): looked up again on the next try');
+      throw err;
+    }
+    if (found === 'finished' && !deadline) {
+      const reason = `${downloader} has downloaded this link already and keeps it in its history; it takes it again once an admin cleans the history (/clean)`;
+      throw new DownloaderCallError('refused', downloader, 'SetToQueue', `${errorMessage(err)}; the link is DONE in its queue`, undefined, { cause: err, details: reason });
+    }
     this.recentFailures.succeeded(downloader);
     this.options.metrics.foundInQueue.inc({ downloader });
-    this.options.logger.info('SetToQueue gave no clear answer but the link is in the downloader\'s queue: counted as handed over', { downloader, link, error: errorMessage(err) });
+    this.options.logger.info("SetToQueue gave no clear answer but the link is in the downloader's queue: counted as handed over", { downloader, link, found, error: errorMessage(err) });
     return { foundInQueue: true };
-  }
-
-  /** Whether the downloader holds the link; false when its Queue cannot be read (it is then tried as usual). */
-  private async holds(downloader: string, link: string): Promise<boolean> {
-    try {
-      return await this.options.queueHolds(downloader, link);
-    } catch (err) {
-      this.options.logger.info('queue of the downloader whose answer was lost cannot be read: trying as usual', { downloader, error: errorMessage(err) });
-      return false;
-    }
   }
 }

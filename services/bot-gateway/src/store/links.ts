@@ -209,13 +209,14 @@ export class LinkStore {
 
   /**
    * Queues a failed link afresh, to be sent now: its tries count from zero again and the give-up
-   * clock restarts. A downloader that may hold it already is kept, so its Queue is read first.
+   * clock restarts. A downloader it was left unconfirmed on (its Queue never readable) is
+   * forgotten: the person chose to try again, and that downloader could block the link for good.
    * Null when the link is gone or not failed (queued again already).
    */
   async requeue(id: number, now: Date): Promise<Link | null> {
     const [requeued] = await this.db.link.updateManyAndReturn({
       where: { id, status: 'failed' },
-      data: { status: 'queued', attempts: 0, firstFailedAt: null, sendAt: now, lastError: null, lastErrorKind: null, lastErrorReason: null },
+      data: { status: 'queued', attempts: 0, firstFailedAt: null, unconfirmedDownloader: null, sendAt: now, lastError: null, lastErrorKind: null, lastErrorReason: null },
     });
     return requeued ?? null;
   }
