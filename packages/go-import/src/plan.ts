@@ -355,12 +355,13 @@ export function parseDestination(userName: string | null, userId: string): Desti
 }
 
 function planDownloader(source: string, get: Getter, notes: Note[]): PlannedDownloader | Rejected {
-  const name = text(get('name')) ?? '';
+  // Trimmed, as the registry trims a registration's name: the downloader is found under it when it registers again.
+  const name = (text(get('name')) ?? '').trim();
   const what = name === '' ? '(no name)' : shorten(name, 60);
-  if (name.trim() === '') return { what, reason: 'no name' };
+  if (name === '') return { what, reason: 'no name' };
   if (name.length > MAX_NAME_LENGTH) return { what, reason: `a name longer than ${MAX_NAME_LENGTH} characters (dwld's registry refuses it)` };
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name) || name !== name.trim()) return { what, reason: "control characters or spaces around the name (dwld's registry refuses it)" };
+  if (/[\u0000-\u001f\u007f]/.test(name)) return { what, reason: "control characters in the name (dwld's registry refuses it)" };
 
   const allowed = text(get('allowedRootLinks')) ?? '';
   // As the Go bot read it back: split on "," with nothing trimmed.
@@ -383,6 +384,9 @@ function planDownloader(source: string, get: Getter, notes: Note[]): PlannedDown
   return { source, name, host, port, patterns };
 }
 
+/** How old a message a bot may still delete (Bot API deleteMessage). */
+const TELEGRAM_DELETE_WINDOW_MS = 48 * 3600 * 1000;
+
 function planDeletion(source: string, get: Getter, options: PlanOptions, notes: Note[]): PlannedDeletion | Rejected {
   const chatId = text(get('chatID'))?.trim() ?? '';
   const messageId = wholeNumber(get('messageID'));
@@ -391,6 +395,8 @@ function planDeletion(source: string, get: Getter, options: PlanOptions, notes: 
   if (messageId === null || messageId < 1 || messageId > MAX_INT4) return { what, reason: 'messageID is not a message id' };
   let deleteAt = unixSeconds(get('deleteAt'));
   if (deleteAt === null) notes.push({ about: source, text: 'deleteAt is not a time: deleted now' });
+  // The message was sent before it was due to go: Telegram lets a bot delete only messages under 48 hours old.
+  if (deleteAt !== null && deleteAt.getTime() < options.now.getTime() - TELEGRAM_DELETE_WINDOW_MS) return { what, reason: 'due more than 48 hours ago: Telegram no longer lets a bot delete it' };
   if (deleteAt === null || deleteAt.getTime() < options.now.getTime()) deleteAt = options.now;
   return { source, chatId, messageId, deleteAt, jobId: deleteJobId(chatId, messageId) };
 }

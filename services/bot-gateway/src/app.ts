@@ -138,9 +138,10 @@ export class GatewayApp {
       },
     });
 
-    const api = linksApi({ config, intake: intake, logger, onQueued: (outcome) => this.replyToApiLink(outcome) });
-    // POST /link is the Go bot's address for the same thing: its scripts change only the host and add the token.
-    const routes: Record<string, RouteHandler> = { 'POST /links': api, 'POST /link': api };
+    const api = { config, intake: intake, logger, onQueued: (outcome: IntakeOutcome) => this.replyToApiLink(outcome) };
+    // POST /link is the Go bot's address for the same thing: its scripts change only the host and
+    // add the token. It sent every link at 10000 ("best"), so a link without a quality gets max there.
+    const routes: Record<string, RouteHandler> = { 'POST /links': linksApi(api), 'POST /link': linksApi({ ...api, defaultQuality: 'max' }) };
     if (config.WEBHOOK_URL) {
       routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = webhookRoute({
         secret: config.WEBHOOK_SECRET ?? '',

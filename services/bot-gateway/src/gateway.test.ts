@@ -244,7 +244,8 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(res.status).toBe(207);
     const { results } = (await res.json()) as { results: Array<Record<string, unknown>> };
     expect(results).toEqual([
-      expect.objectContaining({ status: 'queued', url: 'https://vimeo.com/go1', quality: '1080', folder: null }),
+      // No quality: max (10000), what the Go bot's endpoint always sent.
+      expect.objectContaining({ status: 'queued', url: 'https://vimeo.com/go1', quality: 'max', folder: null }),
       expect.objectContaining({ status: 'queued', url: 'https://vimeo.com/go2', folder: 'Music' }),
       expect.objectContaining({ status: 'rejected', reason: 'scheme' }),
     ]);

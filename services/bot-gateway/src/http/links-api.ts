@@ -49,7 +49,14 @@ function describe(outcome: IntakeOutcome): Record<string, unknown> {
  * shape. Answers each link's outcome; 200 when every link was accepted or already queued, 207
  * otherwise.
  */
-export function linksApi(deps: { config: GatewayConfig; intake: LinkIntake; logger: Logger; onQueued: (outcome: IntakeOutcome) => Promise<void> }) {
+export function linksApi(deps: {
+  config: GatewayConfig;
+  intake: LinkIntake;
+  logger: Logger;
+  onQueued: (outcome: IntakeOutcome) => Promise<void>;
+  /** A link's quality when the body gives none; unset: DEFAULT_QUALITY. POST /link uses max, as the Go bot's endpoint always did. */
+  defaultQuality?: string;
+}) {
   const { config, intake, logger } = deps;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const route = `POST ${req.url?.split('?')[0] ?? '/links'}`;
@@ -77,8 +84,8 @@ export function linksApi(deps: { config: GatewayConfig; intake: LinkIntake; logg
 
     const results: Array<Record<string, unknown>> = [];
     for (const item of parsed.data.links) {
-      const quality = item.quality === undefined ? undefined : String(item.quality);
-      if (quality !== undefined && !config.QUALITY_OPTIONS.includes(quality)) {
+      const quality = item.quality === undefined ? deps.defaultQuality : String(item.quality);
+      if (item.quality !== undefined && !config.QUALITY_OPTIONS.includes(String(item.quality))) {
         results.push({ status: 'rejected', reason: 'quality', detail: `quality must be one of ${config.QUALITY_OPTIONS.join(', ')}` });
         continue;
       }
