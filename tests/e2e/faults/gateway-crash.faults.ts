@@ -37,6 +37,13 @@ describe('fault: the gateway is SIGKILLed mid-traffic', () => {
     const counts = new Map<string, number>();
     for (const r of await sim.received()) counts.set(r.link, (counts.get(r.link) ?? 0) + 1);
     const duplicates = [...counts.values()].filter((n) => n > 1).length;
+    if (duplicates > 0) {
+      // What the downloader received twice, and what the database says of those links: the cause is in there.
+      const twice = [...counts.entries()].filter(([, n]) => n > 1).map(([l]) => l);
+      const received = (await sim.received()).filter((r) => twice.includes(r.link));
+      const history = await system.db.dispatch.findMany({ where: { url: { in: twice } }, orderBy: { id: 'asc' } });
+      console.error('sent twice:', JSON.stringify({ received, history: history.map((h) => ({ url: h.url, linkId: h.linkId, messageId: h.messageId, attempts: h.attempts, at: h.dispatchedAt })) }, null, 1));
+    }
     expect([...counts.keys()].sort()).toEqual([...links].sort());
     expect(duplicates).toBe(0);
     const toldTwice = links.filter((l) => told().filter((m) => String(m.text).split(/\s/).includes(l)).length > 1);

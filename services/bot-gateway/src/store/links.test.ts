@@ -1,5 +1,6 @@
+import pg from 'pg';
 import { connectDatabase, type Database } from '@dwld/db';
-import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
+import { createTestDatabase, waitFor, type TestDatabase } from '@dwld/testkit';
 import { LinkStore, type NewLink } from './links';
 
 const sendAt = new Date('2026-11-27T12:00:00.000Z');
@@ -58,6 +59,33 @@ describe('LinkStore.add with many people at once (one INSERT per batch)', () => 
     expect(again).toEqual({ created: false, handedOver: 'nas' });
     expect(fresh.created).toBe(true);
     expect((await db.link.findMany()).map((l) => l.userId)).toEqual([6n]);
+  });
+
+  it('tells a redelivered message its link was handed over when the dispatch commits while the insert waits on the row (no second row)', async () => {
+    const first = await store.add(newLink(7, 'https://example.com/racing'));
+    if (!first.created) throw new Error('not created');
+    // The scheduler's hand-over, held open: the row deleted and the dispatch written, not committed yet.
+    const scheduler = new pg.Client({ connectionString: database.url });
+    await scheduler.connect();
+    try {
+      await scheduler.query('BEGIN');
+      await scheduler.query('DELETE FROM links WHERE id = $1', [first.link.id]);
+      await scheduler.query(
+        `INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, message_id, attempts, send_at) VALUES ($1, $2, 'example.com', 7, 7, 'nas', '720', 70, 1, now())`,
+        [first.link.id, 'https://example.com/racing'],
+      );
+      // The same message again (Telegram redelivering it after a crash): its insert waits on the unique index.
+      const again = store.add(newLink(7, 'https://example.com/racing'));
+      await waitFor(async () => {
+        const { rows } = await scheduler.query<{ waiting: number }>(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return rows[0]!.waiting > 0;
+      }, { what: 'the insert to wait on the row being handed over' });
+      await scheduler.query('COMMIT');
+      expect(await again).toEqual({ created: false, handedOver: 'nas' });
+      expect(await db.link.count({ where: { url: 'https://example.com/racing' } })).toBe(0);
+    } finally {
+      await scheduler.end();
+    }
   });
 
   it('gives the row to the message that made it when a redelivered message of the same link shares its batch', async () => {

@@ -102,21 +102,28 @@ export class LinkStore {
     });
     let rows: Link[];
     try {
-      const raw = await this.sql.rows<RawLink>(Prisma.sql`
-        INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at, updated_at)
-        SELECT i.url, i.host, i.chat_id, i.user_id, i.username, i.owner_name, i.quality, i.folder, i.message_id, i.send_at, now()
-          FROM unnest(${firsts.map((l) => l.url)}::text[], ${firsts.map((l) => l.host)}::text[],
-                      ${firsts.map((l) => l.chatId)}::text[]::bigint[], ${firsts.map((l) => l.userId)}::text[]::bigint[],
-                      ${firsts.map((l) => l.username)}::text[], ${firsts.map((l) => l.ownerName)}::text[],
-                      ${firsts.map((l) => l.quality)}::text[], ${firsts.map((l) => l.folder)}::text[],
-                      ${firsts.map((l) => l.messageId)}::int[], ${firsts.map((l) => l.sendAt.toISOString())}::timestamptz[])
-               AS i(url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at)
-         WHERE i.message_id IS NULL
-            OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = i.chat_id AND d.message_id = i.message_id AND d.url = i.url)
-         ORDER BY i.user_id, i.url
-        ON CONFLICT DO NOTHING
-        RETURNING ${Prisma.raw(LINK_COLUMNS)}`);
-      rows = raw.map(linkOfRow);
+      const raw = await this.sql.rows<RawLink & { hadRow: boolean }>(Prisma.sql`
+        WITH given AS (
+          SELECT i.*, EXISTS (SELECT 1 FROM links x WHERE x.user_id = i.user_id AND x.url = i.url) AS had_row
+            FROM unnest(${firsts.map((l) => l.url)}::text[], ${firsts.map((l) => l.host)}::text[],
+                        ${firsts.map((l) => l.chatId)}::text[]::bigint[], ${firsts.map((l) => l.userId)}::text[]::bigint[],
+                        ${firsts.map((l) => l.username)}::text[], ${firsts.map((l) => l.ownerName)}::text[],
+                        ${firsts.map((l) => l.quality)}::text[], ${firsts.map((l) => l.folder)}::text[],
+                        ${firsts.map((l) => l.messageId)}::int[], ${firsts.map((l) => l.sendAt.toISOString())}::timestamptz[])
+                 AS i(url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at)
+        ), inserted AS (
+          INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at, updated_at)
+          SELECT g.url, g.host, g.chat_id, g.user_id, g.username, g.owner_name, g.quality, g.folder, g.message_id, g.send_at, now()
+            FROM given g
+           WHERE g.message_id IS NULL
+              OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = g.chat_id AND d.message_id = g.message_id AND d.url = g.url)
+           ORDER BY g.user_id, g.url
+          ON CONFLICT DO NOTHING
+          RETURNING ${Prisma.raw(LINK_COLUMNS)}
+        )
+        SELECT inserted.*, given.had_row AS "hadRow"
+          FROM inserted JOIN given ON given.user_id = inserted."userId" AND given.url = inserted.url`);
+      rows = await this.droppingRedeliveries(raw);
     } catch (err) {
       // One bad link must not fail the others: each goes alone, one after another (not all at
       // once: a burst of them would queue for the pool and time out), and keeps its own error.
@@ -133,6 +140,27 @@ export class LinkStore {
       byKey.delete(key);
       return { link: row };
     });
+  }
+
+  /**
+   * A redelivered message can race its own link's dispatch: the insert saw the queued row and
+   * no dispatch (its snapshot), waited on the unique index while the scheduler deleted the row
+   * and wrote the dispatch, then went in. Such a row (inserted although its user had the link
+   * at the insert's start, from a message) is checked again, in a statement of its own that
+   * sees the dispatch now, and taken out if its message's link was handed over meanwhile: the
+   * caller then finds the dispatch (handedOver). Rare, so the common batch costs nothing more.
+   */
+  private async droppingRedeliveries(raw: Array<RawLink & { hadRow: boolean }>): Promise<Link[]> {
+    const suspects = raw.filter((row) => row.hadRow && row.messageId !== null).map((row) => row.id);
+    const rows = raw.map(({ hadRow: _hadRow, ...row }) => linkOfRow(row));
+    if (suspects.length === 0) return rows;
+    const dropped = await this.sql.rows<{ id: number }>(Prisma.sql`
+      DELETE FROM links l USING dispatches d
+       WHERE l.id = ANY(${suspects}::int[]) AND l.claim_owner IS NULL
+         AND d.chat_id = l.chat_id AND d.message_id = l.message_id AND d.url = l.url
+      RETURNING l.id`);
+    const gone = new Set(dropped.map((row) => row.id));
+    return rows.filter((row) => !gone.has(row.id));
   }
 
   /**
