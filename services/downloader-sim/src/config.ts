@@ -1,16 +1,11 @@
 import { z } from 'zod';
 import { int, list, listenPort, logLevel, parseEnv, secondsAsMs, secret } from '@dwld/config';
+import { isHostname, WILDCARD_PATTERNS } from '@dwld/domain';
 import { MODES } from './mode';
 
 // The simulated downloader has no database and no Redis, so it does not use commonEnv.
 
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const WILDCARDS = new Set(['*', 'any', 'all']);
 export const FLAVOURS = ['dwld', 'go'] as const;
-
-function isHostname(value: string): boolean {
-  return value.length > 0 && value.length <= 253 && value.split('.').every((label) => LABEL.test(label));
-}
 
 /** host:port, the host a name, an IPv4 address or a bracketed IPv6 address. */
 const REGISTRY_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -54,7 +49,7 @@ export const simEnv = z.object({
     z
       .string()
       .transform((v) => v.toLowerCase())
-      .refine((v) => WILDCARDS.has(v) || isHostname(v), 'must be a host name (like youtube.com) or one of *, any, all'),
+      .refine((v) => WILDCARD_PATTERNS.has(v) || isHostname(v), 'must be a host name (like youtube.com) or one of *, any, all'),
     ['*'],
   ).refine((patterns) => patterns.length > 0, 'must list at least one pattern'),
   REGISTER_INTERVAL_S: secondsAsMs(30, { min: 0.05 }),
