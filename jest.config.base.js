@@ -1,6 +1,17 @@
 // Shared jest settings: @swc/jest strips types (tsc type-checks in `build`), and
 // workspace packages resolve to their sources so tests never run stale dist/ code.
+const fs = require('node:fs');
 const path = require('node:path');
+
+// Every workspace package by name → its sources: production code in packages/, test and
+// sandbox tooling in tools/ (see docs/ARCHITECTURE.md, "Layout").
+const SOURCES = {};
+for (const group of ['packages', 'tools']) {
+  for (const dir of fs.readdirSync(path.join(__dirname, group))) {
+    const manifest = path.join(__dirname, group, dir, 'package.json');
+    if (fs.existsSync(manifest) && fs.existsSync(path.join(__dirname, group, dir, 'src/index.ts'))) SOURCES[`^${JSON.parse(fs.readFileSync(manifest, 'utf8')).name}$`] = path.join(__dirname, group, dir, 'src/index.ts');
+  }
+}
 
 /** @param {string} dir the package directory */
 module.exports = function jestConfig(dir) {
@@ -12,9 +23,7 @@ module.exports = function jestConfig(dir) {
     transform: {
       '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
     },
-    moduleNameMapper: {
-      '^@dwld/([a-z-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
-    },
+    moduleNameMapper: SOURCES,
     testTimeout: 30000,
   };
 };

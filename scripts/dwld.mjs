@@ -394,7 +394,7 @@ function sandboxProcesses() {
   };
   const sim = (name, patterns, httpPort) => ({
     name,
-    main: serviceMain('downloader-sim'),
+    main: path.join(root, 'tools', 'downloader-sim', 'dist', 'main.js'),
     // GRPC_PORT 0 (any free port): the registry's GRPC_PORT must not reach the simulators.
     env: { SIM_NAME: name, PATTERNS: patterns, HTTP_PORT: httpPort, GRPC_PORT: '0', REGISTER_INTERVAL_S: '10', DOWNLOAD_SECONDS: '30', REGISTRY_ADDRESS: `127.0.0.1:${registryPort}` },
     // Started once the registry listens, so their first registration is not refused.
@@ -405,7 +405,7 @@ function sandboxProcesses() {
   return [
     {
       name: 'telegram-emulator',
-      main: path.join(root, 'packages', 'telegram-emulator', 'dist', 'main.js'),
+      main: path.join(root, 'tools', 'telegram-emulator', 'dist', 'main.js'),
       env: { EMULATOR_PORT: emulatorPort, EMULATOR_STATE_FILE: stateFile },
       // The gateway sends what it still has to send while it stops (telegraf would otherwise
       // wait 5 s on its broken long poll before it could stop).

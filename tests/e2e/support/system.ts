@@ -193,7 +193,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up() } } : {}),
     async startSim(name, patterns, simOptions = {}) {
       const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];
-      const proc = spawnService(main('downloader-sim'), {
+      const proc = spawnService(path.join(ROOT, 'tools', 'downloader-sim', 'dist', 'main.js'), {
         SIM_NAME: name, PATTERNS: patterns, REGISTRY_ADDRESS: `127.0.0.1:${registryGrpc}`, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort),
         HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), REGISTER_INTERVAL_S: '2', DOWNLOAD_SECONDS: '1', MODE: simOptions.mode ?? 'ok',
       });
