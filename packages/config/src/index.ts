@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { errorMessage } from '@dwld/errors';
 
 /** A configuration error: its message is one line naming the variable and what is wrong, never its value. */
 export class ConfigError extends Error {
@@ -150,7 +151,7 @@ export function parsedWith<T>(parse: (raw: string) => T, defaultRaw?: string) {
       try {
         return parse(raw);
       } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        ctx.addIssue({ code: 'custom', message: errorMessage(err) });
         return z.NEVER;
       }
     });

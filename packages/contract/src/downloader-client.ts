@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { AppError, type ErrorKind } from '@dwld/errors';
+import { DownloaderError, errorMessage, type DownloaderFailure } from '@dwld/errors';
 import type { DownloaderMethod, DownloaderRpcs, Empty, SetToQueueRequest, SetToQueueResponse } from './messages';
 import { DownloaderGrpcClient } from './proto';
 
@@ -11,15 +11,6 @@ export interface DownloaderAddress {
 /** Where a downloader is now: read from the registry's table at the moment of each call. */
 export type DownloaderLookup = (name: string) => Promise<DownloaderAddress | null>;
 
-/**
- * Why a call failed, as dispatching needs to know it:
- * - no_downloader: the name is not (or no longer) registered;
- * - unavailable: unreachable, deadline exceeded, overloaded — retrying later may work;
- * - refused: the downloader answered that it will not take this request — retrying will not help;
- * - internal: anything else (a bug on one side, an unimplemented method).
- */
-export type DownloaderFailure = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
-
 const TRANSIENT = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.ABORTED, grpc.status.CANCELLED]);
 const REFUSED = new Set([grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.ALREADY_EXISTS, grpc.status.OUT_OF_RANGE, grpc.status.PERMISSION_DENIED]);
 
@@ -29,13 +20,6 @@ export function classifyGrpcStatus(code: grpc.status): DownloaderFailure {
   return 'internal';
 }
 
-const KIND_OF_FAILURE: Record<DownloaderFailure, ErrorKind> = {
-  no_downloader: 'not_found',
-  unavailable: 'unavailable',
-  refused: 'invalid_input',
-  internal: 'internal',
-};
-
 /**
  * True when a call may have done its work although it failed: the deadline passed before an
  * answer came (the request may have arrived), or the downloader answered UNKNOWN, which the
@@ -43,30 +27,33 @@ const KIND_OF_FAILURE: Record<DownloaderFailure, ErrorKind> = {
  * the downloader's Queue tells whether a SetToQueue took.
  */
 export function outcomeUncertain(err: unknown): boolean {
-  return err instanceof DownloaderCallError && (err.code === grpc.status.DEADLINE_EXCEEDED || err.code === grpc.status.UNKNOWN);
+  return err instanceof DownloaderError && err.outcomeUncertain;
 }
 
 /** True when the call's deadline passed before an answer came: the request may have arrived and be at work still. */
 export function answerLost(err: unknown): boolean {
-  return err instanceof DownloaderCallError && err.code === grpc.status.DEADLINE_EXCEEDED;
+  return err instanceof DownloaderError && err.answerLost;
 }
 
-export class DownloaderCallError extends AppError {
+/** A failed call to a grpc.v1 downloader: a DownloaderError that also keeps the gRPC status. */
+export class DownloaderCallError extends DownloaderError {
   constructor(
-    readonly failure: DownloaderFailure,
-    readonly downloader: string,
+    failure: DownloaderFailure,
+    downloader: string,
     readonly method: DownloaderMethod,
     message: string,
     readonly code?: grpc.status,
     options?: { cause?: unknown; details?: string },
   ) {
-    super(KIND_OF_FAILURE[failure], message, options);
-    this.details = options?.details || undefined;
+    super(failure, downloader, method, message, {
+      ...options,
+      answerLost: code === grpc.status.DEADLINE_EXCEEDED,
+      outcomeUncertain: code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.UNKNOWN,
+    });
   }
-
-  /** What the downloader itself said (the gRPC status details), without our address and code around it. */
-  readonly details: string | undefined;
 }
+
+export type { DownloaderFailure };
 
 export interface DownloaderClientOptions {
   lookup: DownloaderLookup;
@@ -151,7 +138,7 @@ export class DownloaderClient {
     try {
       address = await this.lookup(downloader);
     } catch (err) {
-      throw new DownloaderCallError('unavailable', downloader, method, `cannot look up downloader "${downloader}": ${(err as Error).message}`, undefined, { cause: err });
+      throw new DownloaderCallError('unavailable', downloader, method, `cannot look up downloader "${downloader}": ${errorMessage(err)}`, undefined, { cause: err });
     }
     if (!address) throw new DownloaderCallError('no_downloader', downloader, method, `downloader "${downloader}" is not registered`);
     return this.callAt(address, method, request, downloader);

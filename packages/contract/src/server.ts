@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DownloaderRpcs } from './messages';
 import { downloaderService } from './proto';
+import { errorMessage } from '@dwld/errors';
 
 /** A handler per Downloader rpc; a thrown error with a `code` answers that gRPC status. */
 export type DownloaderHandlers = {
@@ -30,7 +31,7 @@ export function unary<Req, Res>(handler: (request: Req, call: grpc.ServerUnaryCa
       (response) => callback(null, response),
       (err: unknown) => {
         const code = err instanceof GrpcStatusError ? err.code : grpc.status.INTERNAL;
-        callback({ code, details: err instanceof Error ? err.message : String(err) });
+        callback({ code, details: errorMessage(err) });
       },
     );
   };

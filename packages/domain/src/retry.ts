@@ -1,3 +1,5 @@
+import { downloaderFailureOf, isDownloaderFailure, type DownloaderFailure } from '@dwld/errors';
+
 export interface BackoffSettings {
   /** Delay bound of the first retry, in ms; a non-negative safe integer. */
   baseMs: number;
@@ -30,27 +32,13 @@ function assertMs(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative whole number of milliseconds, got ${value}`);
 }
 
-/** How a hand-over to a downloader failed (the same kinds as the contract's DownloaderCallError.failure). */
-export type DispatchFailureKind = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
+/** How a hand-over to a downloader failed: @dwld/errors' downloader failure kinds. */
+export type DispatchFailureKind = DownloaderFailure;
 
-export const DISPATCH_FAILURE_KINDS: readonly DispatchFailureKind[] = ['no_downloader', 'unavailable', 'refused', 'internal'];
+/** The failure kind of something caught around a dispatch (see downloaderFailureOf). */
+export const classifyFailure = downloaderFailureOf;
 
-export function isDispatchFailureKind(value: unknown): value is DispatchFailureKind {
-  return typeof value === 'string' && (DISPATCH_FAILURE_KINDS as readonly string[]).includes(value);
-}
-
-/**
- * The failure kind of something caught around a dispatch: a kind itself, or an object whose
- * `failure` field holds one (the contract's DownloaderCallError). Anything else is 'internal'.
- */
-export function classifyFailure(caught: unknown): DispatchFailureKind {
-  if (isDispatchFailureKind(caught)) return caught;
-  if (typeof caught === 'object' && caught !== null && 'failure' in caught) {
-    const { failure } = caught as { failure: unknown };
-    if (isDispatchFailureKind(failure)) return failure;
-  }
-  return 'internal';
-}
+export const isDispatchFailureKind = isDownloaderFailure;
 
 export interface FailureContext extends BackoffSettings {
   kind: DispatchFailureKind;

@@ -1,9 +1,12 @@
 /**
- * The project's error taxonomy. Adapters turn what they meet (a gRPC status, a Prisma error,
- * a Redis failure) into one of these kinds, so the edges (a Telegram reply, a gRPC status,
- * an HTTP answer) decide what to say from the kind alone.
+ * The project's one error vocabulary. Adapters turn what they meet (a gRPC status, a database
+ * or Redis failure, a bad request) into one of these kinds at their edge, so the edges that
+ * talk to people and callers (a Telegram reply, a gRPC status, an HTTP answer) decide what to
+ * say from the kind alone.
  */
 export type ErrorKind = 'invalid_input' | 'not_found' | 'forbidden' | 'unavailable' | 'internal';
+
+export const ERROR_KINDS: readonly ErrorKind[] = ['invalid_input', 'not_found', 'forbidden', 'unavailable', 'internal'];
 
 export class AppError extends Error {
   constructor(
@@ -43,10 +46,101 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** A bug on one side or the other: not the caller's input, not a dependency that is away. */
+export class InternalError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
+}
+
+/**
+ * How a call to a downloader failed, as dispatching needs to know it:
+ * - no_downloader: the name is not (or no longer) registered;
+ * - unavailable: unreachable, deadline exceeded, overloaded — retrying later may work;
+ * - refused: the downloader answered that it will not take this request — retrying will not help;
+ * - internal: anything else (a bug on one side, an unimplemented method).
+ */
+export type DownloaderFailure = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
+
+export const DOWNLOADER_FAILURES: readonly DownloaderFailure[] = ['no_downloader', 'unavailable', 'refused', 'internal'];
+
+export function isDownloaderFailure(value: unknown): value is DownloaderFailure {
+  return typeof value === 'string' && (DOWNLOADER_FAILURES as readonly string[]).includes(value);
+}
+
+/** Each downloader failure is one of the kinds above. */
+export const KIND_OF_DOWNLOADER_FAILURE: Readonly<Record<DownloaderFailure, ErrorKind>> = {
+  no_downloader: 'not_found',
+  unavailable: 'unavailable',
+  refused: 'invalid_input',
+  internal: 'internal',
+};
+
+export interface DownloaderErrorOptions {
+  cause?: unknown;
+  /** What the downloader itself said, without our words around it. */
+  details?: string;
+  /**
+   * The call may have done its work although it failed: no answer came before the deadline,
+   * or the downloader's answer does not say whether it acted (the deployed downloaders answer
+   * UNKNOWN for every error, "I hold that link already" included). Only reading its queue tells.
+   */
+  outcomeUncertain?: boolean;
+  /** No answer came before the deadline: the request may have arrived and be at work still. */
+  answerLost?: boolean;
+}
+
+/**
+ * A call to a downloader failed. Whatever protocol a downloader speaks, its adapter throws
+ * this (or a subclass carrying protocol detail), so dispatching decides from `failure` and the
+ * two flags alone.
+ */
+export class DownloaderError extends AppError {
+  readonly details: string | undefined;
+  readonly outcomeUncertain: boolean;
+  readonly answerLost: boolean;
+
+  constructor(
+    readonly failure: DownloaderFailure,
+    /** The downloader's registered name (or its address when it has none). */
+    readonly downloader: string,
+    /** What was asked of it (the protocol's method name). */
+    readonly operation: string,
+    message: string,
+    options: DownloaderErrorOptions = {},
+  ) {
+    super(KIND_OF_DOWNLOADER_FAILURE[failure], message, { cause: options.cause });
+    this.details = options.details || undefined;
+    this.answerLost = options.answerLost ?? false;
+    this.outcomeUncertain = this.answerLost || (options.outcomeUncertain ?? false);
+  }
+}
+
 export function errorKind(err: unknown): ErrorKind {
   return err instanceof AppError ? err.kind : 'internal';
 }
 
+/**
+ * The failure kind of something caught around a call to a downloader: a DownloaderError's, a
+ * kind itself, or an object whose `failure` field holds one. Anything else is 'internal'.
+ */
+export function downloaderFailureOf(caught: unknown): DownloaderFailure {
+  if (caught instanceof DownloaderError) return caught.failure;
+  if (isDownloaderFailure(caught)) return caught;
+  if (typeof caught === 'object' && caught !== null && 'failure' in caught) {
+    const { failure } = caught as { failure: unknown };
+    if (isDownloaderFailure(failure)) return failure;
+  }
+  return 'internal';
+}
+
+/** The message of anything thrown: an Error's message, else the value as text. The one way to read one. */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err);
+  }
 }

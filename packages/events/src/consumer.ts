@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { Redis } from 'ioredis';
+import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { deadLetterKey, decodeEntry, streamKey, type AnyEventDef, type EventPayload } from './event-def';
 import {
-  errorMessage,
   isMissingGroupError,
   parseAutoClaimReply,
   parseInfoList,

@@ -3,6 +3,7 @@ import type { Logger } from '@dwld/logger';
 import { EventConsumer, defaultConsumerName, type EventConsumerOptions, type EventHandler } from './consumer';
 import type { AnyEventDef } from './event-def';
 import { EventPublisher, type TrimPolicy } from './publisher';
+import { errorMessage } from '@dwld/errors';
 
 export interface EventBusOptions {
   /** A connection the caller owns, or a URL for one the bus opens and closes. */
@@ -43,7 +44,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
     // ioredis emits an error per reconnection attempt; one line per outage is enough.
     let reported = false;
     redis.on('error', (err: unknown) => {
-      if (!reported) options.logger.warn('Redis connection error; reconnecting', { component: 'events', error: err instanceof Error ? err.message : String(err) });
+      if (!reported) options.logger.warn('Redis connection error; reconnecting', { component: 'events', error: errorMessage(err) });
       reported = true;
     });
     redis.on('ready', () => (reported = false));

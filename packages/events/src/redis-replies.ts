@@ -9,6 +9,8 @@
 // ioredis' reply transformer and, under RESP3, yields [key, entries] instead of
 // [[key, entries]]. The consumer only uses the typed methods.
 
+import { errorMessage } from '@dwld/errors';
+
 export interface StreamEntry {
   streamId: string;
   /** null when the entry was deleted (trimmed) while still pending. */
@@ -95,10 +97,6 @@ export function parsePendingReply(value: unknown): PendingEntry[] {
 export function parseInfoList(value: unknown, what: string): Array<Record<string, unknown>> {
   if (!Array.isArray(value)) throw unexpected(what, value);
   return value.map((item: unknown) => flatToRecord(item, what));
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Database as SqliteDatabase, SqlValue } from 'sql.js';
 import { deleteJobId } from '@dwld/events';
 import { describePatternNotes, formatDestination, isHostname, normaliseRootLinks, validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
+import { errorMessage } from '@dwld/errors';
 
 /**
  * Reading the Go bot's links.db (RenterRus/dwld-bot) into what dwld would store: pure, no I/O
@@ -129,7 +130,7 @@ export function planImport(sqlite: SqliteDatabase, options: PlanOptions): Import
   try {
     tableNames = query(sqlite, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((row) => String(row.name));
   } catch (err) {
-    throw new NotAGoDatabaseError(`not an SQLite database (${(err as Error).message})`);
+    throw new NotAGoDatabaseError(`not an SQLite database (${errorMessage(err)})`);
   }
 
   const notes: Note[] = [];

@@ -9,6 +9,7 @@ import { applyPlan, type ApplyOutcome } from './apply';
 import { NotAGoDatabaseError, planImport, type ImportPlan } from './plan';
 import { formatReport } from './report';
 import { openSqlite } from './sqlite';
+import { errorMessage } from '@dwld/errors';
 
 const common = commonEnv(0);
 
@@ -157,12 +158,12 @@ function fileProblem(err: unknown): string {
     case 'EPERM':
       return 'permission denied';
     default:
-      return (err as Error).message;
+      return errorMessage(err);
   }
 }
 
 function describeFailure(err: unknown): string {
-  const message = (err as Error).message ?? String(err);
+  const message = errorMessage(err);
   if (/ECONNREFUSED|ENOTFOUND|timeout|terminated/i.test(message)) return `PostgreSQL does not answer (DATABASE_URL): ${message}`;
   return message;
 }

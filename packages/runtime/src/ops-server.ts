@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '@dwld/logger';
+import { errorMessage } from '@dwld/errors';
 
 /** One thing a service needs to do its work (the database, Redis…); it throws or returns false when missing. */
 export interface ReadinessCheck {
@@ -60,7 +61,7 @@ export class OpsServer {
   async start(): Promise<number> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.options.logger.error('ops endpoint failed', { path: req.url, error: (err as Error).message });
+        this.options.logger.error('ops endpoint failed', { path: req.url, error: errorMessage(err) });
         if (!res.headersSent) send(res, 500, { status: 'error' });
         else res.end();
       });
@@ -99,7 +100,7 @@ export class OpsServer {
           const outcome = await Promise.race([check(), timeout]);
           return [name, outcome === 'timeout' ? 'timed out' : outcome === false ? 'failing' : 'ok'] as const;
         } catch (err) {
-          return [name, `failing: ${(err as Error).message}`] as const;
+          return [name, `failing: ${errorMessage(err)}`] as const;
         } finally {
           clearTimeout(timer);
         }

@@ -1,4 +1,5 @@
 import type { Logger } from '@dwld/logger';
+import { errorMessage } from '@dwld/errors';
 
 export interface ShutdownOptions {
   logger: Logger;
@@ -54,7 +55,7 @@ export function handleShutdown(options: ShutdownOptions): (reason: string, exitC
       },
       (err: unknown) => {
         clearTimeout(timer);
-        logger.error('stop failed', { error: (err as Error).message });
+        logger.error('stop failed', { error: errorMessage(err) });
         exit(1);
       },
     );
@@ -91,13 +92,13 @@ export async function runUntilSignalled(options: RunOptions): Promise<void> {
   const { logger } = options;
   const shutdown = handleShutdown({ logger, timeoutMs: options.timeoutMs, stop: options.stop });
   process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { error: reason instanceof Error ? reason.message : String(reason) });
+    logger.error('unhandled rejection', { error: errorMessage(reason) });
     void shutdown('unhandled rejection', 1);
   });
   try {
     await options.start();
   } catch (err) {
-    logger.error(`${options.service} could not start`, { error: (err as Error).message });
+    logger.error(`${options.service} could not start`, { error: errorMessage(err) });
     await shutdown('start failed', 1);
   }
 }

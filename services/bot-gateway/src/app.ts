@@ -176,7 +176,7 @@ export class GatewayApp {
     } else {
       await new Promise<void>((resolve, reject) => {
         this.polling = this.bot.launch({ allowedUpdates: ['message', 'edited_message', 'callback_query'] }, resolve).catch((err: unknown) => {
-          logger.error('long polling stopped', { error: (err as Error).message });
+          logger.error('long polling stopped', { error: errorMessage(err) });
           reject(err);
         });
       });

@@ -4,6 +4,7 @@ import { validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain'
 import { linkAdded, linkUrgent, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { LinkStore } from './store/links';
+import { errorMessage } from '@dwld/errors';
 
 export interface LinkRequest {
   raw: string;
@@ -73,7 +74,7 @@ export class LinkIntake {
       stored = await links.add({ url, host, userId: request.userId, chatId: request.chatId, username: request.username, ownerName: request.ownerName ?? null, quality, folder, messageId: request.messageId, sendAt });
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
-      logger.warn('database unavailable: link goes for immediate dispatch', { userId: request.userId, host, error: (err as Error).message });
+      logger.warn('database unavailable: link goes for immediate dispatch', { userId: request.userId, host, error: errorMessage(err) });
       const eventId = randomUUID();
       try {
         await publisher.publish(
@@ -83,7 +84,7 @@ export class LinkIntake {
         );
         return { status: 'urgent', url, eventId };
       } catch (publishErr) {
-        logger.error('link NOT queued: database and Redis both unavailable', { userId: request.userId, host, error: (publishErr as Error).message });
+        logger.error('link NOT queued: database and Redis both unavailable', { userId: request.userId, host, error: errorMessage(publishErr) });
         return { status: 'not_queued', url };
       }
     }
@@ -99,7 +100,7 @@ export class LinkIntake {
       );
     } catch (err) {
       // The row is the truth: schedulers poll the table, the event only wakes them sooner.
-      logger.warn('link stored but link.added not published', { linkId: link.id, error: (err as Error).message });
+      logger.warn('link stored but link.added not published', { linkId: link.id, error: errorMessage(err) });
     }
     return { status: 'queued', link };
   }

@@ -2,6 +2,7 @@ import type { Link } from '@dwld/db';
 import { linkAdded, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { LinkStore } from './store/links';
+import { errorMessage } from '@dwld/errors';
 
 export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' | 'not_failed' };
 
@@ -34,7 +35,7 @@ export async function retryLink(deps: { links: LinkStore; publisher: EventPublis
     );
   } catch (err) {
     // The row is the truth: schedulers poll the table, the event only wakes them sooner.
-    deps.logger.warn('link queued again but link.added not published', { linkId: requeued.id, error: (err as Error).message });
+    deps.logger.warn('link queued again but link.added not published', { linkId: requeued.id, error: errorMessage(err) });
   }
   deps.logger.info('failed link queued again', { linkId: requeued.id });
   return { ok: true, link: requeued };

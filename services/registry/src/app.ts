@@ -8,6 +8,7 @@ import type { RegistryConfig } from './config';
 import { DownloaderStore } from './downloader-store';
 import { startRegistryGrpcServer, type RegistryGrpcServer } from './grpc-server';
 import { HealthPoller } from './health-poller';
+import { errorMessage } from '@dwld/errors';
 
 export interface RegistryDeps {
   config: RegistryConfig;
@@ -102,7 +103,7 @@ export class RegistryApp {
         change,
       });
     } catch (err) {
-      this.deps.logger.warn('cannot publish downloader.changed', { downloader: downloader.name, change, error: (err as Error).message });
+      this.deps.logger.warn('cannot publish downloader.changed', { downloader: downloader.name, change, error: errorMessage(err) });
     }
   }
 }

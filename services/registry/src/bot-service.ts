@@ -6,6 +6,7 @@ import { hasBearerToken } from './auth';
 import type { DownloaderStore, RegisterOutcome } from './downloader-store';
 import { describePatternNotes } from '@dwld/domain';
 import { peerAddress, validateRegistration } from './registration';
+import { errorMessage } from '@dwld/errors';
 
 export interface BotServiceDeps {
   store: DownloaderStore;
@@ -47,7 +48,7 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
     } catch (err) {
       const unavailable = isDatabaseUnavailable(err);
       deps.onOutcome?.(unavailable ? 'unavailable' : 'error');
-      deps.logger.error('registration not stored', { peer, downloader: registration.name, error: (err as Error).message });
+      deps.logger.error('registration not stored', { peer, downloader: registration.name, error: errorMessage(err) });
       throw new GrpcStatusError(
         unavailable ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL,
         unavailable ? 'the registry cannot reach its database; register again shortly' : 'the registry could not store the registration',

@@ -1,6 +1,7 @@
 import { DownloaderCallError, type DownloaderClient } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
 import type { Downloader, DownloaderStore } from './downloader-store';
+import { errorMessage } from '@dwld/errors';
 
 export interface HealthPollerOptions {
   store: DownloaderStore;
@@ -42,7 +43,7 @@ export class HealthPoller {
     try {
       downloaders = await this.options.store.list();
     } catch (err) {
-      this.options.logger.warn('health round skipped: cannot list downloaders', { error: (err as Error).message });
+      this.options.logger.warn('health round skipped: cannot list downloaders', { error: errorMessage(err) });
       return;
     }
     const queue = [...downloaders];
@@ -72,7 +73,7 @@ export class HealthPoller {
       message = response.message ?? null;
     } catch (err) {
       answered = false;
-      message = err instanceof DownloaderCallError ? err.message : `health check failed: ${(err as Error).message}`;
+      message = err instanceof DownloaderCallError ? err.message : `health check failed: ${errorMessage(err)}`;
     }
     try {
       const outcome = await store.recordHealth(downloader, answered, message, new Date(), unhealthyAfterMs, this.watchingSince);
@@ -85,7 +86,7 @@ export class HealthPoller {
         await this.options.onHealthChange({ ...downloader, healthy: outcome.healthy }, outcome.healthy);
       }
     } catch (err) {
-      logger.warn('cannot record a health check', { downloader: downloader.name, error: (err as Error).message });
+      logger.warn('cannot record a health check', { downloader: downloader.name, error: errorMessage(err) });
     }
   }
 }

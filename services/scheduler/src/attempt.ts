@@ -141,7 +141,7 @@ export class Dispatcher {
           const kind = classifyFailure(err);
           stopTimer({ outcome: kind });
           if (kind === 'unavailable') this.recentFailures.failed(downloader, this.now());
-          logger.debug('downloader did not take the link', { downloader, error: (err as Error).message });
+          logger.debug('downloader did not take the link', { downloader, error: errorMessage(err) });
           if (!outcomeUncertain(err)) throw err;
           return this.confirm(downloader, request.link, err, gate);
         }

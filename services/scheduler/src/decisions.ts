@@ -1,6 +1,7 @@
 // The scheduler's pure decisions: no I/O, no clock, no randomness of their own.
 import type { SetToQueueRequest } from '@dwld/contract';
 import { formatDestination, qualityToMaxQuality, type DispatchFailureKind } from '@dwld/domain';
+import { errorMessage } from '@dwld/errors';
 
 /** What a hand-over needs to know about a link, whether it comes from a row or a link.urgent event. */
 export interface DispatchableLink {
@@ -24,7 +25,7 @@ export function planRequest(link: DispatchableLink): RequestPlan {
   try {
     maxQuality = qualityToMaxQuality(link.quality);
   } catch (err) {
-    return { ok: false, message: (err as Error).message };
+    return { ok: false, message: errorMessage(err) };
   }
   const userName = formatDestination({ username: link.username, userId: link.userId, folder: link.folder });
   return { ok: true, request: { link: link.url, userName, maxQuality } };

@@ -8,6 +8,7 @@ import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptF
 import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
 import type { ClaimedLink, LinkStore, SettledMessages } from './link-store';
 import type { SchedulerMetrics } from './metrics';
+import { errorMessage } from '@dwld/errors';
 
 /** How old the remembered downloader list (used while the database is down) may get. */
 const DIRECTORY_MAX_AGE_MS = 5_000;
@@ -139,7 +140,7 @@ export class Scheduler {
       const left = await this.options.store.releaseAll(this.options.owner);
       if (left > 0) this.logger.warn('released claims left behind', { count: left });
     } catch (err) {
-      this.logger.warn('could not release claims on stop; they expire with their lease', { error: (err as Error).message });
+      this.logger.warn('could not release claims on stop; they expire with their lease', { error: errorMessage(err) });
     }
   }
 
@@ -157,7 +158,7 @@ export class Scheduler {
         if (this.failingSince === undefined) {
           this.failingSince = Date.now();
           const unavailable = isDatabaseUnavailable(err);
-          this.logger[unavailable ? 'warn' : 'error'](unavailable ? 'database unavailable: cannot claim links' : 'poll failed', { error: (err as Error).message });
+          this.logger[unavailable ? 'warn' : 'error'](unavailable ? 'database unavailable: cannot claim links' : 'poll failed', { error: errorMessage(err) });
         }
       }
       this.completedPolls++;
@@ -273,7 +274,7 @@ export class Scheduler {
       else if (outcome.interrupted) await this.releaseUnstarted(link);
       else await this.settleFailure(link, attempt, outcome.failure, false, leaseEndsAt, outcome.unconfirmed ?? null);
     } catch (err) {
-      this.logger.error('could not settle a claimed link; it is retried when its claim expires', { linkId: link.id, error: (err as Error).message });
+      this.logger.error('could not settle a claimed link; it is retried when its claim expires', { linkId: link.id, error: errorMessage(err) });
     }
   }
 
@@ -285,7 +286,7 @@ export class Scheduler {
       if (messages === null) this.logger.info('link was removed while it was being dispatched', { linkId: link.id, downloader });
     } catch (err) {
       // Told anyway: the downloader has it. If another replica sends it again, its result has the same event id.
-      this.logger.error('link dispatched but not recorded; it may be dispatched again', { linkId: link.id, downloader, error: (err as Error).message });
+      this.logger.error('link dispatched but not recorded; it may be dispatched again', { linkId: link.id, downloader, error: errorMessage(err) });
     }
     metrics.dispatched.inc({ downloader });
     metrics.dispatchLag.observe(Math.max(0, Date.now() - link.sendAt.getTime()) / 1000);
@@ -366,7 +367,7 @@ export class Scheduler {
     try {
       error = await this.results.submit(outgoing(dispatchResult, payload, { id: resultEventId(link.id, attempt) }));
     } catch (err) {
-      error = (err as Error).message;
+      error = errorMessage(err);
     }
     if (error !== null) {
       this.options.metrics.publishFailures.inc();

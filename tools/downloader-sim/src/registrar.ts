@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { registerDownloader, type RegisterDownloaderRequest } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
+import { errorMessage } from '@dwld/errors';
 
 /** The wait before retry number `failures` (1, 2, …): doubling from `minMs`, never more than `maxMs`. */
 export function retryDelay(failures: number, minMs: number, maxMs: number): number {
@@ -122,7 +123,7 @@ export class Registrar {
         const state = typeof code === 'number' ? (grpc.status[code] ?? String(code)) : 'ERROR';
         delay = retryDelay(this.failures, options.retryMinMs ?? 1000, options.intervalMs);
         this.lastState = state;
-        const details = { registry: options.target, error: (err as Error).message, retryInMs: delay };
+        const details = { registry: options.target, error: errorMessage(err), retryInMs: delay };
         const starting = this.successes === 0 && Date.now() - this.startedAt < (options.graceMs ?? 0);
         if (starting) options.logger.debug('the registry does not answer yet: will keep trying', details);
         else if (this.report(state)) options.logger.warn('cannot register with the registry: will keep trying', details);

@@ -3,6 +3,7 @@
 // repeat and conversations come back). The web chat page is at the root.
 import path from 'node:path';
 import { TelegramEmulator } from './emulator';
+import { errorMessage } from '@dwld/errors';
 
 async function main(): Promise<void> {
   const host = process.env.EMULATOR_HOST || '127.0.0.1';
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     emulator.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        process.stderr.write(`emulator: ${(err as Error).message}\n`);
+        process.stderr.write(`emulator: ${errorMessage(err)}\n`);
         process.exit(1);
       },
     );
@@ -45,6 +46,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`emulator could not start: ${(err as Error).message}\n`);
+  process.stderr.write(`emulator could not start: ${errorMessage(err)}\n`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { type RouteHandler, type RouteRequest, Router } from './http/router';
 import type { WebChatEvent } from './web-chat/chat-feed';
 import { webAsset, WEB_ASSETS } from './web-chat/assets';
 import { openEventStream } from './web-chat/event-stream';
+import { errorMessage } from '@dwld/errors';
 
 /**
  * Every HTTP route the emulator serves, in one place: the Bot API (`/bot<token>/<method>`), the
@@ -38,7 +39,7 @@ export function createRouter(
         const body = method === 'POST' ? await jsonBody(request) : {};
         return { json: (await handler(request, body)) ?? { ok: true } };
       } catch (err) {
-        return { status: 400, json: { error: err instanceof Error ? err.message : String(err) } };
+        return { status: 400, json: { error: errorMessage(err) } };
       }
     };
     router.add(method, `/__emulator${path}`, route);
@@ -65,7 +66,7 @@ export function createRouter(
       // Refuses an unknown person or bot before the stream starts.
       emulator.chatSnapshot(chatId, bot);
     } catch (err) {
-      return { status: 404, json: { error: err instanceof Error ? err.message : String(err) } };
+      return { status: 404, json: { error: errorMessage(err) } };
     }
     openEventStream<WebChatEvent>(
       request.response,

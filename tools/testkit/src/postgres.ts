@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { errorMessage } from '@dwld/errors';
 
 /**
  * The migrated database that test databases are cloned from. `pnpm test` (scripts/dwld.mjs)
@@ -26,7 +27,7 @@ async function withAdmin<T>(templateUrl: string, fn: (client: Client) => Promise
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable for tests: ${(err as Error).message}`);
+    throw new Error(`PostgreSQL is not reachable for tests: ${errorMessage(err)}`);
   }
   try {
     return await fn(client);
@@ -50,7 +51,7 @@ export async function createTestDatabase(templateUrl = TEST_TEMPLATE_URL): Promi
         await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
         return;
       } catch (err) {
-        const message = (err as Error).message;
+        const message = errorMessage(err);
         if (attempt >= 50 || !/being accessed by other users/.test(message)) {
           throw new Error(`Could not create a test database from "${template}" (has \`pnpm db:migrate\` run on it?): ${message}`);
         }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { errorMessage } from '@dwld/errors';
 
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -21,7 +22,7 @@ export async function createRedisNamespace(label = 'test'): Promise<RedisNamespa
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis is not reachable at ${TEST_REDIS_URL}: ${(err as Error).message}`);
+    throw new Error(`Redis is not reachable at ${TEST_REDIS_URL}: ${errorMessage(err)}`);
   }
   return {
     url: TEST_REDIS_URL,

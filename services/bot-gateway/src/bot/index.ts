@@ -50,14 +50,14 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
   bot.catch(async (err, ctx) => {
     const unavailable = isDatabaseUnavailable(err);
     const log = ctx.log ?? deps.logger;
-    log.error('update failed', { updateType: ctx.updateType, error: (err as Error).message, unavailable });
+    log.error('update failed', { updateType: ctx.updateType, error: errorMessage(err), unavailable });
     const texts = ctx.actor?.texts ?? textsFor(config.DEFAULT_LANGUAGE);
     const words = unavailable ? texts.unavailable : texts.somethingWrong;
     try {
       if (ctx.callbackQuery) await ctx.answerCbQuery(words);
       else if (ctx.chat) await say(deps, ctx, words, { transient: true });
     } catch (replyErr) {
-      log.warn('cannot tell the person about the failure', { error: (replyErr as Error).message });
+      log.warn('cannot tell the person about the failure', { error: errorMessage(replyErr) });
     }
   });
   return bot;

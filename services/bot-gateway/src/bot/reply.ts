@@ -1,6 +1,7 @@
 import { splitMessage } from '@dwld/domain';
 import type { Markup } from '../telegram/outbox';
 import type { BotContext, BotDeps } from './context';
+import { errorMessage } from '@dwld/errors';
 
 export interface SayOptions {
   markup?: Markup;
@@ -34,7 +35,7 @@ export async function say(deps: BotDeps, ctx: BotContext, html: string, options:
       ...(options.drawnPaused !== undefined ? { drawnPaused: options.drawnPaused } : {}),
     }, options.jobId ? { jobId: options.jobId } : undefined);
   } catch (err) {
-    ctx.log.warn('outbox unavailable: answering directly', { error: (err as Error).message });
+    ctx.log.warn('outbox unavailable: answering directly', { error: errorMessage(err) });
     let last: { message_id: number } | undefined;
     for (const [i, part] of parts.entries()) {
       last = await ctx.telegram.sendMessage(chatId, part, {

@@ -8,6 +8,7 @@ import { DescribedResult, type MethodContext } from './method-context';
 import { METHODS } from './methods';
 import { Params } from './params';
 import { WebhookDelivery, type WebhookDeliveryOptions } from './webhook-delivery';
+import { errorMessage } from '@dwld/errors';
 
 /** One Bot API call as the emulator received and answered it. */
 export interface CallRecord {
@@ -92,7 +93,7 @@ export class BotApi {
     } catch (err) {
       if (err instanceof ApiError) return errorReply(err);
       // A bug in the emulator: answer like Telegram's own failures, but say what happened.
-      return errorReply(new ApiError(500, `Internal Server Error: ${err instanceof Error ? err.message : String(err)}`));
+      return errorReply(new ApiError(500, `Internal Server Error: ${errorMessage(err)}`));
     }
   }
 

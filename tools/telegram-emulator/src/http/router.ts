@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { readBody } from './request-params';
+import { errorMessage } from '@dwld/errors';
 
 export interface RouteRequest {
   method: string;
@@ -71,7 +72,7 @@ export class Router {
     try {
       answer = await this.dispatch(request, response, aborter.signal);
     } catch (err) {
-      answer = { status: err instanceof URIError ? 400 : 500, json: { error: err instanceof Error ? err.message : String(err) } };
+      answer = { status: err instanceof URIError ? 400 : 500, json: { error: errorMessage(err) } };
     }
     if (answer === undefined || response.headersSent || response.destroyed) return;
     const payload = answer.json !== undefined ? JSON.stringify(answer.json) : (answer.body ?? '');

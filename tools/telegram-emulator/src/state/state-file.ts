@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidStateError, type SavedState, STATE_FORMAT, validateState } from './saved-state';
+import { errorMessage } from '@dwld/errors';
 
 /** A state file that exists but cannot be used: the message names the file and says why. */
 export class StateFileError extends Error {
@@ -20,13 +21,13 @@ export function readStateFile(file: string): SavedState | undefined {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new StateFileError(file, (err as Error).message);
+    throw new StateFileError(file, errorMessage(err));
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new StateFileError(file, `not valid JSON (${(err as Error).message})`);
+    throw new StateFileError(file, `not valid JSON (${errorMessage(err)})`);
   }
   try {
     return validateState(parsed);
@@ -80,7 +81,7 @@ export function lockStateFile(file: string): () => void {
   try {
     writeFileSync(lock, mine, { flag: 'wx', mode: 0o600 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateFileError(file, `cannot create its lock ${lock}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateFileError(file, `cannot create its lock ${lock}: ${errorMessage(err)}`);
     const holder = Number(readFileSync(lock, 'utf8').trim());
     if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
       throw new StateFileError(file, `it is in use by another emulator (pid ${holder}; lock ${lock})`);
