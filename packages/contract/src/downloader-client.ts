@@ -1,12 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { DownloaderError, errorMessage, type DownloaderFailure } from '@dwld/errors';
 import type { DownloaderMethod, DownloaderRpcs, Empty, SetToQueueRequest, SetToQueueResponse } from './messages';
+import type { DownloaderAddress } from './downloader-port';
 import { DownloaderGrpcClient } from './proto';
-
-export interface DownloaderAddress {
-  host: string;
-  port: number;
-}
 
 /** Where a downloader is now: read from the registry's table at the moment of each call. */
 export type DownloaderLookup = (name: string) => Promise<DownloaderAddress | null>;
