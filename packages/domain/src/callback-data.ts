@@ -1,3 +1,5 @@
+import { isQuality } from './quality';
+
 /** Telegram's limit on an inline button's callback_data, in UTF-8 bytes. */
 export const CALLBACK_DATA_MAX_BYTES = 64;
 
@@ -19,8 +21,6 @@ export type CallbackAction =
   | { kind: 'clean'; confirmed: boolean }
   | { kind: 'noop' };
 
-/** A quality as buttons carry it: a number of 2 to 5 digits, or max (the gateway's QUALITY_OPTIONS format). */
-export const QUALITY_FORMAT = /^(\d{2,5}|max)$/;
 // Canonical decimal: no sign, no leading zeros, so each id has exactly one encoding.
 const DECIMAL = /^(0|[1-9]\d*)$/;
 
@@ -66,7 +66,7 @@ export function decodeCallbackData(data: unknown): CallbackAction | null {
   switch (prefix) {
     case 'q': {
       const linkId = parseId(first);
-      if (linkId === null || second === undefined || !QUALITY_FORMAT.test(second)) return null;
+      if (linkId === null || second === undefined || !isQuality(second)) return null;
       return { kind: 'quality', linkId, quality: second };
     }
     case 'f': {

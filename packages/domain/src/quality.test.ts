@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { QUALITY_FORMAT } from './callback-data';
-import { formatDestination, parseQualityOptions, qualityToMaxQuality } from './quality';
+import { formatDestination, parseQualityOptions, QUALITY_FORMAT, qualityToMaxQuality } from './quality';
 
 describe('parseQualityOptions', () => {
   it.each([

@@ -13,8 +13,19 @@ export const DEFAULT_QUALITY_OPTIONS = '720,1080,1440,2160,max';
 export const MAX_QUALITY_VALUE = 10_000;
 /** The lowest maxQuality the deployed downloaders honour: they download anything lower at this. */
 export const MIN_DEPLOYED_QUALITY = 720;
-// Positive and canonical (no leading zeros), 2 to 5 digits: what callback data can carry.
-const NUMERIC_QUALITY = /^[1-9]\d{1,4}$/;
+/**
+ * The one rule for a quality wherever one is read (config, buttons, the HTTP API, the importer,
+ * a stored row): a number of 2 to 5 digits, or max. QUALITY_OPTIONS are also canonical (see
+ * parseQualityOptions), so each option has one spelling on a button.
+ */
+export const QUALITY_FORMAT = /^(\d{2,5}|max)$/;
+
+/** The message every reader gives a value that is not a quality. */
+export const NOT_A_QUALITY = 'is not a quality (a number like 720, or max)';
+
+export function isQuality(value: string): value is Quality {
+  return QUALITY_FORMAT.test(value);
+}
 
 /**
  * The quality options of a comma-separated list such as "720,1080,1440,2160,max".
@@ -27,7 +38,8 @@ export function parseQualityOptions(list: string): Quality[] {
   if (items.length > MAX_QUALITY_OPTIONS) throw new Error(`quality options list ${items.length} qualities; at most ${MAX_QUALITY_OPTIONS} fit`);
   const options: Quality[] = [];
   for (const [index, item] of items.entries()) {
-    if (item !== 'max' && !NUMERIC_QUALITY.test(item)) {
+    // Canonical: no leading zeros, so "0720" cannot be a second spelling of 720.
+    if (!isQuality(item) || item.startsWith('0')) {
       throw new Error(`quality option ${index + 1} ("${item.slice(0, 20)}") must be a whole number from 10 to 99999, or max`);
     }
     if (options.includes(item)) throw new Error(`quality option "${item}" is listed twice`);
@@ -43,7 +55,7 @@ export function parseQualityOptions(list: string): Quality[] {
  */
 export function qualityToMaxQuality(quality: Quality): number {
   if (quality === 'max') return MAX_QUALITY_VALUE;
-  if (!/^\d{1,5}$/.test(quality) || Number(quality) === 0) throw new Error(`"${quality.slice(0, 20)}" is not a quality (a number like 720, or max)`);
+  if (!isQuality(quality) || Number(quality) === 0) throw new Error(`"${quality.slice(0, 20)}" ${NOT_A_QUALITY}`);
   return Number(quality);
 }
 

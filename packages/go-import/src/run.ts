@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { bool, commonEnv, ConfigError, int, parseEnv } from '@dwld/config';
 import { connectDatabase, Prisma, type DatabaseAccess } from '@dwld/db';
+import { NOT_A_QUALITY, QUALITY_FORMAT } from '@dwld/domain';
 import { OUTBOX_QUEUE, type OutboxDeleteJob } from '@dwld/events';
 import { applyPlan, type ApplyOutcome } from './apply';
 import { NotAGoDatabaseError, planImport, type ImportPlan } from './plan';
@@ -21,7 +22,7 @@ export const importEnv = z.object({
   /** The gateway's: the quality of a link whose own is missing or not a quality. */
   DEFAULT_QUALITY: z
     .string()
-    .regex(/^(\d{2,5}|max)$/, 'is not a quality (a number like 720, or max)')
+    .regex(QUALITY_FORMAT, NOT_A_QUALITY)
     .optional()
     .transform((v) => v ?? '1080'),
   /** The gateway's: links longer than this are refused. */

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { bool, commonEnv, int, list, parseEnv, parsedWith, secondsAsMs, secret, url } from '@dwld/config';
-import { DEFAULT_QUALITY_OPTIONS, parseQualityOptions } from '@dwld/domain';
+import { DEFAULT_QUALITY_OPTIONS, NOT_A_QUALITY, parseQualityOptions, QUALITY_FORMAT } from '@dwld/domain';
 
 const telegramId = z.string().regex(/^\d{1,20}$/, 'is not a Telegram user id');
 const phone = z.string().regex(/^\+?[\d\s()-]{5,24}$/, 'is not a phone number');
-const quality = z.string().regex(/^(\d{2,5}|max)$/, 'is not a quality (a number like 720, or max)');
+const quality = z.string().regex(QUALITY_FORMAT, NOT_A_QUALITY);
 const folder = z.string().min(1).max(48, 'is longer than 48 characters');
 const BOT_TOKEN = /^\d{3,20}:[A-Za-z0-9_-]{20,}$/;
 

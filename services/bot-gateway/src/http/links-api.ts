@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { NOT_A_QUALITY, QUALITY_FORMAT } from '@dwld/domain';
 import type { Logger } from '@dwld/logger';
 import { bearerToken, readBody, secretsEqual, sendJson } from '@dwld/runtime';
 import type { GatewayConfig } from '../config';
@@ -10,7 +11,7 @@ const body = z.object({
     .array(
       z.object({
         link: z.string().min(1).max(16_384),
-        quality: z.union([z.number().int().positive(), z.literal('max'), z.string().regex(/^\d{2,5}$/)]).optional(),
+        quality: z.union([z.number().int().positive(), z.string().regex(QUALITY_FORMAT, NOT_A_QUALITY)]).optional(),
         // The Go bot's scripts send "folder": "" for none.
         folder: z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v)),
       }),
