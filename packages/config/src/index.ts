@@ -36,9 +36,12 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Env = process.en
  * For composition roots: parse, or print the single line to stderr and exit 1.
  * A service that cannot read its configuration must not half-start.
  */
-export function loadEnvOrExit<S extends z.ZodObject>(schema: S, env: Env = process.env): z.infer<S> {
+export function loadEnvOrExit<S extends z.ZodObject>(schema: S, env?: Env): z.infer<S>;
+/** The same with a parser of its own (a schema plus checks across variables), which throws ConfigError. */
+export function loadEnvOrExit<T>(parse: (env: Env) => T, env?: Env): T;
+export function loadEnvOrExit(schemaOrParse: z.ZodObject | ((env: Env) => unknown), env: Env = process.env): unknown {
   try {
-    return parseEnv(schema, env);
+    return typeof schemaOrParse === 'function' ? schemaOrParse(env) : parseEnv(schemaOrParse, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

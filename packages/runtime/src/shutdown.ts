@@ -1,5 +1,6 @@
 import type { Logger } from '@dwld/logger';
 import { errorMessage } from '@dwld/errors';
+import { closeAll, type Closable } from './connections';
 
 export interface ShutdownOptions {
   logger: Logger;
@@ -79,8 +80,10 @@ export interface RunOptions {
   /** How long a stop may take before the process exits anyway. */
   timeoutMs: number;
   start: () => Promise<unknown>;
-  /** Stops the service and closes what the composition root opened. */
+  /** Stops the service (its app; what `close` lists is closed after it). */
   stop: () => Promise<void>;
+  /** What the composition root opened (database, Redis), closed once `stop` is done. */
+  close?: readonly Closable[];
 }
 
 /**
@@ -90,7 +93,13 @@ export interface RunOptions {
  */
 export async function runUntilSignalled(options: RunOptions): Promise<void> {
   const { logger } = options;
-  const shutdown = handleShutdown({ logger, timeoutMs: options.timeoutMs, stop: options.stop });
+  const stop = options.close?.length
+    ? async () => {
+        await options.stop();
+        await closeAll(options.close!);
+      }
+    : options.stop;
+  const shutdown = handleShutdown({ logger, timeoutMs: options.timeoutMs, stop });
   process.on('unhandledRejection', (reason) => {
     logger.error('unhandled rejection', { error: errorMessage(reason) });
     void shutdown('unhandled rejection', 1);

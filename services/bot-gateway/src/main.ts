@@ -2,8 +2,7 @@ import { loadEnvOrExit } from '@dwld/config';
 import { connectDatabase } from '@dwld/db';
 import { defaultConsumerName } from '@dwld/events';
 import { createLogger } from '@dwld/logger';
-import { runUntilSignalled } from '@dwld/runtime';
-import { Redis } from 'ioredis';
+import { openRedis, runUntilSignalled } from '@dwld/runtime';
 import { GatewayApp } from './app';
 import { gatewayEnv } from './config';
 
@@ -18,9 +17,7 @@ async function main(): Promise<void> {
     secrets: [config.TELEGRAM_BOT_TOKEN, config.API_TOKEN, config.WEBHOOK_SECRET, config.DATABASE_URL, config.REDIS_URL],
   });
   const { db, sql } = connectDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: 3000 });
-  // Fail a command fast while Redis is away (the caller then says so) instead of queueing it for minutes.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-  redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
+  const redis = openRedis(config.REDIS_URL, logger, { enableAutoPipelining: true });
   const app = new GatewayApp({ config, db, sql, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
 
   await runUntilSignalled({
@@ -28,10 +25,8 @@ async function main(): Promise<void> {
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_S,
     start: () => app.start(),
-    stop: async () => {
-      await app.stop();
-      await Promise.allSettled([db.$disconnect(), redis.quit()]);
-    },
+    stop: () => app.stop(),
+    close: [db, redis],
   });
 }
 

@@ -1,5 +1,6 @@
 import { DownloaderCallError, type DownloaderClient } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
+import { Repeating } from '@dwld/runtime';
 import type { Downloader, DownloaderStore } from './downloader-store';
 import { errorMessage } from '@dwld/errors';
 
@@ -17,24 +18,22 @@ export interface HealthPollerOptions {
 
 /** Calls Healtheck on every registered downloader every interval and records what it finds. */
 export class HealthPoller {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
+  private readonly loop = new Repeating(async () => {
+    await this.pollOnce();
+    return this.options.intervalMs;
+  });
   /** Silence before this is not held against a downloader (see nextHealth). */
   private watchingSince: Date | undefined;
 
   constructor(private readonly options: HealthPollerOptions) {}
 
   start(): void {
-    this.stopped = false;
     this.watchingSince = new Date();
-    this.schedule(0);
+    this.loop.start(0);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One round of checks over every downloader; never throws (a round that fails is logged and the next one runs). */
@@ -51,16 +50,6 @@ export class HealthPoller {
       for (let next = queue.shift(); next; next = queue.shift()) await this.check(next);
     });
     await Promise.all(workers);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.pollOnce().finally(() => {
-        this.running = undefined;
-        this.schedule(this.options.intervalMs);
-      });
-    }, delayMs);
   }
 
   private async check(downloader: Downloader): Promise<void> {

@@ -2,8 +2,7 @@ import { loadEnvOrExit } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
 import { createLogger } from '@dwld/logger';
-import { runUntilSignalled } from '@dwld/runtime';
-import { Redis } from 'ioredis';
+import { openRedis, runUntilSignalled } from '@dwld/runtime';
 import { RegistryApp } from './app';
 import { registryEnv } from './config';
 
@@ -18,9 +17,7 @@ async function main(): Promise<void> {
     secrets: [config.REGISTRATION_TOKEN, config.DATABASE_URL, config.REDIS_URL],
   });
   const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
-  // Fail fast per command while Redis is away instead of queueing commands for minutes.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: false });
-  redis.on('error', (err) => logger.debug('redis connection error', { error: err.message }));
+  const redis = openRedis(config.REDIS_URL, logger);
   const publisher = new EventPublisher({ redis, prefix: config.STREAM_PREFIX });
   const app = new RegistryApp({ config, db, redis, publisher, logger });
 
@@ -29,10 +26,8 @@ async function main(): Promise<void> {
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_S,
     start: () => app.start(),
-    stop: async () => {
-      await app.stop();
-      await Promise.allSettled([db.$disconnect(), redis.quit()]);
-    },
+    stop: () => app.stop(),
+    close: [db, redis],
   });
 }
 

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { registerDownloader, type RegisterDownloaderRequest } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
+import { Repeating } from '@dwld/runtime';
 import { errorMessage } from '@dwld/errors';
 
 /** The wait before retry number `failures` (1, 2, …): doubling from `minMs`, never more than `maxMs`. */
@@ -43,9 +44,7 @@ export interface RegistrarOptions {
  * while it is merely starting (`graceMs`).
  */
 export class Registrar {
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  private stopped = true;
+  private readonly loop = new Repeating(() => this.attempt(), { unref: true });
   private failures = 0;
   private lastState: RegistrationState | undefined;
   /** The last state logged at info or warn: a line is worth writing when the state differs. */
@@ -56,18 +55,13 @@ export class Registrar {
   constructor(private readonly options: RegistrarOptions) {}
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
     this.startedAt = Date.now();
-    this.schedule(0);
+    this.loop.start(0);
   }
 
   /** Stops re-registering; waits for an attempt in flight (bounded by its deadline). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** `registered`, a gRPC status name of the last failure, or undefined before the first answer. */
@@ -82,60 +76,43 @@ export class Registrar {
 
   /** Registers now (and re-plans the next attempt from here); does nothing once stopped or while paused. */
   registerNow(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    return this.attempt();
+    // A stopped downloader no longer serves, so it must not announce itself (runNow does nothing once stopped).
+    return this.loop.runNow();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.attempt(), delayMs);
-    this.timer.unref();
-  }
-
-  private attempt(): Promise<void> {
-    // A stopped downloader no longer serves, so it must not announce itself.
-    if (this.stopped) return Promise.resolve();
-    if (this.inFlight) return this.inFlight;
+  /** One registration; resolves with the wait before the next. Never rejects. */
+  private async attempt(): Promise<number> {
     const { options } = this;
     if (options.paused?.()) {
       options.logger.debug('registration skipped: acting as down');
-      this.schedule(options.intervalMs);
-      return Promise.resolve();
+      return options.intervalMs;
     }
-    const run = async () => {
-      let delay: number;
-      try {
-        const request = options.request();
-        await registerDownloader(options.target, request, { token: options.token, deadlineMs: options.deadlineMs ?? 5000 });
-        this.failures = 0;
-        this.successes += 1;
-        this.lastState = 'registered';
-        const details = { registry: options.target, name: request.serverName, address: `${request.serverHost}:${request.serverPort}`, patterns: request.allowedRootLinks };
-        if (this.report('registered')) options.logger.info('registered with the registry', details);
-        else options.logger.debug('registered again', details);
-        options.onAttempt?.('ok');
-        delay = options.intervalMs;
-      } catch (err) {
-        this.failures += 1;
-        const code = (err as grpc.ServiceError).code;
-        const state = typeof code === 'number' ? (grpc.status[code] ?? String(code)) : 'ERROR';
-        delay = retryDelay(this.failures, options.retryMinMs ?? 1000, options.intervalMs);
-        this.lastState = state;
-        const details = { registry: options.target, error: errorMessage(err), retryInMs: delay };
-        const starting = this.successes === 0 && Date.now() - this.startedAt < (options.graceMs ?? 0);
-        if (starting) options.logger.debug('the registry does not answer yet: will keep trying', details);
-        else if (this.report(state)) options.logger.warn('cannot register with the registry: will keep trying', details);
-        else options.logger.debug('registration failed again', details);
-        options.onAttempt?.('failed');
-      }
-      this.schedule(delay);
-    };
-    this.inFlight = run().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    let delay: number;
+    try {
+      const request = options.request();
+      await registerDownloader(options.target, request, { token: options.token, deadlineMs: options.deadlineMs ?? 5000 });
+      this.failures = 0;
+      this.successes += 1;
+      this.lastState = 'registered';
+      const details = { registry: options.target, name: request.serverName, address: `${request.serverHost}:${request.serverPort}`, patterns: request.allowedRootLinks };
+      if (this.report('registered')) options.logger.info('registered with the registry', details);
+      else options.logger.debug('registered again', details);
+      options.onAttempt?.('ok');
+      delay = options.intervalMs;
+    } catch (err) {
+      this.failures += 1;
+      const code = (err as grpc.ServiceError).code;
+      const state = typeof code === 'number' ? (grpc.status[code] ?? String(code)) : 'ERROR';
+      delay = retryDelay(this.failures, options.retryMinMs ?? 1000, options.intervalMs);
+      this.lastState = state;
+      const details = { registry: options.target, error: errorMessage(err), retryInMs: delay };
+      const starting = this.successes === 0 && Date.now() - this.startedAt < (options.graceMs ?? 0);
+      if (starting) options.logger.debug('the registry does not answer yet: will keep trying', details);
+      else if (this.report(state)) options.logger.warn('cannot register with the registry: will keep trying', details);
+      else options.logger.debug('registration failed again', details);
+      options.onAttempt?.('failed');
+    }
+    return delay;
   }
 
   /** True when `state` differs from the last one logged at info or warn (then it is worth a line). */
