@@ -107,3 +107,11 @@ function skipDisabledLevels(logger: Logger): Logger {
 export function silentLogger(): Logger {
   return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 }
+
+/**
+ * A service's logger as its composition root makes it: the level from LOG_LEVEL, JSON lines in
+ * production, and the secrets of its config scrubbed.
+ */
+export function createServiceLogger(service: string, config: { LOG_LEVEL: string; NODE_ENV: string }, secrets: Array<string | undefined>): Logger {
+  return createLogger({ service, level: config.LOG_LEVEL, json: config.NODE_ENV === 'production', secrets });
+}

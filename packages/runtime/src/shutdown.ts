@@ -79,10 +79,9 @@ export interface RunOptions {
   logger: Logger;
   /** How long a stop may take before the process exits anyway. */
   timeoutMs: number;
-  start: () => Promise<unknown>;
-  /** Stops the service (its app; what `close` lists is closed after it). */
-  stop: () => Promise<void>;
-  /** What the composition root opened (database, Redis), closed once `stop` is done. */
+  /** The service's app: started once, stopped on the first signal. */
+  app: { start(): Promise<unknown>; stop(): Promise<void> };
+  /** What the composition root opened (database, Redis), closed once the app has stopped. */
   close?: readonly Closable[];
 }
 
@@ -93,19 +92,18 @@ export interface RunOptions {
  */
 export async function runUntilSignalled(options: RunOptions): Promise<void> {
   const { logger } = options;
-  const stop = options.close?.length
-    ? async () => {
-        await options.stop();
-        await closeAll(options.close!);
-      }
-    : options.stop;
+  const { app, close = [] } = options;
+  const stop = async () => {
+    await app.stop();
+    await closeAll(close);
+  };
   const shutdown = handleShutdown({ logger, timeoutMs: options.timeoutMs, stop });
   process.on('unhandledRejection', (reason) => {
     logger.error('unhandled rejection', { error: errorMessage(reason) });
     void shutdown('unhandled rejection', 1);
   });
   try {
-    await options.start();
+    await app.start();
   } catch (err) {
     logger.error(`${options.service} could not start`, { error: errorMessage(err) });
     await shutdown('start failed', 1);

@@ -1,7 +1,7 @@
 import { loadEnvOrExit } from '@dwld/config';
 import { connectDatabase } from '@dwld/db';
 import { defaultConsumerName } from '@dwld/events';
-import { createLogger } from '@dwld/logger';
+import { createServiceLogger } from '@dwld/logger';
 import { openRedis, runUntilSignalled } from '@dwld/runtime';
 import { GatewayApp } from './app';
 import { gatewayEnv } from './config';
@@ -10,24 +10,12 @@ import { gatewayEnv } from './config';
 async function main(): Promise<void> {
   // A missing or malformed variable stops the process here with one line naming it.
   const config = loadEnvOrExit(gatewayEnv);
-  const logger = createLogger({
-    service: 'bot-gateway',
-    level: config.LOG_LEVEL,
-    json: config.NODE_ENV === 'production',
-    secrets: [config.TELEGRAM_BOT_TOKEN, config.API_TOKEN, config.WEBHOOK_SECRET, config.DATABASE_URL, config.REDIS_URL],
-  });
+  const logger = createServiceLogger('bot-gateway', config, [config.TELEGRAM_BOT_TOKEN, config.API_TOKEN, config.WEBHOOK_SECRET, config.DATABASE_URL, config.REDIS_URL]);
   const { db, sql } = connectDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, connectionTimeoutMs: 3000 });
   const redis = openRedis(config.REDIS_URL, logger, { enableAutoPipelining: true });
   const app = new GatewayApp({ config, db, sql, redis, logger, consumerName: config.CONSUMER_NAME ?? defaultConsumerName() });
 
-  await runUntilSignalled({
-    service: 'gateway',
-    logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
-    start: () => app.start(),
-    stop: () => app.stop(),
-    close: [db, redis],
-  });
+  await runUntilSignalled({ service: 'gateway', logger, timeoutMs: config.SHUTDOWN_TIMEOUT_S, app, close: [db, redis] });
 }
 
 void main();

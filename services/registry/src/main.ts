@@ -1,7 +1,7 @@
 import { loadEnvOrExit } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
-import { createLogger } from '@dwld/logger';
+import { createServiceLogger } from '@dwld/logger';
 import { openRedis, runUntilSignalled } from '@dwld/runtime';
 import { RegistryApp } from './app';
 import { registryEnv } from './config';
@@ -10,25 +10,13 @@ import { registryEnv } from './config';
 async function main(): Promise<void> {
   // A missing or malformed variable stops the process here with one line naming it.
   const config = loadEnvOrExit(registryEnv);
-  const logger = createLogger({
-    service: 'registry',
-    level: config.LOG_LEVEL,
-    json: config.NODE_ENV === 'production',
-    secrets: [config.REGISTRATION_TOKEN, config.DATABASE_URL, config.REDIS_URL],
-  });
+  const logger = createServiceLogger('registry', config, [config.REGISTRATION_TOKEN, config.DATABASE_URL, config.REDIS_URL]);
   const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
   const redis = openRedis(config.REDIS_URL, logger);
   const publisher = new EventPublisher({ redis, prefix: config.STREAM_PREFIX });
   const app = new RegistryApp({ config, db, redis, publisher, logger });
 
-  await runUntilSignalled({
-    service: 'registry',
-    logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
-    start: () => app.start(),
-    stop: () => app.stop(),
-    close: [db, redis],
-  });
+  await runUntilSignalled({ service: 'registry', logger, timeoutMs: config.SHUTDOWN_TIMEOUT_S, app, close: [db, redis] });
 }
 
 void main();

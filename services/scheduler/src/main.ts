@@ -1,6 +1,6 @@
 import { loadEnvOrExit } from '@dwld/config';
 import { connectDatabase } from '@dwld/db';
-import { createLogger } from '@dwld/logger';
+import { createServiceLogger } from '@dwld/logger';
 import { openRedis, runUntilSignalled } from '@dwld/runtime';
 import { SchedulerApp } from './app';
 import { parseSchedulerConfig } from './config';
@@ -9,25 +9,13 @@ import { parseSchedulerConfig } from './config';
 async function main(): Promise<void> {
   // A missing or malformed variable stops the process here with one line naming it.
   const config = loadEnvOrExit(parseSchedulerConfig);
-  const logger = createLogger({
-    service: 'scheduler',
-    level: config.LOG_LEVEL,
-    json: config.NODE_ENV === 'production',
-    secrets: [config.DATABASE_URL, config.REDIS_URL],
-  });
+  const logger = createServiceLogger('scheduler', config, [config.DATABASE_URL, config.REDIS_URL]);
   // Outcomes are recorded in groups, so a few connections serve any DISPATCH_CONCURRENCY.
   const { db, sql } = connectDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
   const redis = openRedis(config.REDIS_URL, logger);
   const app = new SchedulerApp({ config, db, sql, redis, logger });
 
-  await runUntilSignalled({
-    service: 'scheduler',
-    logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
-    start: () => app.start(),
-    stop: () => app.stop(),
-    close: [db, redis],
-  });
+  await runUntilSignalled({ service: 'scheduler', logger, timeoutMs: config.SHUTDOWN_TIMEOUT_S, app, close: [db, redis] });
 }
 
 void main();

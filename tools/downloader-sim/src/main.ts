@@ -1,5 +1,5 @@
 import { loadEnvOrExit } from '@dwld/config';
-import { createLogger } from '@dwld/logger';
+import { createServiceLogger } from '@dwld/logger';
 import { runUntilSignalled } from '@dwld/runtime';
 import { DownloaderSimApp } from './app';
 import { simEnv } from './config';
@@ -8,21 +8,10 @@ import { simEnv } from './config';
 async function main(): Promise<void> {
   // A missing or malformed variable stops the process here with one line naming it.
   const config = loadEnvOrExit(simEnv);
-  const logger = createLogger({
-    service: 'downloader-sim',
-    level: config.LOG_LEVEL,
-    json: config.NODE_ENV === 'production',
-    secrets: [config.REGISTRATION_TOKEN],
-  });
+  const logger = createServiceLogger('downloader-sim', config, [config.REGISTRATION_TOKEN]);
   const app = new DownloaderSimApp({ config, logger });
 
-  await runUntilSignalled({
-    service: 'downloader-sim',
-    logger,
-    timeoutMs: config.SHUTDOWN_TIMEOUT_S,
-    start: () => app.start(),
-    stop: () => app.stop(),
-  });
+  await runUntilSignalled({ service: 'downloader-sim', logger, timeoutMs: config.SHUTDOWN_TIMEOUT_S, app });
 }
 
 void main();
