@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { ForbiddenError, InternalError, InvalidInputError, NotFoundError, UnavailableError } from '@dwld/errors';
 import { freePort, waitFor } from '@dwld/testkit';
 import {
   registerDownloader,
@@ -6,6 +7,7 @@ import {
   DownloaderCallError,
   DownloaderClient,
   GrpcStatusError,
+  grpcStatusOf,
   loadContract,
   serveDownloader,
   startGrpcServer,
@@ -177,5 +179,19 @@ describe('Bot service', () => {
     await waitFor(() => received.length === 1);
     expect(received[0]).toEqual(request);
     await server.stop(100);
+  });
+});
+
+describe('grpcStatusOf (the gRPC servers\' edge)', () => {
+  it.each([
+    [new InvalidInputError('bad'), grpc.status.INVALID_ARGUMENT],
+    [new NotFoundError('gone'), grpc.status.NOT_FOUND],
+    [new ForbiddenError('no token'), grpc.status.UNAUTHENTICATED],
+    [new UnavailableError('database away'), grpc.status.UNAVAILABLE],
+    [new InternalError('bug'), grpc.status.INTERNAL],
+    [new GrpcStatusError(grpc.status.UNKNOWN, 'as the Go downloader says'), grpc.status.UNKNOWN],
+    [new Error('plain'), grpc.status.INTERNAL],
+  ])('%s answers %s', (err, status) => {
+    expect(grpcStatusOf(err)).toBe(status);
   });
 });

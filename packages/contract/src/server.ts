@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DownloaderRpcs } from './messages';
 import { downloaderService } from './proto';
-import { errorMessage } from '@dwld/errors';
+import { AppError, errorMessage, type ErrorKind } from '@dwld/errors';
 
-/** A handler per Downloader rpc; a thrown error with a `code` answers that gRPC status. */
+/** A handler per Downloader rpc; what it throws answers the status grpcStatusOf gives. */
 export type DownloaderHandlers = {
   [M in keyof DownloaderRpcs]: (request: DownloaderRpcs[M][0], call: grpc.ServerUnaryCall<DownloaderRpcs[M][0], DownloaderRpcs[M][1]>) => Promise<DownloaderRpcs[M][1]>;
 };
@@ -24,14 +24,32 @@ export class GrpcStatusError extends Error {
   }
 }
 
+/**
+ * The gRPC status of each kind of error, at dwld's gRPC servers' edge. A caller is refused
+ * (forbidden) only for a missing or wrong token, which gRPC calls UNAUTHENTICATED.
+ */
+export const GRPC_STATUS_OF_KIND: Readonly<Record<ErrorKind, grpc.status>> = {
+  invalid_input: grpc.status.INVALID_ARGUMENT,
+  not_found: grpc.status.NOT_FOUND,
+  forbidden: grpc.status.UNAUTHENTICATED,
+  unavailable: grpc.status.UNAVAILABLE,
+  internal: grpc.status.INTERNAL,
+};
+
+/** The status a handler's error answers with: a GrpcStatusError's own, an AppError's kind's, else INTERNAL. */
+export function grpcStatusOf(err: unknown): grpc.status {
+  if (err instanceof GrpcStatusError) return err.code;
+  if (err instanceof AppError) return GRPC_STATUS_OF_KIND[err.kind];
+  return grpc.status.INTERNAL;
+}
+
 /** Adapts a promise-returning handler to grpc-js's callback style. */
 export function unary<Req, Res>(handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     handler(call.request, call).then(
       (response) => callback(null, response),
       (err: unknown) => {
-        const code = err instanceof GrpcStatusError ? err.code : grpc.status.INTERNAL;
-        callback({ code, details: errorMessage(err) });
+        callback({ code: grpcStatusOf(err), details: errorMessage(err) });
       },
     );
   };

@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { GrpcStatusError, type RegisterDownloaderRequest } from '@dwld/contract';
+import type { RegisterDownloaderRequest } from '@dwld/contract';
 import { isDatabaseUnavailable, type Downloader } from '@dwld/db';
 import type { Logger } from '@dwld/logger';
 import { hasBearerToken } from './auth';
 import type { DownloaderStore, RegisterOutcome } from './downloader-store';
 import { describePatternNotes } from '@dwld/domain';
 import { peerAddress, validateRegistration } from './registration';
-import { errorMessage } from '@dwld/errors';
+import { errorMessage, ForbiddenError, InternalError, InvalidInputError, UnavailableError } from '@dwld/errors';
 
 export interface BotServiceDeps {
   store: DownloaderStore;
@@ -33,13 +33,13 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
     if (deps.registrationToken !== undefined && !hasBearerToken(call.metadata.get('authorization'), deps.registrationToken)) {
       deps.onOutcome?.('unauthenticated');
       deps.logger.warn('registration refused: missing or wrong token', { peer });
-      throw new GrpcStatusError(grpc.status.UNAUTHENTICATED, 'a valid registration token is required (metadata "authorization: Bearer <token>")');
+      throw new ForbiddenError('a valid registration token is required (metadata "authorization: Bearer <token>")');
     }
     const result = validateRegistration(request, { peerAddress: peerAddress(peer) });
     if (!result.ok) {
       deps.onOutcome?.('invalid');
       deps.logger.warn('registration refused: invalid request', { peer, reason: result.reason });
-      throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, result.reason);
+      throw new InvalidInputError(result.reason);
     }
     const { registration, notes, hostFromPeer } = result;
     let outcome: RegisterOutcome;
@@ -49,10 +49,9 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
       const unavailable = isDatabaseUnavailable(err);
       deps.onOutcome?.(unavailable ? 'unavailable' : 'error');
       deps.logger.error('registration not stored', { peer, downloader: registration.name, error: errorMessage(err) });
-      throw new GrpcStatusError(
-        unavailable ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL,
-        unavailable ? 'the registry cannot reach its database; register again shortly' : 'the registry could not store the registration',
-      );
+      throw unavailable
+        ? new UnavailableError('the registry cannot reach its database; register again shortly', { cause: err })
+        : new InternalError('the registry could not store the registration', { cause: err });
     }
     deps.onOutcome?.('registered');
     const details = { downloader: registration.name, address: `${registration.host}:${registration.port}`, patterns: registration.patterns.length, peer };
