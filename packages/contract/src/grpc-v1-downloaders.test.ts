@@ -127,12 +127,14 @@ describe('GrpcV1Downloaders: the DownloaderPort over grpc.v1 (real gRPC servers 
       });
     });
 
-    it('health: Healtheck, with its message when it says one', async () => {
+    it('health: Healtheck, with its message when it says one (an empty one too: the field has presence)', async () => {
       const { seen, address } = await downloader();
       expect(await at(address).health('nas')).toEqual({ message: 'OK' });
       expect(seen).toEqual([{ method: 'Healtheck', request: {} }]);
       const silent = await downloader({ Healtheck: async () => ({}) });
       expect(await at(silent.address).health('nas')).toEqual({});
+      const blank = await downloader({ Healtheck: async () => ({ message: '' }) });
+      expect(await at(blank.address).health('nas')).toEqual({ message: '' });
     });
   });
 

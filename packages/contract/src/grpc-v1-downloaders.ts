@@ -66,7 +66,8 @@ export class GrpcV1Downloaders implements DownloaderPort {
 
   async health(target: DownloaderTarget): Promise<{ message?: string }> {
     const { message } = await this.call(target, 'Healtheck', {});
-    return message ? { message } : {};
+    // The field has presence: an empty message said is kept as said.
+    return message === undefined ? {} : { message };
   }
 
   close(): void {
