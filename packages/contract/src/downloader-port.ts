@@ -10,10 +10,10 @@ export interface DownloaderAddress {
 }
 
 /**
- * A downloader to call: by its registered name (its address is looked up at the moment of the
- * call), or by name with the address the caller read from the registry's table just now (a
- * poll's claim reads the table in the same statement); a re-registration since is still
- * honoured, see the adapter.
+ * A downloader to call: by its registered name (the adapter looks its address up at the moment
+ * of the call), or by name with an address the caller vouches is current: read from the
+ * registry's table just now (a poll's claim reads it in the same statement), with every
+ * re-registration heard of since applied. The adapter calls that address as given.
  */
 export type DownloaderTarget = string | { name: string; address: DownloaderAddress };
 

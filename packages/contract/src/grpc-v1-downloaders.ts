@@ -9,7 +9,7 @@ const FINISHED_STATUS = 'DONE';
 export function queuedLinkFromTask(task: Task): QueuedLink {
   return {
     url: task.link,
-    stage: task.status.trim().toUpperCase() === FINISHED_STATUS ? 'finished' : 'held',
+    stage: task.status.toUpperCase() === FINISHED_STATUS ? 'finished' : 'held',
     status: task.status,
     ...(task.name ? { fileName: task.name } : {}),
     ...(task.message ? { message: task.message } : {}),
@@ -43,7 +43,8 @@ export class GrpcV1Downloaders implements DownloaderPort {
   }
 
   async handOver(target: DownloaderTarget, { url, destination, maxQuality }: HandOver): Promise<void> {
-    await this.call(target, 'SetToQueue', { link: url, userName: destination, ...(maxQuality === undefined ? {} : { maxQuality }) });
+    // maxQuality has presence on the wire: absent means no limit, so it is left out rather than sent as 0.
+    await this.call(target, 'SetToQueue', maxQuality === undefined ? { link: url, userName: destination } : { link: url, userName: destination, maxQuality });
   }
 
   async remove(target: DownloaderTarget, url: string): Promise<void> {
@@ -65,7 +66,8 @@ export class GrpcV1Downloaders implements DownloaderPort {
 
   async health(target: DownloaderTarget): Promise<{ message?: string }> {
     const { message } = await this.call(target, 'Healtheck', {});
-    return message ? { message } : {};
+    // The field has presence: an empty message said is kept as said.
+    return message === undefined ? {} : { message };
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { DownloaderClient } from '@dwld/contract';
+import { GrpcV1Downloaders, type DownloaderPort } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Downloader } from '@dwld/db';
 import { downloaderChanged, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
@@ -26,18 +26,18 @@ export class RegistryApp {
   private readonly ops: OpsServer;
   private grpc: RegistryGrpcServer | undefined;
   private readonly registrations: Counter;
-  private readonly client: DownloaderClient;
+  private readonly downloaders: DownloaderPort;
 
   constructor(private readonly deps: RegistryDeps) {
     const { config, db, redis, logger } = deps;
     this.store = new DownloaderStore(db);
     this.metrics = createMetricsRegistry('registry');
     this.registrations = new Counter({ name: 'dwld_registrations_total', help: 'Registrations received, by outcome', labelNames: ['outcome'], registers: [this.metrics] });
-    // Health checks must not outlast a round.
-    this.client = new DownloaderClient({ lookup: async () => null, deadlineMs: Math.min(config.DOWNLOADER_DEADLINE_S, config.HEALTH_INTERVAL_S) });
+    // Health checks must not outlast a round. Every check names its address (the row checked), so nothing is looked up.
+    this.downloaders = new GrpcV1Downloaders({ lookup: async () => null, deadlineMs: Math.min(config.DOWNLOADER_DEADLINE_S, config.HEALTH_INTERVAL_S) });
     this.poller = new HealthPoller({
       store: this.store,
-      client: this.client,
+      downloaders: this.downloaders,
       logger,
       intervalMs: config.HEALTH_INTERVAL_S,
       unhealthyAfterMs: config.UNHEALTHY_AFTER_S,
@@ -79,7 +79,7 @@ export class RegistryApp {
   async stop(): Promise<void> {
     this.grpc?.markNotServing();
     await Promise.all([this.grpc?.stop(this.deps.config.SHUTDOWN_TIMEOUT_S / 2), this.poller.stop()]);
-    this.client.close();
+    this.downloaders.close();
     await this.ops.stop();
   }
 

@@ -1,12 +1,13 @@
-import { DownloaderCallError, type DownloaderClient } from '@dwld/contract';
+import type { DownloaderPort } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
 import { Repeating } from '@dwld/runtime';
 import type { Downloader, DownloaderStore } from './downloader-store';
-import { errorMessage } from '@dwld/errors';
+import { DownloaderError, errorMessage } from '@dwld/errors';
 
 export interface HealthPollerOptions {
   store: DownloaderStore;
-  client: DownloaderClient;
+  /** Checks each downloader at the address in its row (the one being checked), not by a new lookup. */
+  downloaders: Pick<DownloaderPort, 'health'>;
   logger: Logger;
   intervalMs: number;
   unhealthyAfterMs: number;
@@ -16,7 +17,7 @@ export interface HealthPollerOptions {
   concurrency?: number;
 }
 
-/** Calls Healtheck on every registered downloader every interval and records what it finds. */
+/** Checks the health of every registered downloader every interval and records what it finds. */
 export class HealthPoller {
   private readonly loop = new Repeating(async () => {
     await this.pollOnce();
@@ -53,16 +54,16 @@ export class HealthPoller {
   }
 
   private async check(downloader: Downloader): Promise<void> {
-    const { logger, store, client, unhealthyAfterMs } = this.options;
+    const { logger, store, downloaders, unhealthyAfterMs } = this.options;
     let answered: boolean;
     let message: string | null;
     try {
-      const response = await client.callAt({ host: downloader.host, port: downloader.port }, 'Healtheck', {}, downloader.name);
+      const response = await downloaders.health({ name: downloader.name, address: { host: downloader.host, port: downloader.port } });
       answered = true;
       message = response.message ?? null;
     } catch (err) {
       answered = false;
-      message = err instanceof DownloaderCallError ? err.message : `health check failed: ${errorMessage(err)}`;
+      message = err instanceof DownloaderError ? err.message : `health check failed: ${errorMessage(err)}`;
     }
     try {
       const outcome = await store.recordHealth(downloader, answered, message, new Date(), unhealthyAfterMs, this.watchingSince);

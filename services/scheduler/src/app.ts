@@ -1,6 +1,6 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { randomBytes } from 'node:crypto';
-import { DownloaderClient } from '@dwld/contract';
+import { GrpcV1Downloaders } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import {
   createEventBus,
@@ -41,16 +41,6 @@ export interface SchedulerDeps {
 }
 
 /** One scheduler replica: the dispatch loop, its event consumers and its ops endpoints. */
-/**
- * Where a link stands in a downloader's Queue. The deployed downloaders keep DONE rows until
- * CleanHistory; any other status (NEW, WORK, TO_SEND, SENDING) means it is held.
- */
-export function taskState(tasks: ReadonlyArray<{ link: string; status: string }>, link: string): 'held' | 'finished' | 'absent' {
-  const matching = tasks.filter((task) => task.link === link);
-  if (matching.length === 0) return 'absent';
-  return matching.some((task) => task.status.toUpperCase() !== 'DONE') ? 'held' : 'finished';
-}
-
 export class SchedulerApp {
   /** This process life's claim owner: `CONSUMER_NAME#random`, so a restart never mistakes old claims for its own. */
   readonly owner: string;
@@ -72,10 +62,11 @@ export class SchedulerApp {
     this.store = new LinkStore(db, sql);
     this.metrics = new SchedulerMetrics(() => this.store.countDue());
     this.directory = new DownloaderDirectory(db, logger);
-    const client = new DownloaderClient({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
+    // The downloaders speak grpc.v1; another protocol would be another DownloaderPort here.
+    const downloaders = new GrpcV1Downloaders({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
     const dispatcher = new Dispatcher({
-      setToQueue: (name, request) => client.setToQueue(name, request),
-      queueLookup: async (name, link) => taskState((await client.queue(name)).queue, link),
+      downloaders,
+      target: this.directory.target,
       metrics: this.metrics,
       logger,
       random,

@@ -1,8 +1,8 @@
-import { answerLost, DownloaderCallError, outcomeUncertain, type SetToQueueRequest } from '@dwld/contract';
+import type { DownloaderPort, DownloaderTarget, HandOver, QueuedLink } from '@dwld/contract';
 import { classifyFailure, planRoute, RecentFailures, type RoutableDownloader } from '@dwld/domain';
-import { errorMessage } from '@dwld/errors';
+import { DownloaderError, errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
-import { summariseAttempt, truncate, type AttemptFailure, type CallFailure } from './decisions';
+import { findInQueue, summariseAttempt, truncate, type AttemptFailure, type CallFailure } from './decisions';
 import type { SchedulerMetrics } from './metrics';
 
 export type GateVerdict = 'go' | 'stopping' | 'out_of_time';
@@ -10,11 +10,11 @@ export type GateVerdict = 'go' | 'stopping' | 'out_of_time';
 export type CallGate = () => GateVerdict | Promise<GateVerdict>;
 
 export type AttemptOutcome =
-  /** `foundInQueue`: the downloader's Queue showed the link (its SetToQueue gave no clear answer, now or last time). */
+  /** `foundInQueue`: the downloader's queue showed the link (its hand-over gave no clear answer, now or last time). */
   | { ok: true; downloader: string; failures: CallFailure[]; foundInQueue?: boolean }
   /** Stopping before a call started: nothing to record, the claim is to be released. */
   | { ok: false; interrupted: true; failures: CallFailure[] }
-  /** `unconfirmed`: a downloader that may hold the link (no clear answer, and its Queue could not be read). */
+  /** `unconfirmed`: a downloader that may hold the link (no clear answer, and its queue could not be read). */
   | { ok: false; interrupted: false; failure: AttemptFailure; failures: CallFailure[]; unconfirmed?: string };
 
 /**
@@ -53,12 +53,12 @@ export async function tryInTurn(
       return { ok: true, downloader: downloader.name, failures, ...(foundInQueue ? { foundInQueue } : {}) };
     } catch (err) {
       const cause = err instanceof UnconfirmedHandOver ? err.cause : err;
-      const details = typeof cause === 'object' && cause !== null && 'details' in cause && typeof cause.details === 'string' ? cause.details : null;
+      const details = cause instanceof DownloaderError ? (cause.details ?? null) : null;
       const failure: CallFailure = { downloader: downloader.name, kind: classifyFailure(cause), message: truncate(errorMessage(err), 300), reason: details };
       failures.push(failure);
       if (err instanceof UnconfirmedHandOver) {
         const message = truncate(failures.map((f) => `${f.downloader}: ${f.message}`).join('; '));
-        // Transient whatever the code said: the next attempt reads that downloader's Queue first.
+        // Transient whatever the downloader said: the next attempt reads that downloader's queue first.
         return { ok: false, interrupted: false, failure: { kind: 'unavailable', message }, failures, unconfirmed: downloader.name };
       }
     }
@@ -66,17 +66,14 @@ export async function tryInTurn(
   return { ok: false, interrupted: false, failure: summariseAttempt(host, route.length, failures), failures };
 }
 
-export type SetToQueue = (downloader: string, request: SetToQueueRequest) => Promise<unknown>;
-/**
- * What the downloader's Queue says of a link: waiting or in work (`held`), downloaded already
- * (`finished`: the deployed downloaders keep DONE rows until CleanHistory), or not there.
- * Rejects when the Queue cannot be read.
- */
-export type QueueLookup = (downloader: string, link: string) => Promise<'held' | 'finished' | 'absent'>;
-
 export interface DispatcherOptions {
-  setToQueue: SetToQueue;
-  queueLookup: QueueLookup;
+  /** The downloaders, whatever protocol they speak: a hand-over, and the queue when its outcome is unclear. */
+  downloaders: Pick<DownloaderPort, 'handOver' | 'queue'>;
+  /**
+   * Where to call a downloader at the moment of the call (DownloaderDirectory.target): its
+   * address as read with the claim, or its name alone for the adapter to look up.
+   */
+  target: (downloader: string) => DownloaderTarget;
   metrics: SchedulerMetrics;
   logger: Logger;
   random: () => number;
@@ -97,12 +94,12 @@ export class Dispatcher {
 
   /**
    * One attempt. `unconfirmed` names a downloader that may hold the link from an earlier try
-   * (its SetToQueue ended without a clear answer, and its Queue did not settle it then): its
-   * Queue is read first. There: the hand-over happened. Not there, or no longer registered:
+   * (its hand-over ended without a clear answer, and its queue did not settle it then): its
+   * queue is read first. There: the hand-over happened. Not there, or no longer registered:
    * routed as usual. Unreadable (or no time left): the try ends here, the mark kept, and no
    * other downloader is given a second copy.
    */
-  async attempt(host: string, request: SetToQueueRequest, downloaders: readonly RoutableDownloader[], gate: CallGate, unconfirmed?: string | null): Promise<AttemptOutcome> {
+  async attempt(host: string, request: HandOver, downloaders: readonly RoutableDownloader[], gate: CallGate, unconfirmed?: string | null): Promise<AttemptOutcome> {
     const { metrics, random, logger } = this.options;
     if (unconfirmed) {
       const verdict = await gate();
@@ -112,17 +109,17 @@ export class Dispatcher {
         return { ok: false, interrupted: false, failure: { kind: 'unavailable', message }, failures: [{ downloader: unconfirmed, kind: 'unavailable', message }], unconfirmed };
       };
       if (verdict === 'out_of_time') return still('its queue was not read (no time left in this try)');
-      let found: 'held' | 'finished' | 'absent';
+      let found: QueuedLink | undefined;
       try {
-        found = await this.options.queueLookup(unconfirmed, request.link);
+        found = findInQueue(await this.options.downloaders.queue(this.options.target(unconfirmed)), request.url);
       } catch (err) {
         if (classifyFailure(err) !== 'no_downloader') return still(`its queue cannot be read (${errorMessage(err)})`);
-        found = 'absent';
+        found = undefined;
       }
       // Ours, sent last time without an answer: waiting, in work or even downloaded since.
-      if (found !== 'absent') {
+      if (found) {
         metrics.foundInQueue.inc({ downloader: unconfirmed });
-        logger.info('link found in the queue of the downloader whose answer was lost: counted as handed over', { downloader: unconfirmed, link: request.link, found });
+        logger.info('link found in the queue of the downloader whose answer was lost: counted as handed over', { downloader: unconfirmed, link: request.url, found: found.stage });
         return { ok: true, downloader: unconfirmed, failures: [], foundInQueue: true };
       }
     }
@@ -133,7 +130,7 @@ export class Dispatcher {
       async (downloader) => {
         const stopTimer = metrics.callSeconds.startTimer({ downloader });
         try {
-          await this.options.setToQueue(downloader, request);
+          await this.options.downloaders.handOver(this.options.target(downloader), request);
           stopTimer({ outcome: 'ok' });
           this.recentFailures.succeeded(downloader);
           return { foundInQueue: false };
@@ -142,8 +139,8 @@ export class Dispatcher {
           stopTimer({ outcome: kind });
           if (kind === 'unavailable') this.recentFailures.failed(downloader, this.now());
           logger.debug('downloader did not take the link', { downloader, error: errorMessage(err) });
-          if (!outcomeUncertain(err)) throw err;
-          return this.confirm(downloader, request.link, err, gate);
+          if (!(err instanceof DownloaderError && err.outcomeUncertain)) throw err;
+          return this.confirm(downloader, request.url, err, gate);
         }
       },
       gate,
@@ -151,39 +148,40 @@ export class Dispatcher {
   }
 
   /**
-   * After a SetToQueue without a clear answer, the downloader's Queue says what became of it:
+   * After a hand-over without a clear answer, the downloader's queue says what became of it:
    * - the deadline passed (the request may have arrived, and the deployed downloader may still be
-   *   inserting it): there, waiting or done, it is handed over; not there yet, or the Queue
+   *   inserting it): there, waiting or done, it is handed over; not there yet, or the queue
    *   unreadable, the try ends with the link unconfirmed on this downloader, to be looked up
    *   again on the next try, after the backoff;
-   * - UNKNOWN (the deployed downloaders' answer to every error, "I hold that link already"
-   *   included): waiting or in work, it is handed over (if another person sent the same link,
-   *   the downloader holds one copy for both, as with the Go bot); downloaded already, it will
-   *   not be downloaded again until its history is cleaned, which the person is told as a
-   *   refusal; not there, an ordinary failure, and the next downloader is tried; unreadable,
-   *   the try ends with the link unconfirmed.
+   * - an answer that does not say (UNKNOWN, the deployed downloaders' answer to every error,
+   *   "I hold that link already" included): waiting or in work, it is handed over (if another
+   *   person sent the same link, the downloader holds one copy for both, as with the Go bot);
+   *   downloaded already, it will not be downloaded again until its history is cleaned, which
+   *   the person is told as a refusal; not there, an ordinary failure, and the next downloader
+   *   is tried; unreadable, the try ends with the link unconfirmed.
    */
-  private async confirm(downloader: string, link: string, err: unknown, gate: CallGate): Promise<{ foundInQueue: boolean }> {
+  private async confirm(downloader: string, link: string, err: DownloaderError, gate: CallGate): Promise<{ foundInQueue: boolean }> {
     const verdict = await gate();
     if (verdict !== 'go') throw new UnconfirmedHandOver(downloader, err, 'its queue was not read (no time left in this try)');
-    let found: 'held' | 'finished' | 'absent';
+    let found: QueuedLink | undefined;
     try {
-      found = await this.options.queueLookup(downloader, link);
+      found = findInQueue(await this.options.downloaders.queue(this.options.target(downloader)), link);
     } catch (queueErr) {
       throw new UnconfirmedHandOver(downloader, err, `its queue could not be read either (${errorMessage(queueErr)})`);
     }
-    const deadline = answerLost(err);
-    if (found === 'absent') {
+    const deadline = err.answerLost;
+    if (!found) {
       if (deadline) throw new UnconfirmedHandOver(downloader, err, 'not in its queue yet (it may still be inserting it): looked up again on the next try');
       throw err;
     }
-    if (found === 'finished' && !deadline) {
+    if (found.stage === 'finished' && !deadline) {
       const reason = `${downloader} has downloaded this link already and keeps it in its history; it takes it again once an admin cleans the history (/clean)`;
-      throw new DownloaderCallError('refused', downloader, 'SetToQueue', `${errorMessage(err)}; the link is DONE in its queue`, undefined, { cause: err, details: reason });
+      // In the downloader's own status word (DONE for the deployed ones), as its queue says it.
+      throw new DownloaderError('refused', downloader, 'handOver', `${errorMessage(err)}; the link is ${found.status} in its queue`, { cause: err, details: reason });
     }
     this.recentFailures.succeeded(downloader);
     this.options.metrics.foundInQueue.inc({ downloader });
-    this.options.logger.info("SetToQueue gave no clear answer but the link is in the downloader's queue: counted as handed over", { downloader, link, found, error: errorMessage(err) });
+    this.options.logger.info("the hand-over gave no clear answer but the link is in the downloader's queue: counted as handed over", { downloader, link, found: found.stage, error: errorMessage(err) });
     return { foundInQueue: true };
   }
 }

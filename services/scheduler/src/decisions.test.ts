@@ -1,7 +1,9 @@
-import { DownloaderCallError } from '@dwld/contract';
+import type { QueuedLink } from '@dwld/contract';
+import { DownloaderError } from '@dwld/errors';
 import { tryInTurn } from './attempt';
 import {
   callFitsLease,
+  findInQueue,
   leaseMarginMs,
   planRequest,
   resultEventId,
@@ -15,11 +17,11 @@ const link = { url: 'https://www.youtube.com/watch?v=x', host: 'www.youtube.com'
 
 describe('planRequest', () => {
   it('sends the link, the username and the chosen quality', () => {
-    expect(planRequest(link)).toEqual({ ok: true, request: { link: link.url, userName: 'ann', maxQuality: 720 } });
+    expect(planRequest(link)).toEqual({ ok: true, request: { url: link.url, destination: 'ann', maxQuality: 720 } });
   });
   it('files into "[username] Folder" with a folder, and under the user id without a username', () => {
-    expect(planRequest({ ...link, folder: 'Films' })).toMatchObject({ request: { userName: '[ann] Films' } });
-    expect(planRequest({ ...link, username: null })).toMatchObject({ request: { userName: '42' } });
+    expect(planRequest({ ...link, folder: 'Films' })).toMatchObject({ request: { destination: '[ann] Films' } });
+    expect(planRequest({ ...link, username: null })).toMatchObject({ request: { destination: '42' } });
   });
   it('sends 10000 for max (the Go bot\'s "best") and any number as it is', () => {
     expect(planRequest({ ...link, quality: 'max' })).toMatchObject({ request: { maxQuality: 10000 } });
@@ -27,6 +29,22 @@ describe('planRequest', () => {
   });
   it('refuses a malformed quality', () => {
     expect(planRequest({ ...link, quality: 'hd' })).toMatchObject({ ok: false, message: expect.stringContaining('not a quality') });
+  });
+});
+
+describe('findInQueue', () => {
+  const entry = (url: string, stage: QueuedLink['stage'], status = stage === 'finished' ? 'DONE' : 'NEW'): QueuedLink => ({ url, stage, status });
+
+  it('is undefined for a link not in the queue', () => {
+    expect(findInQueue([], 'https://a')).toBeUndefined();
+    expect(findInQueue([entry('https://b', 'held')], 'https://a')).toBeUndefined();
+  });
+  it('gives the entry of the link: held or finished', () => {
+    expect(findInQueue([entry('https://b', 'finished'), entry('https://a', 'held', 'WORK')], 'https://a')).toEqual(entry('https://a', 'held', 'WORK'));
+    expect(findInQueue([entry('https://a', 'finished')], 'https://a')).toEqual(entry('https://a', 'finished'));
+  });
+  it('says held when the link is there held and finished both (downloaded once, queued again)', () => {
+    expect(findInQueue([entry('https://a', 'finished'), entry('https://a', 'held', 'TO_SEND')], 'https://a')).toMatchObject({ stage: 'held', status: 'TO_SEND' });
   });
 });
 
@@ -91,7 +109,7 @@ describe('result event ids', () => {
 
 describe('tryInTurn', () => {
   const route = ['a', 'b', 'c'].map((name) => ({ name, patterns: ['*'], healthy: true }));
-  const fail = (failure: 'unavailable' | 'refused') => new DownloaderCallError(failure, 'x', 'SetToQueue', `${failure}!`);
+  const fail = (failure: 'unavailable' | 'refused') => new DownloaderError(failure, 'x', 'handOver', `${failure}!`);
 
   it('stops at the first downloader that takes the link', async () => {
     const calls: string[] = [];

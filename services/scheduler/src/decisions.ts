@@ -1,5 +1,5 @@
 // The scheduler's pure decisions: no I/O, no clock, no randomness of their own.
-import type { SetToQueueRequest } from '@dwld/contract';
+import type { HandOver, QueuedLink } from '@dwld/contract';
 import { formatDestination, qualityToMaxQuality, type DispatchFailureKind } from '@dwld/domain';
 import { errorMessage } from '@dwld/errors';
 
@@ -13,10 +13,10 @@ export interface DispatchableLink {
   folder: string | null;
 }
 
-export type RequestPlan = { ok: true; request: SetToQueueRequest } | { ok: false; message: string };
+export type RequestPlan = { ok: true; request: HandOver } | { ok: false; message: string };
 
 /**
- * The SetToQueue request for a link: `userName` as the deployed downloaders expect it
+ * The hand-over of a link: its destination as the deployed downloaders expect it
  * ("[username] Folder" or the username) and `maxQuality` (`max`: 10000, the Go bot's "best").
  * A malformed quality cannot be sent at all.
  */
@@ -27,8 +27,23 @@ export function planRequest(link: DispatchableLink): RequestPlan {
   } catch (err) {
     return { ok: false, message: errorMessage(err) };
   }
-  const userName = formatDestination({ username: link.username, userId: link.userId, folder: link.folder });
-  return { ok: true, request: { link: link.url, userName, maxQuality } };
+  const destination = formatDestination({ username: link.username, userId: link.userId, folder: link.folder });
+  return { ok: true, request: { url: link.url, destination, maxQuality } };
+}
+
+/**
+ * The entry of a link in a downloader's queue that says where it stands: a held one if any
+ * (waiting or in work), else a finished one (downloaded, kept until the history is cleaned);
+ * undefined when the link is not there.
+ */
+export function findInQueue(queue: readonly QueuedLink[], url: string): QueuedLink | undefined {
+  let finished: QueuedLink | undefined;
+  for (const entry of queue) {
+    if (entry.url !== url) continue;
+    if (entry.stage === 'held') return entry;
+    finished ??= entry;
+  }
+  return finished;
 }
 
 /** When a link is given up (see decideAfterFailure). */

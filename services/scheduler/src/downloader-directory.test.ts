@@ -32,6 +32,31 @@ describe('DownloaderDirectory (real PostgreSQL)', () => {
     expect(await directory.lookup('gone')).toBeNull();
   });
 
+  it('gives the dispatcher the address of a read under a second old with the name, an event since winning at once, else the name alone', async () => {
+    const row = { host: '10.0.0.9', port: 7009, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() };
+    await db.downloader.upsert({ where: { name: 'nas' }, create: { name: 'nas', ...row }, update: row });
+    const directory = new DownloaderDirectory(db, silentLogger());
+    const target = (name: string) => {
+      const t = directory.target(name);
+      return typeof t === 'string' ? t : { name: t.name, host: t.address.host, port: t.address.port };
+    };
+
+    directory.remember([nas], Date.now());
+    expect(target('nas')).toEqual({ name: 'nas', host: '10.0.0.1', port: 7001 });
+    // Not in the read: its name, which the lookup finds not registered (from the same read, no query).
+    expect(target('gone')).toBe('gone');
+    expect(await directory.lookup('gone')).toBeNull();
+
+    // It registers again from another address: the event wins over the read at once.
+    directory.apply({ ...nas, host: '10.0.0.2', port: 7002, change: 'registered' });
+    expect(target('nas')).toEqual({ name: 'nas', host: '10.0.0.2', port: 7002 });
+
+    // The read is old: the name alone, which the lookup reads from the table.
+    directory.remember([nas], Date.now() - 60_000);
+    expect(target('nas')).toBe('nas');
+    expect(await directory.lookup('nas')).toEqual({ host: '10.0.0.9', port: 7009 });
+  });
+
   it('routes with the remembered list while the database cannot be reached', async () => {
     const away = createDatabase('postgresql://postgres@127.0.0.1:1/none', { poolSize: 1, connectionTimeoutMs: 500 });
     const directory = new DownloaderDirectory(away, silentLogger());

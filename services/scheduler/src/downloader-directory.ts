@@ -1,4 +1,4 @@
-import type { DownloaderAddress } from '@dwld/contract';
+import type { DownloaderAddress, DownloaderTarget } from '@dwld/contract';
 import { isDatabaseUnavailable, type Database } from '@dwld/db';
 import type { RoutableDownloader } from '@dwld/domain';
 import type { DownloaderChanged } from '@dwld/events';
@@ -56,10 +56,25 @@ export class DownloaderDirectory {
   }
 
   /**
-   * For the DownloaderClient: the address as the table holds it at the call. A call right after
-   * a read (the poll that claimed its link read the table in the same statement) uses that read,
-   * and a downloader.changed event since; a later one (the next downloader after a failure)
-   * reads the table again.
+   * For the dispatcher, at the moment of each call: where to call `name`. Right after a read of
+   * the table (the poll that claimed the link read it in the same statement) the address that
+   * read gave, or a downloader.changed event since, goes with the name, so the adapter calls it
+   * without a lookup. Later (the next downloader after a slow failure, a call after a stall) the
+   * name alone, which the adapter looks up at the call (see lookup). Either way the address
+   * comes from a read under ADDRESS_FRESH_MS old (the remembered one only while the database is
+   * away), and a re-registration heard of since wins at once.
+   */
+  readonly target = (name: string): DownloaderTarget => {
+    if (Date.now() - this.listedAt >= ADDRESS_FRESH_MS) return name;
+    const known = this.known.get(name);
+    // A downloader carries its address (host, port): no copy needed. Not known: the lookup says it is not registered.
+    return known ? { name, address: known } : name;
+  };
+
+  /**
+   * For the adapter: the address as the table holds it at the call. A call right after a read
+   * uses that read, and a downloader.changed event since (as target does); a later one (the next
+   * downloader after a failure) reads the table again.
    */
   readonly lookup = async (name: string): Promise<DownloaderAddress | null> => {
     if (Date.now() - this.listedAt < ADDRESS_FRESH_MS) return this.remembered(name);

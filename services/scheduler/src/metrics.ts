@@ -64,7 +64,7 @@ export class SchedulerMetrics {
     });
     this.callSeconds = new Histogram({
       name: 'dwld_scheduler_downloader_call_seconds',
-      help: 'SetToQueue latency, by downloader and outcome (ok, no_downloader, unavailable, refused, internal)',
+      help: 'Hand-over latency, by downloader and outcome (ok, no_downloader, unavailable, refused, internal)',
       labelNames: ['downloader', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
