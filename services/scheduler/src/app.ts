@@ -1,6 +1,6 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { randomBytes } from 'node:crypto';
-import { GrpcV1Downloaders } from '@dwld/contract';
+import { GrpcV1Downloaders, type DownloaderPort } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import {
   createEventBus,
@@ -48,6 +48,7 @@ export class SchedulerApp {
   readonly metrics: SchedulerMetrics;
   readonly store: LinkStore;
   readonly directory: DownloaderDirectory;
+  private readonly downloaders: DownloaderPort;
   private readonly bus: EventBus;
   private readonly ops: OpsServer;
   private stopping = false;
@@ -63,9 +64,9 @@ export class SchedulerApp {
     this.metrics = new SchedulerMetrics(() => this.store.countDue());
     this.directory = new DownloaderDirectory(db, logger);
     // The downloaders speak grpc.v1; another protocol would be another DownloaderPort here.
-    const downloaders = new GrpcV1Downloaders({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
+    this.downloaders = new GrpcV1Downloaders({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
     const dispatcher = new Dispatcher({
-      downloaders,
+      downloaders: this.downloaders,
       target: this.directory.target,
       metrics: this.metrics,
       logger,
@@ -148,6 +149,8 @@ export class SchedulerApp {
     this.stopped ??= (async () => {
       this.stopping = true;
       await Promise.all([this.scheduler.stop(), this.bus.stop()]);
+      // Every call has ended with the scheduler's stop: the channels to downloaders can go.
+      this.downloaders.close();
       await this.ops.stop();
     })();
     return this.stopped;
