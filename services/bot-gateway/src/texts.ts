@@ -1,6 +1,6 @@
 // Every word the bot says, in English and Russian, in one place. Dynamic parts are escaped
 // here (the bot speaks Telegram HTML), so handlers never build markup themselves.
-import { escapeHtml as e } from '@dwld/domain';
+import { escapeHtml as e } from './telegram/text';
 import type { LinkRejection } from '@dwld/domain';
 
 export type Language = 'en' | 'ru';

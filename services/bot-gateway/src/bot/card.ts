@@ -1,7 +1,7 @@
 import { Markup } from 'telegraf';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
 import type { Link } from '@dwld/db';
-import { encodeCallbackData } from '@dwld/domain';
+import { encodeCallbackData } from '../telegram/callback-data';
 import type { GatewayConfig } from '../config';
 import type { FailureKind, LinkView, PauseView, Texts } from '../texts';
 

@@ -1,7 +1,8 @@
 import type { Context } from 'telegraf';
 import type { DownloaderClient } from '@dwld/contract';
 import type { Database } from '@dwld/db';
-import type { Role, WayIn } from '@dwld/domain';
+import type { Role } from '@dwld/domain';
+import type { WayIn } from './commands-menu';
 import type { EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';

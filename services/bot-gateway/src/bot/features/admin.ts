@@ -1,5 +1,6 @@
 import { Composer, Markup } from 'telegraf';
-import { encodeCallbackData, escapeHtml } from '@dwld/domain';
+import { encodeCallbackData } from '../../telegram/callback-data';
+import { escapeHtml } from '../../telegram/text';
 import { errorMessage } from '@dwld/errors';
 import type { BotContext, BotDeps } from '../context';
 import { adminOnly } from '../access';

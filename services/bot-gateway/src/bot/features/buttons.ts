@@ -1,5 +1,7 @@
 import { Composer } from 'telegraf';
-import { canManageLink, decodeCallbackData, splitMessage } from '@dwld/domain';
+import { canManageLink } from '@dwld/domain';
+import { decodeCallbackData } from '../../telegram/callback-data';
+import { splitMessage } from '../../telegram/text';
 import { errorMessage } from '@dwld/errors';
 import { qualitySet } from '@dwld/events';
 import { renderCard } from '../card';

@@ -1,5 +1,6 @@
 import { Composer, Markup } from 'telegraf';
-import { extractLinks, PHONE_USER_COMMANDS, validateLink } from '@dwld/domain';
+import { extractLinks, validateLink } from '@dwld/domain';
+import { PHONE_USER_COMMANDS } from '../commands-menu';
 import { QUEUE_STATUSES, type QueueStatus } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
