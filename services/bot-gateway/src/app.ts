@@ -1,6 +1,6 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { Telegram, type Telegraf } from 'telegraf';
-import { DownloaderClient } from '@dwld/contract';
+import { GrpcV1Downloaders } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import { createEventBus, dispatchResult, downloaderChanged, type EventBus } from '@dwld/events';
 import { errorMessage } from '@dwld/errors';
@@ -16,6 +16,7 @@ import { LinkIntake, type IntakeOutcome } from './intake';
 import { LinkRateLimiter } from './rate-limit';
 import { LinkStore } from './store/links';
 import { UserStore } from './store/users';
+import { DownloaderStore } from './store/downloaders';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
@@ -62,6 +63,7 @@ export class GatewayApp {
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     const pause = new DispatchPauseState(db);
+    const fleet = new DownloaderStore(db);
     this.outbox = new TelegramOutbox({
       redis,
       prefix: config.STREAM_PREFIX,
@@ -91,7 +93,6 @@ export class GatewayApp {
     });
     this.deps = {
       config,
-      db,
       links: this.links,
       users,
       pause,
@@ -101,10 +102,8 @@ export class GatewayApp {
       outbox: this.outbox,
       handledUpdates: new HandledUpdates(redis, config.STREAM_PREFIX),
       publisher: this.bus.publisher,
-      downloaders: new DownloaderClient({
-        lookup: async (name) => db.downloader.findUnique({ where: { name }, select: { host: true, port: true } }),
-        deadlineMs: config.DOWNLOADER_DEADLINE_S,
-      }),
+      fleet,
+      downloaders: new GrpcV1Downloaders({ lookup: (name) => fleet.address(name), deadlineMs: config.DOWNLOADER_DEADLINE_S }),
       logger,
       clock,
     };

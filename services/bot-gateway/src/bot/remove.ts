@@ -24,11 +24,9 @@ export async function removeLink(deps: BotDeps, link: Link, log: Logger): Promis
     await deps.outbox.edit({ chatId, messageId: replyMessageId, ...card }, { jobId: `card-removed-${link.id}` });
     if (deps.config.SERVICE_MESSAGE_TTL_S > 0) await deps.outbox.delete(chatId, replyMessageId, { delayMs: deps.config.SERVICE_MESSAGE_TTL_S });
   }
-  const downloaders = await deps.db.downloader.findMany({ select: { name: true } });
+  const names = await deps.fleet.names();
   await Promise.all(
-    downloaders.map(({ name }) =>
-      deps.downloaders.deleteFromQueue(name, link.url).catch((err: unknown) => log.warn('DeleteFromQueue failed', { downloader: name, error: errorMessage(err) })),
-    ),
+    names.map((name) => deps.downloaders.remove(name, link.url).catch((err: unknown) => log.warn('removal not passed on to a downloader', { downloader: name, error: errorMessage(err) }))),
   );
   log.info('link removed', { linkId: link.id, wasQueued: removed !== null });
   return removed !== null;

@@ -10,6 +10,7 @@ import { renderQueue } from '../queue-view';
 import { removeLink } from '../remove';
 import { retryLink } from '../../retry-link';
 import { selectKeyboard } from '../views';
+import { cleanDownloaders } from '../../use-cases/clean-downloaders';
 
 /** How long /clean's "are you sure?" may be answered. */
 const CLEAN_CONFIRMATION_MS = 10 * 60 * 1000;
@@ -55,16 +56,9 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
       // Answered at once, and the buttons go: cleaning waits for every downloader, up to their deadline.
       await ctx.answerCbQuery();
       await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleaning });
-      const fleet = await deps.db.downloader.findMany({ orderBy: { name: 'asc' }, select: { name: true } });
-      const lines = await Promise.all(
-        fleet.map((d) =>
-          deps.downloaders.cleanHistory(d.name).then(
-            (r) => texts.cleaned(d.name, r.history.length),
-            (err: unknown) => texts.cleanFailed(d.name, errorMessage(err)),
-          ),
-        ),
-      );
-      ctx.log.info('downloaders cleaned', { downloaders: fleet.length });
+      const cleaned = await cleanDownloaders(deps);
+      const lines = cleaned.map((d) => (d.ok ? texts.cleaned(d.name, d.forgotten) : texts.cleanFailed(d.name, d.error)));
+      ctx.log.info('downloaders cleaned', { downloaders: cleaned.length });
       await deps.outbox.edit({ chatId, messageId: message.message_id, text: lines.length ? lines.join('\n') : texts.noDownloaders });
       return;
     }
