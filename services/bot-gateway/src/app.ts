@@ -20,12 +20,12 @@ import { DownloaderStore } from './store/downloaders';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
-import { renderCard } from './bot/card';
+import { drawCard } from './bot/card';
 import { redrawIfPauseChanged, redrawImportedCards } from './bot/redraw-cards';
 import { DispatchPauseState } from './dispatch-pause';
 import { DownloaderAlerts } from './downloader-alerts';
 import { OnceClaims } from './once';
-import { textsFor, textsForUser } from './texts';
+import { textsFor } from './texts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -206,12 +206,9 @@ export class GatewayApp {
   /** Links added over HTTP get the same reply (with its keyboard) in the owner's chat. */
   private async replyToApiLink(outcome: IntakeOutcome): Promise<void> {
     if (outcome.status !== 'queued') return;
-    const { config } = this.gateway;
     try {
-      const texts = textsForUser(await this.deps.users.find(String(outcome.link.userId)), config.DEFAULT_LANGUAGE);
-      const pause = await this.deps.pause.current();
-      const card = renderCard(outcome.link, { config, texts, now: this.deps.clock(), pause });
-      await this.outbox.send({ chatId: String(outcome.link.chatId), ...card, linkReplyOf: outcome.link.id, drawnPaused: pause !== null });
+      const { card, paused } = await drawCard(this.deps, outcome.link);
+      await this.outbox.send({ chatId: String(outcome.link.chatId), ...card, linkReplyOf: outcome.link.id, drawnPaused: paused });
     } catch (err) {
       this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: errorMessage(err) });
     }

@@ -1,7 +1,7 @@
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { textsForUser, type Texts } from '../texts';
-import { renderCard } from './card';
+import { drawCard } from './card';
 import type { BotDeps } from './context';
 
 /**
@@ -62,7 +62,7 @@ export async function redrawCard(deps: BotDeps, linkId: number, reason: string, 
     texts = textsForUser(await deps.users.find(owner), deps.config.DEFAULT_LANGUAGE);
     textsOf.set(owner, texts);
   }
-  const card = renderCard(link, { config: deps.config, texts, now: deps.clock(), pause: await deps.pause.current() });
+  const { card } = await drawCard(deps, link, { texts });
   await deps.outbox.edit({ chatId: String(link.chatId), messageId: link.replyMessageId, ...card }, { jobId: `card-${link.id}-${reason}` });
   return true;
 }

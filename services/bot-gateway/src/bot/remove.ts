@@ -2,7 +2,7 @@ import type { Link } from '@dwld/db';
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { textsForUser } from '../texts';
-import { renderRemovedCard } from './card';
+import { drawCard } from './card';
 import type { BotDeps } from './context';
 
 /**
@@ -20,7 +20,7 @@ export async function removeLink(deps: BotDeps, link: Link, log: Logger): Promis
   const replyMessageId = removed?.replyMessageId ?? link.replyMessageId;
   if (removed && replyMessageId) {
     const owner = await deps.users.find(String(link.userId)).catch(() => null);
-    const card = renderRemovedCard(link, textsForUser(owner, deps.config.DEFAULT_LANGUAGE));
+    const { card } = await drawCard(deps, link, { texts: textsForUser(owner, deps.config.DEFAULT_LANGUAGE), removed: true });
     await deps.outbox.edit({ chatId, messageId: replyMessageId, ...card }, { jobId: `card-removed-${link.id}` });
     if (deps.config.SERVICE_MESSAGE_TTL_S > 0) await deps.outbox.delete(chatId, replyMessageId, { delayMs: deps.config.SERVICE_MESSAGE_TTL_S });
   }

@@ -4,7 +4,7 @@ import { decodeCallbackData } from '../../telegram/callback-data';
 import { splitMessage } from '../../telegram/text';
 import { errorMessage } from '@dwld/errors';
 import { qualitySet } from '@dwld/events';
-import { renderCard } from '../card';
+import { drawCard } from '../card';
 import type { BotContext, BotDeps } from '../context';
 import { renderQueue } from '../queue-view';
 import { removeLink } from '../remove';
@@ -85,7 +85,7 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
     if (action.kind === 'retry') {
       const outcome = await retryLink(deps, link);
       if (!outcome.ok) return void (await ctx.answerCbQuery(outcome.why === 'gone' ? texts.linkGone : texts.notFailed));
-      const card = renderCard(outcome.link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+      const { card } = await drawCard(deps, outcome.link, { texts });
       await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
       return void (await ctx.answerCbQuery(texts.retriedAnswer));
     }
@@ -112,7 +112,7 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
     } catch (err) {
       ctx.log.warn('quality.set not published', { linkId: updated.id, error: errorMessage(err) });
     }
-    const card = renderCard(updated, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+    const { card } = await drawCard(deps, updated, { texts });
     await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
     await ctx.answerCbQuery(change.quality ? texts.qualitySet(change.quality) : change.folder ? texts.folderSet(change.folder) : texts.folderCleared);
   });

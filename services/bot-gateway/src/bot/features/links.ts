@@ -4,7 +4,7 @@ import { extractLinks } from '@dwld/domain';
 import type { Link } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
-import { renderCard } from '../card';
+import { drawCard } from '../card';
 
 // Telegram marks only http(s)-looking text as links; "javascript:…" or "ftp:…" must still get
 // a clear refusal rather than "no link found".
@@ -42,13 +42,12 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     }
 
     const sayQueued = async (link: Link) => {
-      const pause = await deps.pause.current();
-      const card = renderCard(link, { config, texts, now: deps.clock(), pause });
+      const { card, paused } = await drawCard(deps, link, { texts });
       await say(deps, ctx, card.text, {
         ...(card.markup ? { markup: card.markup } : {}),
         replyTo: msg.message_id,
         linkReplyOf: link.id,
-        drawnPaused: pause !== null,
+        drawnPaused: paused,
         jobId: `queued-reply-${link.id}`,
       });
     };
