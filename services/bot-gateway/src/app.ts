@@ -12,7 +12,7 @@ import type { BotContext, BotDeps } from './bot/context';
 import type { GatewayConfig } from './config';
 import { handleDispatchResult } from './dispatch-results';
 import { linksApi } from './http/links-api';
-import { LinkIntake, type IntakeOutcome } from './intake';
+import { AddLinks, type IntakeOutcome } from './use-cases/add-links';
 import { LinkRateLimiter } from './rate-limit';
 import { LinkStore } from './store/links';
 import { UserStore } from './store/users';
@@ -81,13 +81,16 @@ export class GatewayApp {
         return kept;
       },
     });
-    const intake = new LinkIntake({
+    const addLinks = new AddLinks({
       links: this.links,
       publisher: this.bus.publisher,
       logger,
       policy: { maxLength: config.MAX_LINK_LENGTH, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS },
       defaultQuality: config.DEFAULT_QUALITY,
       dispatchDelayMs: config.DISPATCH_DELAY_S,
+      choices: config,
+      maxPerMessage: config.MAX_LINKS_PER_MESSAGE,
+      rate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
       clock,
       onOutcome: (outcome) => linksAccepted.inc({ status: outcome.status }),
     });
@@ -97,8 +100,7 @@ export class GatewayApp {
       users,
       pause,
       once: new OnceClaims(redis, config.STREAM_PREFIX),
-      intake,
-      linkRate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
+      addLinks,
       outbox: this.outbox,
       handledUpdates: new HandledUpdates(redis, config.STREAM_PREFIX),
       publisher: this.bus.publisher,
@@ -137,7 +139,7 @@ export class GatewayApp {
       },
     });
 
-    const api = { config, intake: intake, logger, onQueued: (outcome: IntakeOutcome) => this.replyToApiLink(outcome) };
+    const api = { config, addLinks, logger, onQueued: (outcome: IntakeOutcome) => this.replyToApiLink(outcome) };
     // POST /link is the Go bot's address for the same thing: its scripts change only the host and
     // add the token. It sent every link at 10000 ("best"), so a link without a quality gets max there.
     const routes: Record<string, RouteHandler> = { 'POST /links': linksApi(api), 'POST /link': linksApi({ ...api, defaultQuality: 'max' }) };
