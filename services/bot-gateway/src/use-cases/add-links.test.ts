@@ -22,6 +22,7 @@ describe('AddLinks when everything is down', () => {
       choices: { QUALITY_OPTIONS: ['720'], FOLDERS: [] },
       maxPerMessage: 10,
       rate: new LinkRateLimiter(redis, 'nowhere', 30),
+      clock: () => new Date(),
     });
     try {
       const outcome = await intake.add({ raw: 'https://youtube.com/watch?v=lost', userId: '1', chatId: '1', username: null, messageId: 5 });
@@ -50,6 +51,7 @@ describe('AddLinks with a message seen before', () => {
       choices: { QUALITY_OPTIONS: ['720'], FOLDERS: [] },
       maxPerMessage: 10,
       rate: new LinkRateLimiter(ns.redis, ns.prefix, 30),
+      clock: () => new Date(),
     });
     try {
       const url = 'https://youtube.com/watch?v=again';

@@ -53,7 +53,8 @@ export interface AddLinksOptions {
   maxPerMessage: number;
   /** LINKS_PER_MINUTE, per person, shared by every replica. */
   rate: LinkRateLimiter;
-  clock?: () => Date;
+  /** The gateway's clock: a link's sendAt and the moment it was accepted. */
+  clock: () => Date;
   /** Told every outcome (metrics). */
   onOutcome?: (outcome: IntakeOutcome) => void;
 }
@@ -78,11 +79,7 @@ export interface Admitted {
  * queued once PostgreSQL (or, when it is down, a Redis stream) holds it.
  */
 export class AddLinks {
-  private readonly clock: () => Date;
-
-  constructor(private readonly options: AddLinksOptions) {
-    this.clock = options.clock ?? (() => new Date());
-  }
+  constructor(private readonly options: AddLinksOptions) {}
 
   cap(found: readonly string[]): Capped {
     const taken = found.slice(0, this.options.maxPerMessage);
@@ -110,7 +107,7 @@ export class AddLinks {
     const { url, host } = checked.link;
     const quality = request.quality ?? request.defaultQuality ?? this.options.defaultQuality;
     const folder = request.folder ?? null;
-    const now = this.clock();
+    const now = this.options.clock();
     const sendAt = new Date(now.getTime() + this.options.dispatchDelayMs);
 
     let stored;
