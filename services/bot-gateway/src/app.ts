@@ -1,6 +1,6 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { Telegram, type Telegraf } from 'telegraf';
-import { DownloaderClient } from '@dwld/contract';
+import { GrpcV1Downloaders } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import { createEventBus, dispatchResult, downloaderChanged, type EventBus } from '@dwld/events';
 import { errorMessage } from '@dwld/errors';
@@ -12,19 +12,20 @@ import type { BotContext, BotDeps } from './bot/context';
 import type { GatewayConfig } from './config';
 import { handleDispatchResult } from './dispatch-results';
 import { linksApi } from './http/links-api';
-import { LinkIntake, type IntakeOutcome } from './intake';
+import { AddLinks, type IntakeOutcome } from './use-cases/add-links';
 import { LinkRateLimiter } from './rate-limit';
 import { LinkStore } from './store/links';
 import { UserStore } from './store/users';
+import { DownloaderStore } from './store/downloaders';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
-import { renderCard } from './bot/card';
+import { drawCard } from './bot/card';
 import { redrawIfPauseChanged, redrawImportedCards } from './bot/redraw-cards';
 import { DispatchPauseState } from './dispatch-pause';
 import { DownloaderAlerts } from './downloader-alerts';
 import { OnceClaims } from './once';
-import { textsFor, textsForUser } from './texts';
+import { textsFor } from './texts';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -62,6 +63,7 @@ export class GatewayApp {
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     const pause = new DispatchPauseState(db);
+    const fleet = new DownloaderStore(db);
     this.outbox = new TelegramOutbox({
       redis,
       prefix: config.STREAM_PREFIX,
@@ -79,32 +81,31 @@ export class GatewayApp {
         return kept;
       },
     });
-    const intake = new LinkIntake({
+    const addLinks = new AddLinks({
       links: this.links,
       publisher: this.bus.publisher,
       logger,
       policy: { maxLength: config.MAX_LINK_LENGTH, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS },
       defaultQuality: config.DEFAULT_QUALITY,
       dispatchDelayMs: config.DISPATCH_DELAY_S,
+      choices: config,
+      maxPerMessage: config.MAX_LINKS_PER_MESSAGE,
+      rate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
       clock,
       onOutcome: (outcome) => linksAccepted.inc({ status: outcome.status }),
     });
     this.deps = {
       config,
-      db,
       links: this.links,
       users,
       pause,
       once: new OnceClaims(redis, config.STREAM_PREFIX),
-      intake,
-      linkRate: new LinkRateLimiter(redis, config.STREAM_PREFIX, config.LINKS_PER_MINUTE),
+      addLinks,
       outbox: this.outbox,
       handledUpdates: new HandledUpdates(redis, config.STREAM_PREFIX),
       publisher: this.bus.publisher,
-      downloaders: new DownloaderClient({
-        lookup: async (name) => db.downloader.findUnique({ where: { name }, select: { host: true, port: true } }),
-        deadlineMs: config.DOWNLOADER_DEADLINE_S,
-      }),
+      fleet,
+      downloaders: new GrpcV1Downloaders({ lookup: (name) => fleet.address(name), deadlineMs: config.DOWNLOADER_DEADLINE_S }),
       logger,
       clock,
     };
@@ -138,7 +139,7 @@ export class GatewayApp {
       },
     });
 
-    const api = { config, intake: intake, logger, onQueued: (outcome: IntakeOutcome) => this.replyToApiLink(outcome) };
+    const api = { config, addLinks, logger, onQueued: (outcome: IntakeOutcome) => this.replyToApiLink(outcome) };
     // POST /link is the Go bot's address for the same thing: its scripts change only the host and
     // add the token. It sent every link at 10000 ("best"), so a link without a quality gets max there.
     const routes: Record<string, RouteHandler> = { 'POST /links': linksApi(api), 'POST /link': linksApi({ ...api, defaultQuality: 'max' }) };
@@ -207,12 +208,9 @@ export class GatewayApp {
   /** Links added over HTTP get the same reply (with its keyboard) in the owner's chat. */
   private async replyToApiLink(outcome: IntakeOutcome): Promise<void> {
     if (outcome.status !== 'queued') return;
-    const { config } = this.gateway;
     try {
-      const texts = textsForUser(await this.deps.users.find(String(outcome.link.userId)), config.DEFAULT_LANGUAGE);
-      const pause = await this.deps.pause.current();
-      const card = renderCard(outcome.link, { config, texts, now: this.deps.clock(), pause });
-      await this.outbox.send({ chatId: String(outcome.link.chatId), ...card, linkReplyOf: outcome.link.id, drawnPaused: pause !== null });
+      const { card, paused } = await drawCard(this.deps, outcome.link);
+      await this.outbox.send({ chatId: String(outcome.link.chatId), ...card, linkReplyOf: outcome.link.id, drawnPaused: paused });
     } catch (err) {
       this.gateway.logger.warn('reply to an API link not sent', { linkId: outcome.link.id, error: errorMessage(err) });
     }

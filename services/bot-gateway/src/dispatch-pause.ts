@@ -14,6 +14,7 @@ export class DispatchPauseState {
   constructor(
     private readonly db: Database,
     private readonly maxAgeMs = 1_000,
+    /** Measures the cache's age only (elapsed time), so it stays on real time rather than the gateway's clock. */
     private readonly now: () => number = Date.now,
   ) {}
 

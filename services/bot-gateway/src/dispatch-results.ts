@@ -6,7 +6,7 @@ import type { LinkStore } from './store/links';
 import type { UserStore } from './store/users';
 import type { TelegramOutbox } from './telegram/outbox';
 import { textsForUser } from './texts';
-import { renderCard } from './bot/card';
+import { drawCard } from './bot/card';
 import type { DispatchPauseState } from './dispatch-pause';
 
 export interface DispatchResultDeps {
@@ -48,7 +48,7 @@ export function handleDispatchResult(deps: DispatchResultDeps) {
     if (result.linkId === null || result.replyMessageId === null) return;
     const link = await deps.links.find(result.linkId);
     if (!link) return;
-    const card = renderCard(link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
+    const { card } = await drawCard(deps, link, { texts });
     await outbox.edit({ chatId, messageId: result.replyMessageId, ...card }, { jobId: `result-edit-${key}` });
     deps.logger.info('dispatch result shown', { linkId: result.linkId, ok: false, failed: result.failed, error: result.error?.kind });
   };

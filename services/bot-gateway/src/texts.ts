@@ -1,7 +1,8 @@
 // Every word the bot says, in English and Russian, in one place. Dynamic parts are escaped
 // here (the bot speaks Telegram HTML), so handlers never build markup themselves.
-import { escapeHtml as e } from '@dwld/domain';
+import { escapeHtml as e } from './telegram/text';
 import type { LinkRejection } from '@dwld/domain';
+import type { DownloadProgress } from '@dwld/contract';
 
 export type Language = 'en' | 'ru';
 
@@ -218,8 +219,8 @@ const en = {
   statusOf: (name: string) => `🖥 <b>${e(name)}</b>`,
   statusUnavailable: (name: string, error: string) => `🖥 <b>${e(name)}</b>: unavailable (${e(error)})`,
   statusIdle: 'nothing in work',
-  statusItem: (w: { link: string; procentage: number; currentSize: number; totalSize: number; moveTo: string; status: string }) =>
-    `• ${e(w.link)}\n   ${w.procentage.toFixed(1)}% · ${mb(w.currentSize)}/${mb(w.totalSize)} MB · ${e(w.status)}${w.moveTo ? ` → ${e(w.moveTo)}` : ''}`,
+  statusItem: (w: DownloadProgress) =>
+    `• ${e(w.url)}\n   ${w.percent.toFixed(1)}% · ${mb(w.bytesDone)}/${mb(w.bytesTotal)} MB · ${e(w.status)}${w.destination ? ` → ${e(w.destination)}` : ''}`,
   sensors: (s: string) => `🌡 ${e(s)}`,
   cleanConfirm: (names: string[]) =>
     `🧹 Clean the history of ${names.length === 1 ? 'downloader' : `${names.length} downloaders`} ${names.map((n) => `<b>${e(n)}</b>`).join(', ')}? They forget every finished download; links waiting or in work stay.`,

@@ -1,6 +1,7 @@
 import { Composer, Markup } from 'telegraf';
 import { isDatabaseUnavailable } from '@dwld/db';
-import { isContactAcceptable, PHONE_USER_COMMANDS, resolveRole } from '@dwld/domain';
+import { isContactAcceptable, resolveRole } from '@dwld/domain';
+import { PHONE_USER_COMMANDS } from './commands-menu';
 import { pickLanguage, textsFor } from '../texts';
 import type { BotContext, BotDeps } from './context';
 import { say } from './reply';

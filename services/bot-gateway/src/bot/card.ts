@@ -1,9 +1,11 @@
 import { Markup } from 'telegraf';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
 import type { Link } from '@dwld/db';
-import { encodeCallbackData } from '@dwld/domain';
+import { encodeCallbackData } from '../telegram/callback-data';
 import type { GatewayConfig } from '../config';
-import type { FailureKind, LinkView, PauseView, Texts } from '../texts';
+import type { DispatchPauseState } from '../dispatch-pause';
+import type { UserStore } from '../store/users';
+import { textsForUser, type FailureKind, type LinkView, type PauseView, type Texts } from '../texts';
 
 const FAILURE_KINDS: ReadonlySet<string> = new Set<FailureKind>(['no_downloader', 'unavailable', 'refused', 'internal']);
 
@@ -23,19 +25,34 @@ export function linkView(link: Link): LinkView {
   };
 }
 
-/** What a card needs besides the link: the person's words, the moment, and whether dispatching is paused. */
-export interface CardContext {
-  config: Pick<GatewayConfig, 'FOLDERS' | 'QUALITY_OPTIONS'>;
-  texts: Texts;
-  now: Date;
-  /** Null while dispatching runs. */
-  pause: PauseView | null;
+/** What drawing a card reads besides the link: the settings, the owner's language, the pause switch, the clock. */
+export interface CardDeps {
+  config: Pick<GatewayConfig, 'FOLDERS' | 'QUALITY_OPTIONS' | 'DEFAULT_LANGUAGE'>;
+  users: Pick<UserStore, 'find'>;
+  pause: Pick<DispatchPauseState, 'current'>;
+  clock: () => Date;
+}
+
+export interface DrawOptions {
+  /**
+   * The words of the person the card is drawn for, when the caller has them (the person who
+   * pressed or sent): saves looking the owner up. Otherwise the owner's stored language.
+   */
+  texts?: Texts;
+  /** The link was just removed: its card says so, with nothing left to press. */
+  removed?: boolean;
 }
 
 export interface Card {
   text: string;
   /** Absent on a card with nothing left to press (removed): an edit without it clears the keyboard. */
   markup?: InlineKeyboardMarkup;
+}
+
+export interface DrawnCard {
+  card: Card;
+  /** Whether it was drawn as paused: a card that waits in the outbox is checked again once it is out. */
+  paused: boolean;
 }
 
 /** Buttons laid out `size` to a row. */
@@ -46,7 +63,7 @@ export function rows<T>(items: T[], size: number): T[][] {
 }
 
 /** The keyboard under a waiting link: quality, folder (when configured; a second press clears it), remove. */
-export function linkKeyboard(link: Pick<Link, 'id' | 'quality' | 'folder'>, config: CardContext['config'], texts: Texts): InlineKeyboardMarkup {
+function linkKeyboard(link: Pick<Link, 'id' | 'quality' | 'folder'>, config: CardDeps['config'], texts: Texts): InlineKeyboardMarkup {
   const quality = config.QUALITY_OPTIONS.map((q) =>
     Markup.button.callback(q === link.quality ? `✓ ${q}` : q, encodeCallbackData({ kind: 'quality', linkId: link.id, quality: q })),
   );
@@ -62,13 +79,20 @@ function removeButton(link: Pick<Link, 'id'>, texts: Texts): InlineKeyboardButto
 }
 
 /**
- * A link's card (the bot's reply to it), in the one place it is written: a headline that
- * matches the state (queued, waiting to retry, paused, not downloaded), the choices, and what
- * happens next in words a person can act on. The technical error is for admins' /queue and
- * the logs, never the card.
+ * A link's card (the bot's reply to it), the one place it is drawn, by every way it is drawn
+ * (the reply to a new link, a button pressed on it, a dispatch result, a pause switch, a removal,
+ * a link added over HTTP): a headline that matches the state (queued, waiting to retry, paused,
+ * not downloaded, removed), the choices, and what happens next in words a person can act on.
+ * The technical error is for admins' /queue and the logs, never the card.
  */
-export function renderCard(link: Link, context: CardContext): Card {
-  const { texts, now, pause, config } = context;
+export async function drawCard(deps: CardDeps, link: Link, options: DrawOptions = {}): Promise<DrawnCard> {
+  const texts = options.texts ?? textsForUser(await deps.users.find(String(link.userId)), deps.config.DEFAULT_LANGUAGE);
+  if (options.removed) return { card: { text: texts.cardTitle(texts.card.removed, link.url) }, paused: false };
+  const pause = await deps.pause.current();
+  return { card: renderCard(link, deps.config, texts, deps.clock(), pause), paused: pause !== null };
+}
+
+function renderCard(link: Link, config: CardDeps['config'], texts: Texts, now: Date, pause: PauseView | null): Card {
   const view = linkView(link);
   const lines: string[] = [];
   const headline = view.failed ? texts.card.failed : pause ? texts.card.paused : view.attempts > 0 ? texts.card.retrying : texts.card.queued;
@@ -85,9 +109,4 @@ export function renderCard(link: Link, context: CardContext): Card {
   else if (view.attempts > 0) lines.push(texts.nextTry(view.sendAt, now, view.attempts + 1));
   else lines.push(texts.sending(view.sendAt, now));
   return { text: lines.join('\n'), markup: linkKeyboard(link, config, texts) };
-}
-
-/** A removed link's card: what it was, and that it is gone (no buttons left). */
-export function renderRemovedCard(link: Pick<Link, 'url'>, texts: Texts): Card {
-  return { text: texts.cardTitle(texts.card.removed, link.url) };
 }

@@ -1,15 +1,15 @@
 import type { Context } from 'telegraf';
-import type { DownloaderClient } from '@dwld/contract';
-import type { Database } from '@dwld/db';
-import type { Role, WayIn } from '@dwld/domain';
+import type { DownloaderPort } from '@dwld/contract';
+import type { Role } from '@dwld/domain';
+import type { WayIn } from './commands-menu';
 import type { EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';
-import type { LinkIntake } from '../intake';
+import type { AddLinks } from '../use-cases/add-links';
 import type { HandledUpdates } from '../telegram/handled-updates';
-import type { LinkRateLimiter } from '../rate-limit';
 import type { LinkStore } from '../store/links';
 import type { UserStore } from '../store/users';
+import type { DownloaderStore } from '../store/downloaders';
 import type { TelegramOutbox } from '../telegram/outbox';
 import type { DispatchPauseState } from '../dispatch-pause';
 import type { OnceClaims } from '../once';
@@ -37,17 +37,18 @@ export interface BotContext extends Context {
 /** Everything the bot's features need, built once in the composition root. */
 export interface BotDeps {
   config: GatewayConfig;
-  db: Database;
   links: LinkStore;
   users: UserStore;
   pause: DispatchPauseState;
   once: OnceClaims;
-  intake: LinkIntake;
-  linkRate: LinkRateLimiter;
+  addLinks: AddLinks;
   outbox: TelegramOutbox;
   handledUpdates: HandledUpdates;
   publisher: EventPublisher;
-  downloaders: DownloaderClient;
+  /** The registered downloaders, as the table lists them. */
+  fleet: DownloaderStore;
+  /** Calls to them, whatever protocol they speak. */
+  downloaders: DownloaderPort;
   logger: Logger;
   clock: () => Date;
 }

@@ -1,6 +1,6 @@
 import { Composer, Telegraf } from 'telegraf';
 import { isDatabaseUnavailable } from '@dwld/db';
-import { ADMIN_COMMANDS, USER_COMMANDS } from '@dwld/domain';
+import { ADMIN_COMMANDS, USER_COMMANDS } from './commands-menu';
 import type { Counter } from '@dwld/runtime';
 import { ALL_MENU_LABELS, textsFor } from '../texts';
 import { accessControl } from './access';

@@ -1,7 +1,7 @@
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { textsForUser, type Texts } from '../texts';
-import { renderCard } from './card';
+import { drawCard } from './card';
 import type { BotDeps } from './context';
 
 /**
@@ -19,7 +19,7 @@ export function redrawWaitingCards(deps: BotDeps, log: Logger): void {
 
 async function redraw(deps: BotDeps): Promise<number> {
   const links = await deps.links.withCards();
-  const flip = `${(await deps.pause.current()) ? 'paused' : 'resumed'}-${Date.now()}`;
+  const flip = `${(await deps.pause.current()) ? 'paused' : 'resumed'}-${deps.clock().getTime()}`;
   const textsOf = new Map<string, Texts>();
   let count = 0;
   for (const { id } of links) if (await redrawCard(deps, id, flip, textsOf)) count++;
@@ -62,7 +62,7 @@ export async function redrawCard(deps: BotDeps, linkId: number, reason: string, 
     texts = textsForUser(await deps.users.find(owner), deps.config.DEFAULT_LANGUAGE);
     textsOf.set(owner, texts);
   }
-  const card = renderCard(link, { config: deps.config, texts, now: deps.clock(), pause: await deps.pause.current() });
+  const { card } = await drawCard(deps, link, { texts });
   await deps.outbox.edit({ chatId: String(link.chatId), messageId: link.replyMessageId, ...card }, { jobId: `card-${link.id}-${reason}` });
   return true;
 }
@@ -73,5 +73,5 @@ export async function redrawCard(deps: BotDeps, linkId: number, reason: string, 
  */
 export async function redrawIfPauseChanged(deps: BotDeps, linkId: number, drawnPaused: boolean): Promise<void> {
   const pausedNow = (await deps.pause.current()) !== null;
-  if (pausedNow !== drawnPaused) await redrawCard(deps, linkId, `late-${pausedNow ? 'paused' : 'resumed'}-${Date.now()}`);
+  if (pausedNow !== drawnPaused) await redrawCard(deps, linkId, `late-${pausedNow ? 'paused' : 'resumed'}-${deps.clock().getTime()}`);
 }

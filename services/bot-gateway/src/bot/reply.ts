@@ -1,4 +1,4 @@
-import { splitMessage } from '@dwld/domain';
+import { splitMessage } from '../telegram/text';
 import type { Markup } from '../telegram/outbox';
 import type { BotContext, BotDeps } from './context';
 import { errorMessage } from '@dwld/errors';

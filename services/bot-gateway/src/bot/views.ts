@@ -1,7 +1,7 @@
 import { Markup } from 'telegraf';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
 import type { Link } from '@dwld/db';
-import { encodeCallbackData } from '@dwld/domain';
+import { encodeCallbackData } from '../telegram/callback-data';
 import { QUEUE_STATUSES, type QueueStatus } from '../store/links';
 import type { Texts } from '../texts';
 import { rows } from './card';

@@ -4,7 +4,7 @@ import { NOT_A_QUALITY, QUALITY_FORMAT } from '@dwld/domain';
 import type { Logger } from '@dwld/logger';
 import { bearerToken, readBody, secretsEqual, sendJson } from '@dwld/runtime';
 import type { GatewayConfig } from '../config';
-import type { IntakeOutcome, LinkIntake } from '../intake';
+import type { AddLinks, IntakeOutcome } from '../use-cases/add-links';
 
 const body = z.object({
   links: z
@@ -27,7 +27,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return given !== undefined && secretsEqual(given, token);
 }
 
-function describe(outcome: IntakeOutcome): Record<string, unknown> {
+function describe(outcome: IntakeOutcome, config: GatewayConfig): Record<string, unknown> {
   switch (outcome.status) {
     case 'queued':
     case 'duplicate':
@@ -40,6 +40,9 @@ function describe(outcome: IntakeOutcome): Record<string, unknown> {
       return { status: 'urgent', url: outcome.url };
     case 'not_queued':
       return { status: 'not_queued', url: outcome.url };
+    case 'not_a_choice':
+      if (outcome.field === 'quality') return { status: 'rejected', reason: 'quality', detail: `quality must be one of ${config.QUALITY_OPTIONS.join(', ')}` };
+      return { status: 'rejected', reason: 'folder', detail: config.FOLDERS.length ? `folder must be one of ${config.FOLDERS.join(', ')}` : 'no folders are configured' };
   }
 }
 
@@ -52,13 +55,13 @@ function describe(outcome: IntakeOutcome): Record<string, unknown> {
  */
 export function linksApi(deps: {
   config: GatewayConfig;
-  intake: LinkIntake;
+  addLinks: AddLinks;
   logger: Logger;
   onQueued: (outcome: IntakeOutcome) => Promise<void>;
   /** A link's quality when the body gives none; unset: DEFAULT_QUALITY. POST /link uses max, as the Go bot's endpoint always did. */
   defaultQuality?: string;
 }) {
-  const { config, intake, logger } = deps;
+  const { config, addLinks, logger } = deps;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const route = `POST ${req.url?.split('?')[0] ?? '/links'}`;
     if (!config.API_TOKEN) return sendJson(res, 404, { error: `${route} is disabled: set API_TOKEN to enable it` });
@@ -85,18 +88,19 @@ export function linksApi(deps: {
 
     const results: Array<Record<string, unknown>> = [];
     for (const item of parsed.data.links) {
-      const quality = item.quality === undefined ? deps.defaultQuality : String(item.quality);
-      if (item.quality !== undefined && !config.QUALITY_OPTIONS.includes(String(item.quality))) {
-        results.push({ status: 'rejected', reason: 'quality', detail: `quality must be one of ${config.QUALITY_OPTIONS.join(', ')}` });
-        continue;
-      }
-      if (item.folder !== undefined && !config.FOLDERS.includes(item.folder)) {
-        results.push({ status: 'rejected', reason: 'folder', detail: config.FOLDERS.length ? `folder must be one of ${config.FOLDERS.join(', ')}` : 'no folders are configured' });
-        continue;
-      }
-      const outcome = await intake.accept({ raw: item.link, userId: owner, chatId: owner, username: null, messageId: null, ...(quality ? { quality } : {}), ...(item.folder ? { folder: item.folder } : {}) });
+      // Quality and folder are held to the options the card's buttons offer (AddLinks.add).
+      const outcome = await addLinks.add({
+        raw: item.link,
+        userId: owner,
+        chatId: owner,
+        username: null,
+        messageId: null,
+        ...(item.quality !== undefined ? { quality: String(item.quality) } : {}),
+        ...(deps.defaultQuality ? { defaultQuality: deps.defaultQuality } : {}),
+        ...(item.folder ? { folder: item.folder } : {}),
+      });
       await deps.onQueued(outcome);
-      results.push(describe(outcome));
+      results.push(describe(outcome, config));
     }
     const allGood = results.every((r) => r.status === 'queued' || r.status === 'duplicate');
     sendJson(res, allGood ? 200 : 207, { results });

@@ -156,6 +156,7 @@ export class TelegramOutbox {
   }
 
   async enqueue(job: OutboxJob, options: EnqueueOptions = {}): Promise<void> {
+    // Real time, not the gateway's clock: BullMQ waits out delays, and Redis keeps the chat slots, on it.
     let notBefore = Date.now() + (options.delayMs ?? 0);
     // Sends and edits keep to the chat's pace; deletions don't count against it.
     if (job.kind !== 'delete') {

@@ -1,5 +1,6 @@
 import { Composer, Markup } from 'telegraf';
-import { encodeCallbackData, escapeHtml } from '@dwld/domain';
+import { encodeCallbackData } from '../../telegram/callback-data';
+import { escapeHtml } from '../../telegram/text';
 import { errorMessage } from '@dwld/errors';
 import type { BotContext, BotDeps } from '../context';
 import { adminOnly } from '../access';
@@ -10,9 +11,9 @@ import { menuLabels } from '../../texts';
 /** Admin commands: the fleet's state, and the pause switch the schedulers obey. */
 export function adminFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
-  const { db, downloaders, links } = deps;
+  const { downloaders, links } = deps;
   const onlyAdmins = adminOnly(deps);
-  const fleet = () => db.downloader.findMany({ orderBy: { name: 'asc' } });
+  const fleet = () => deps.fleet.list();
 
   const status = async (ctx: BotContext) => {
     const { texts } = ctx.actor;
@@ -22,7 +23,7 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
       all.map(async (d) => {
         try {
           const s = await downloaders.status(d.name);
-          return [texts.statusOf(d.name), ...(s.sensors ? [texts.sensors(s.sensors)] : []), ...(s.linksInWork.length ? s.linksInWork.map(texts.statusItem) : [texts.statusIdle])].join('\n');
+          return [texts.statusOf(d.name), ...(s.sensors ? [texts.sensors(s.sensors)] : []), ...(s.downloads.length ? s.downloads.map(texts.statusItem) : [texts.statusIdle])].join('\n');
         } catch (err) {
           return texts.statusUnavailable(d.name, errorMessage(err));
         }

@@ -1,13 +1,15 @@
 import { Composer } from 'telegraf';
-import { canManageLink, decodeCallbackData, splitMessage } from '@dwld/domain';
-import { errorMessage } from '@dwld/errors';
-import { qualitySet } from '@dwld/events';
-import { renderCard } from '../card';
+import type { Link } from '@dwld/db';
+import { decodeCallbackData } from '../../telegram/callback-data';
+import { splitMessage } from '../../telegram/text';
+import { drawCard } from '../card';
 import type { BotContext, BotDeps } from '../context';
 import { renderQueue } from '../queue-view';
-import { removeLink } from '../remove';
-import { retryLink } from '../../retry-link';
 import { selectKeyboard } from '../views';
+import { pickFolder, setQuality } from '../../use-cases/change-link';
+import { cleanDownloaders } from '../../use-cases/clean-downloaders';
+import { removeLink } from '../../use-cases/remove-link';
+import { retryLink } from '../../use-cases/retry-link';
 
 /** How long /clean's "are you sure?" may be answered. */
 const CLEAN_CONFIRMATION_MS = 10 * 60 * 1000;
@@ -19,7 +21,7 @@ const CLEAN_CONFIRMATION_MS = 10 * 60 * 1000;
  */
 export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
-  const { config, links, users } = deps;
+  const { users } = deps;
 
   composer.on('callback_query', async (ctx) => {
     const { texts } = ctx.actor;
@@ -53,31 +55,29 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
       // Answered at once, and the buttons go: cleaning waits for every downloader, up to their deadline.
       await ctx.answerCbQuery();
       await deps.outbox.edit({ chatId, messageId: message.message_id, text: texts.cleaning });
-      const fleet = await deps.db.downloader.findMany({ orderBy: { name: 'asc' }, select: { name: true } });
-      const lines = await Promise.all(
-        fleet.map((d) =>
-          deps.downloaders.cleanHistory(d.name).then(
-            (r) => texts.cleaned(d.name, r.history.length),
-            (err: unknown) => texts.cleanFailed(d.name, errorMessage(err)),
-          ),
-        ),
-      );
-      ctx.log.info('downloaders cleaned', { downloaders: fleet.length });
+      const cleaned = await cleanDownloaders(deps);
+      const lines = cleaned.map((d) => (d.ok ? texts.cleaned(d.name, d.forgotten) : texts.cleanFailed(d.name, d.error)));
+      ctx.log.info('downloaders cleaned', { downloaders: cleaned.length });
       await deps.outbox.edit({ chatId, messageId: message.message_id, text: lines.length ? lines.join('\n') : texts.noDownloaders });
       return;
     }
 
-    const link = await links.find(action.linkId);
-    if (!link) return void (await ctx.answerCbQuery(texts.linkGone));
-    if (!canManageLink(ctx.actor.role, ctx.actor.id, String(link.userId))) {
-      ctx.log.info('button refused: not the owner', { linkId: link.id });
-      return void (await ctx.answerCbQuery(texts.notYours));
-    }
+    // The rest act on one link, through the use-cases; a refusal is answered in a few words.
+    const refuse = (why: 'gone' | 'not_yours' | 'not_a_choice' | 'in_flight' | 'not_failed') => {
+      if (why === 'not_yours') ctx.log.info('button refused: not the owner', { linkId: action.linkId });
+      const words = { gone: texts.linkGone, not_yours: texts.notYours, not_a_choice: texts.badButton, in_flight: texts.linkInFlight, not_failed: texts.notFailed }[why];
+      return ctx.answerCbQuery(words).then(() => undefined);
+    };
+    const redraw = async (link: Link) => {
+      const { card } = await drawCard(deps, link, { texts });
+      await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
+    };
 
     if (action.kind === 'remove' || action.kind === 'remove-listed') {
       // The card itself changes the same way whichever ✖ was pressed (removeLink); pressed under
       // /queue, the listing is drawn again without the link.
-      await removeLink(deps, link, ctx.log);
+      const outcome = await removeLink(deps, ctx.actor, action.linkId, ctx.log);
+      if (!outcome.ok) return refuse(outcome.why);
       if (action.kind === 'remove-listed') {
         const listing = await renderQueue(deps, ctx.actor);
         const parts = splitMessage(listing.text);
@@ -87,38 +87,23 @@ export function buttonsFeature(deps: BotDeps): Composer<BotContext> {
     }
 
     if (action.kind === 'retry') {
-      const outcome = await retryLink(deps, link);
-      if (!outcome.ok) return void (await ctx.answerCbQuery(outcome.why === 'gone' ? texts.linkGone : texts.notFailed));
-      const card = renderCard(outcome.link, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
-      await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
+      const outcome = await retryLink(deps, ctx.actor, action.linkId, ctx.log);
+      if (!outcome.ok) return refuse(outcome.why);
+      await redraw(outcome.link);
       return void (await ctx.answerCbQuery(texts.retriedAnswer));
     }
 
-    let change: { quality?: string; folder?: string | null };
     if (action.kind === 'quality') {
-      if (!config.QUALITY_OPTIONS.includes(action.quality)) return void (await ctx.answerCbQuery(texts.badButton));
-      change = { quality: action.quality };
-    } else {
-      const folder = config.FOLDERS[action.folderIndex];
-      if (folder === undefined) return void (await ctx.answerCbQuery(texts.badButton));
-      // The chosen folder pressed again clears the choice.
-      change = { folder: link.folder === folder ? null : folder };
+      const outcome = await setQuality(deps, ctx.actor, action.linkId, action.quality, ctx.log);
+      if (!outcome.ok) return refuse(outcome.why);
+      await redraw(outcome.link);
+      return void (await ctx.answerCbQuery(texts.qualitySet(outcome.link.quality)));
     }
-    const outcome = await links.change(link.id, change, deps.clock());
-    if (!outcome.ok) return void (await ctx.answerCbQuery(outcome.why === 'gone' ? texts.linkGone : texts.linkInFlight));
-    const updated = outcome.link;
-    try {
-      await deps.publisher.publish(
-        qualitySet,
-        { linkId: updated.id, userId: String(updated.userId), quality: updated.quality, folder: updated.folder },
-        { id: `quality.set:${updated.id}:${updated.updatedAt.getTime()}` },
-      );
-    } catch (err) {
-      ctx.log.warn('quality.set not published', { linkId: updated.id, error: errorMessage(err) });
-    }
-    const card = renderCard(updated, { config, texts, now: deps.clock(), pause: await deps.pause.current() });
-    await deps.outbox.edit({ chatId, messageId: message.message_id, ...card });
-    await ctx.answerCbQuery(change.quality ? texts.qualitySet(change.quality) : change.folder ? texts.folderSet(change.folder) : texts.folderCleared);
+
+    const outcome = await pickFolder(deps, ctx.actor, action.linkId, { index: action.folderIndex }, ctx.log);
+    if (!outcome.ok) return refuse(outcome.why);
+    await redraw(outcome.link);
+    await ctx.answerCbQuery(outcome.link.folder ? texts.folderSet(outcome.link.folder) : texts.folderCleared);
   });
   return composer;
 }

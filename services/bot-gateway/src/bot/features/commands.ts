@@ -1,18 +1,18 @@
 import { Composer, Markup } from 'telegraf';
-import { extractLinks, PHONE_USER_COMMANDS, validateLink } from '@dwld/domain';
+import { PHONE_USER_COMMANDS } from '../commands-menu';
 import { QUEUE_STATUSES, type QueueStatus } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { menuLabels } from '../../texts';
 import { commandLists, menuKeyboard } from '../menu';
 import { renderQueue } from '../queue-view';
-import { removeLink } from '../remove';
+import { removeLinksByUrl } from '../../use-cases/remove-link';
 import { selectKeyboard } from '../views';
 
 /** The commands every allowed person has. */
 export function commandsFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
-  const { links, users, config } = deps;
+  const { users } = deps;
   // Remembered at /start, with the language Telegram reports, to keep their preferences.
   const remember = async (ctx: BotContext) => {
     if (ctx.actor.role !== 'stranger') await users.ensureKnown(ctx.actor.id, ctx.actor.role, ctx.from?.language_code ?? null);
@@ -35,13 +35,8 @@ export function commandsFeature(deps: BotDeps): Composer<BotContext> {
     const { texts } = ctx.actor;
     const arg = (ctx.payload ?? '').trim();
     if (!arg) return say(deps, ctx, texts.removeUsage, { transient: true });
-    const raw = extractLinks(arg)[0] ?? arg;
-    const checked = validateLink(raw, { maxLength: config.MAX_LINK_LENGTH, allowPrivateHosts: true });
-    const url = checked.ok ? checked.link.url : raw;
-    const found = await links.findByUrl(url, ctx.actor.role === 'admin' ? undefined : ctx.actor.id);
-    if (found.length === 0) return say(deps, ctx, texts.removeNotFound(url), { transient: true });
-    for (const link of found) await removeLink(deps, link, ctx.log);
-    return say(deps, ctx, texts.removed(url), { transient: true });
+    const { url, found } = await removeLinksByUrl(deps, ctx.actor, arg, ctx.log);
+    return say(deps, ctx, found === 0 ? texts.removeNotFound(url) : texts.removed(url), { transient: true });
   };
 
   composer.start(start);

@@ -4,7 +4,7 @@ import { extractLinks } from '@dwld/domain';
 import type { Link } from '../../store/links';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
-import { renderCard } from '../card';
+import { drawCard } from '../card';
 
 // Telegram marks only http(s)-looking text as links; "javascript:…" or "ftp:…" must still get
 // a clear refusal rather than "no link found".
@@ -21,7 +21,7 @@ function candidateLinks(text: string, entities: Parameters<typeof extractLinks>[
 /** A message with links queues each of them, with a reply per link carrying its keyboard. */
 export function linksFeature(deps: BotDeps): Composer<BotContext> {
   const composer = new Composer<BotContext>();
-  const { config, intake } = deps;
+  const { config, addLinks } = deps;
 
   composer.on([message('text'), message('caption')], async (ctx) => {
     const msg = ctx.message;
@@ -32,29 +32,27 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     const { texts } = ctx.actor;
     const found = candidateLinks(text, entities);
     if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true });
-    let taken = found.slice(0, config.MAX_LINKS_PER_MESSAGE);
-    if (found.length > taken.length) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, found.length - taken.length), { replyTo: msg.message_id, transient: true });
-    const rate = await deps.linkRate.take(ctx.actor.id, taken.length);
-    if (rate.allowed < taken.length) {
-      ctx.log.info('link rate limit reached', { wanted: taken.length, allowed: rate.allowed });
-      await say(deps, ctx, texts.slowDown(config.LINKS_PER_MINUTE, Math.ceil(rate.retryAfterMs / 1000), taken.length - rate.allowed), { replyTo: msg.message_id, transient: true });
-      taken = taken.slice(0, rate.allowed);
+    const capped = addLinks.cap(found);
+    if (capped.dropped > 0) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, capped.dropped), { replyTo: msg.message_id, transient: true });
+    const admitted = await addLinks.admit(ctx.actor.id, capped.taken);
+    if (admitted.refused > 0) {
+      ctx.log.info('link rate limit reached', { wanted: capped.taken.length, allowed: admitted.taken.length });
+      await say(deps, ctx, texts.slowDown(config.LINKS_PER_MINUTE, Math.ceil(admitted.retryAfterMs / 1000), admitted.refused), { replyTo: msg.message_id, transient: true });
     }
 
     const sayQueued = async (link: Link) => {
-      const pause = await deps.pause.current();
-      const card = renderCard(link, { config, texts, now: deps.clock(), pause });
+      const { card, paused } = await drawCard(deps, link, { texts });
       await say(deps, ctx, card.text, {
         ...(card.markup ? { markup: card.markup } : {}),
         replyTo: msg.message_id,
         linkReplyOf: link.id,
-        drawnPaused: pause !== null,
+        drawnPaused: paused,
         jobId: `queued-reply-${link.id}`,
       });
     };
 
-    for (const raw of taken) {
-      const outcome = await intake.accept({
+    for (const raw of admitted.taken) {
+      const outcome = await addLinks.add({
         raw,
         userId: ctx.actor.id,
         chatId: String(ctx.chat.id),
@@ -87,6 +85,9 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
           break;
         case 'not_queued':
           await say(deps, ctx, texts.notQueued(outcome.url), { replyTo: msg.message_id });
+          break;
+        case 'not_a_choice':
+          // A chat message chooses neither quality nor folder: the card's buttons do, later.
           break;
       }
     }

@@ -3,8 +3,10 @@ import { isDatabaseUnavailable, type Link } from '@dwld/db';
 import { validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
 import { linkAdded, linkUrgent, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import type { LinkStore } from './store/links';
 import { errorMessage } from '@dwld/errors';
+import type { LinkRateLimiter } from '../rate-limit';
+import type { LinkStore } from '../store/links';
+import { isFolderChoice, isQualityChoice, type LinkChoices } from './change-link';
 
 export interface LinkRequest {
   raw: string;
@@ -15,7 +17,14 @@ export interface LinkRequest {
   ownerName?: string | null;
   /** The person's message that carried the link (deleted once the link is taken). */
   messageId: number | null;
+  /** Chosen by the sender (POST /links): one of QUALITY_OPTIONS. */
   quality?: string;
+  /**
+   * The quality when none is chosen, in place of DEFAULT_QUALITY (POST /link: max, as the Go
+   * bot's endpoint always sent). Not a choice, so not held to QUALITY_OPTIONS.
+   */
+  defaultQuality?: string;
+  /** Chosen by the sender (POST /links): one of FOLDERS; null or absent for none. */
   folder?: string | null;
 }
 
@@ -25,48 +34,80 @@ export type IntakeOutcome =
   /** The same message was handled before and its link already handed over (a redelivered update). */
   | { status: 'handed_over'; url: string; downloader: string }
   | { status: 'rejected'; reason: LinkRejection }
+  /** The quality or folder chosen is not one on offer (QUALITY_OPTIONS, FOLDERS). */
+  | { status: 'not_a_choice'; field: 'quality' | 'folder' }
   /** The database was down: published for immediate dispatch from the event itself. */
   | { status: 'urgent'; url: string; eventId: string }
   /** Neither the database nor Redis took it: the person must be told it was NOT queued. */
   | { status: 'not_queued'; url: string };
 
-export interface IntakeOptions {
+export interface AddLinksOptions {
   links: LinkStore;
   publisher: EventPublisher;
   logger: Logger;
   policy: LinkPolicy;
   defaultQuality: string;
   dispatchDelayMs: number;
-  clock?: () => Date;
+  choices: LinkChoices;
+  /** MAX_LINKS_PER_MESSAGE: a message's links past it are left out. */
+  maxPerMessage: number;
+  /** LINKS_PER_MINUTE, per person, shared by every replica. */
+  rate: LinkRateLimiter;
+  /** The gateway's clock: a link's sendAt and the moment it was accepted. */
+  clock: () => Date;
   /** Told every outcome (metrics). */
   onOutcome?: (outcome: IntakeOutcome) => void;
 }
 
-/**
- * Accepting one link, the same for chat messages and POST /links: validate, store, announce.
- * A link is only reported queued once PostgreSQL (or, when it is down, a Redis stream) holds it.
- */
-export class LinkIntake {
-  private readonly clock: () => Date;
+/** A message's links within MAX_LINKS_PER_MESSAGE, and how many were left out. */
+export interface Capped {
+  taken: string[];
+  dropped: number;
+}
 
-  constructor(private readonly options: IntakeOptions) {
-    this.clock = options.clock ?? (() => new Date());
+/** The links this person may add now (LINKS_PER_MINUTE), how many may not, and when they may again. */
+export interface Admitted {
+  taken: string[];
+  refused: number;
+  retryAfterMs: number;
+}
+
+/**
+ * The one way a link gets in, for chat messages and POST /links alike: validate, store,
+ * announce (add). A chat message's links are first held to the per-message cap (cap) and the
+ * person's rate limit (admit); the HTTP API, for scripts, to neither. A link is only reported
+ * queued once PostgreSQL (or, when it is down, a Redis stream) holds it.
+ */
+export class AddLinks {
+  constructor(private readonly options: AddLinksOptions) {}
+
+  cap(found: readonly string[]): Capped {
+    const taken = found.slice(0, this.options.maxPerMessage);
+    return { taken, dropped: found.length - taken.length };
   }
 
-  async accept(request: LinkRequest): Promise<IntakeOutcome> {
+  /** Takes the links from this person's allowance: one Redis call for all of them. */
+  async admit(userId: string, links: readonly string[]): Promise<Admitted> {
+    const rate = await this.options.rate.take(userId, links.length);
+    return { taken: links.slice(0, rate.allowed), refused: links.length - rate.allowed, retryAfterMs: rate.retryAfterMs };
+  }
+
+  async add(request: LinkRequest): Promise<IntakeOutcome> {
     const outcome = await this.decide(request);
     this.options.onOutcome?.(outcome);
     return outcome;
   }
 
   private async decide(request: LinkRequest): Promise<IntakeOutcome> {
-    const { links, publisher, logger, policy } = this.options;
+    const { links, publisher, logger, policy, choices } = this.options;
+    if (request.quality !== undefined && !isQualityChoice(choices, request.quality)) return { status: 'not_a_choice', field: 'quality' };
+    if (request.folder != null && !isFolderChoice(choices, request.folder)) return { status: 'not_a_choice', field: 'folder' };
     const checked = validateLink(request.raw, policy);
     if (!checked.ok) return { status: 'rejected', reason: checked.reason };
     const { url, host } = checked.link;
-    const quality = request.quality ?? this.options.defaultQuality;
+    const quality = request.quality ?? request.defaultQuality ?? this.options.defaultQuality;
     const folder = request.folder ?? null;
-    const now = this.clock();
+    const now = this.options.clock();
     const sendAt = new Date(now.getTime() + this.options.dispatchDelayMs);
 
     let stored;

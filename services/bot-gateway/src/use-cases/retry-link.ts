@@ -1,17 +1,27 @@
 import type { Link } from '@dwld/db';
 import { linkAdded, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import type { LinkStore } from './store/links';
+import type { LinkStore } from '../store/links';
+import { manageableLink, type LinkRefusal, type Requester } from './link-access';
 import { errorMessage } from '@dwld/errors';
 
-export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' | 'not_failed' };
+export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: LinkRefusal | 'not_failed' };
+
+export interface RetryLinkDeps {
+  links: Pick<LinkStore, 'find' | 'requeue'>;
+  publisher: EventPublisher;
+  logger: Logger;
+  clock: () => Date;
+}
 
 /**
  * "Try again" on a link that was given up: it is queued afresh and sent now, its tries counted
- * from zero. Whoever asks must already be allowed to manage the link (its owner or an admin).
- * Shared by every way in (the card's button today).
+ * from zero. Only its owner or an admin may. Shared by every way in (the card's button today).
  */
-export async function retryLink(deps: { links: LinkStore; publisher: EventPublisher; logger: Logger; clock: () => Date }, link: Link): Promise<RetryOutcome> {
+export async function retryLink(deps: RetryLinkDeps, who: Requester, linkId: number, log: Logger = deps.logger): Promise<RetryOutcome> {
+  const access = await manageableLink(deps.links, who, linkId);
+  if (!access.ok) return access;
+  const { link } = access;
   const requeued = await deps.links.requeue(link.id, deps.clock());
   if (!requeued) {
     const now = await deps.links.find(link.id);
@@ -35,8 +45,8 @@ export async function retryLink(deps: { links: LinkStore; publisher: EventPublis
     );
   } catch (err) {
     // The row is the truth: schedulers poll the table, the event only wakes them sooner.
-    deps.logger.warn('link queued again but link.added not published', { linkId: requeued.id, error: errorMessage(err) });
+    log.warn('link queued again but link.added not published', { linkId: requeued.id, error: errorMessage(err) });
   }
-  deps.logger.info('failed link queued again', { linkId: requeued.id });
+  log.info('failed link queued again', { linkId: requeued.id });
   return { ok: true, link: requeued };
 }

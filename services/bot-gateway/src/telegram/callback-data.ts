@@ -1,4 +1,4 @@
-import { isQuality } from './quality';
+import { isQuality } from '@dwld/domain';
 
 /** Telegram's limit on an inline button's callback_data, in UTF-8 bytes. */
 export const CALLBACK_DATA_MAX_BYTES = 64;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { escapeHtml, MIN_SPLIT_LIMIT, splitMessage, TELEGRAM_MESSAGE_LIMIT } from './telegram-text';
+import { escapeHtml, MIN_SPLIT_LIMIT, splitMessage, TELEGRAM_MESSAGE_LIMIT } from './text';
 
 const ENTITIES: Readonly<Record<string, string>> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
 
