@@ -80,8 +80,8 @@ export interface DownloaderPort {
   queue(target: DownloaderTarget): Promise<QueuedLink[]>;
   /** What it is downloading now. */
   status(target: DownloaderTarget): Promise<DownloaderStatus>;
-  /** Forgets the finished links (they can be downloaded again). */
-  clean(target: DownloaderTarget): Promise<void>;
+  /** Forgets the finished links (they can be downloaded again); resolves with how many it forgot. */
+  clean(target: DownloaderTarget): Promise<number>;
   /** Resolves when the downloader answers its health check (with what it said, if anything). */
   health(target: DownloaderTarget): Promise<{ message?: string }>;
   /** Closes every open connection. */

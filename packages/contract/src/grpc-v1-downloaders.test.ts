@@ -33,7 +33,7 @@ describe('GrpcV1Downloaders: the DownloaderPort over grpc.v1 (real gRPC servers 
     const handlers: DownloaderHandlers = {
       SetToQueue: async (req) => (record('SetToQueue', req), { linksInWork: [{ link: req.link, status: 'NEW', maxQuantity: '' }] }),
       DeleteFromQueue: async (req) => (record('DeleteFromQueue', req), { linksInWork: [] }),
-      CleanHistory: async (req) => (record('CleanHistory', req), { history: [] }),
+      CleanHistory: async (req) => (record('CleanHistory', req), { history: [{ link: 'https://old', status: 'DONE', maxQuantity: '720' }, { link: 'https://older', status: 'DONE', maxQuantity: '1080' }] }),
       Status: async (req) => (record('Status', req), { linksInWork: [], sensors: '' }),
       Queue: async (req) => (record('Queue', req), { queue: [] }),
       Healtheck: async (req) => (record('Healtheck', req), { message: 'OK' }),
@@ -67,11 +67,11 @@ describe('GrpcV1Downloaders: the DownloaderPort over grpc.v1 (real gRPC servers 
       expect(seen[1]!.request).not.toHaveProperty('maxQuality');
     });
 
-    it('remove: DeleteFromQueue with the link; clean: CleanHistory', async () => {
+    it('remove: DeleteFromQueue with the link; clean: CleanHistory, counting the history it dropped', async () => {
       const { seen, address } = await downloader();
       const downloaders = at(address);
       await expect(downloaders.remove('nas', 'https://a')).resolves.toBeUndefined();
-      await expect(downloaders.clean('nas')).resolves.toBeUndefined();
+      await expect(downloaders.clean('nas')).resolves.toBe(2);
       expect(seen).toEqual([
         { method: 'DeleteFromQueue', request: { link: 'https://a' } },
         { method: 'CleanHistory', request: {} },

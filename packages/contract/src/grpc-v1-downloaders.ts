@@ -60,8 +60,9 @@ export class GrpcV1Downloaders implements DownloaderPort {
     return { downloads: (response.linksInWork ?? []).map(progressFromOnWork), sensors: response.sensors ?? '' };
   }
 
-  async clean(target: DownloaderTarget): Promise<void> {
-    await this.call(target, 'CleanHistory', {});
+  async clean(target: DownloaderTarget): Promise<number> {
+    // CleanHistory answers with the history it dropped.
+    return ((await this.call(target, 'CleanHistory', {})).history ?? []).length;
   }
 
   async health(target: DownloaderTarget): Promise<{ message?: string }> {

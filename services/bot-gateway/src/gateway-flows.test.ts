@@ -58,8 +58,7 @@ describe('gateway flows: results, notifications, service replies, languages, adm
       DeleteFromQueue: async (req) => (deleted.push(req.link), { linksInWork: [] }),
       CleanHistory: async () => ({ history: [{ link: 'https://a', status: 'done', maxQuantity: '720' }, { link: 'https://b', status: 'done', maxQuantity: '720' }] }),
       Status: async () => ({ sensors: 'cpu 41°C', linksInWork: [{ link: 'https://youtu.be/w', filename: 'w.mp4', moveTo: '/media/Films', targetQuantity: 1080, procentage: 42.5, status: 'downloading', currentSize: 52428800, totalSize: 104857600, message: '' }] }),
-      // The two finished downloads CleanHistory forgets (/clean counts them from the queue).
-      Queue: async () => ({ queue: [{ link: 'https://a', status: 'DONE', maxQuantity: '720' }, { link: 'https://b', status: 'DONE', maxQuantity: '720' }] }),
+      Queue: async () => ({ queue: [] }),
       Healtheck: async () => ({ message: 'ok' }),
       ...overrides,
     };
@@ -232,7 +231,7 @@ describe('gateway flows: results, notifications, service replies, languages, adm
 
   it('asks before /clean: nothing is cleaned on "Cancel", nor by someone who is not an admin', async () => {
     let cleans = 0;
-    const counted = await downloader({ CleanHistory: async () => (cleans++, { history: [] }), Queue: async () => ({ queue: [] }) });
+    const counted = await downloader({ CleanHistory: async () => (cleans++, { history: [] }) });
     await db.downloader.create({ data: { name: 'counted', host: '127.0.0.1', port: counted.port, allowedPatterns: ['*'], registeredAt: new Date(), lastSeenAt: new Date() } });
     const admin = emulator.user({ id: ADMIN });
     await admin.sendText('/clean');
