@@ -14,7 +14,7 @@ import { handleDispatchResult } from './dispatch-results';
 import { linksApi } from './http/links-api';
 import { LinkIntake, type IntakeOutcome } from './intake';
 import { LinkRateLimiter } from './rate-limit';
-import { LinkStore } from './store/links';
+import { LinkQueue } from './store/link-queue';
 import { UserStore } from './store/users';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
@@ -45,7 +45,7 @@ export class GatewayApp {
   readonly bot: Telegraf<BotContext>;
   readonly outbox: TelegramOutbox;
   readonly bus: EventBus;
-  readonly links: LinkStore;
+  readonly links: LinkQueue;
   private readonly ops: OpsServer;
   private readonly deps: BotDeps;
   private readonly alerts: DownloaderAlerts;
@@ -58,7 +58,7 @@ export class GatewayApp {
     const updatesHandled = new Counter({ name: 'dwld_updates_total', help: 'Telegram updates handled, by type', labelNames: ['type'], registers: [metrics] });
     const linksAccepted = new Counter({ name: 'dwld_links_intake_total', help: 'Links received, by outcome', labelNames: ['status'], registers: [metrics] });
 
-    this.links = new LinkStore(db, gateway.sql);
+    this.links = new LinkQueue(db, gateway.sql);
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     const pause = new DispatchPauseState(db);

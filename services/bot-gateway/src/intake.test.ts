@@ -4,7 +4,7 @@ import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, freePort } from '@dwld/testkit';
 import { Redis } from 'ioredis';
 import { LinkIntake } from './intake';
-import { LinkStore } from './store/links';
+import { LinkQueue } from './store/link-queue';
 
 describe('LinkIntake when everything is down', () => {
   it('says not_queued when neither PostgreSQL nor Redis takes the link', async () => {
@@ -12,7 +12,7 @@ describe('LinkIntake when everything is down', () => {
     const { db, sql } = connectDatabase(`postgresql://postgres@127.0.0.1:${pgPort}/none`, { connectionTimeoutMs: 300 });
     const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
     const intake = new LinkIntake({
-      links: new LinkStore(db, sql),
+      links: new LinkQueue(db, sql),
       publisher: new EventPublisher({ redis, prefix: 'nowhere' }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
@@ -37,7 +37,7 @@ describe('LinkIntake with a message seen before', () => {
     const ns = await createRedisNamespace('intake');
     const { db, sql } = connectDatabase(database.url, { poolSize: 2 });
     const intake = new LinkIntake({
-      links: new LinkStore(db, sql),
+      links: new LinkQueue(db, sql),
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },

@@ -3,7 +3,7 @@ import { isDatabaseUnavailable, type Link } from '@dwld/db';
 import { validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
 import { linkAdded, linkUrgent, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import type { LinkStore } from './store/links';
+import type { LinkQueue } from './store/link-queue';
 import { errorMessage } from '@dwld/errors';
 
 export interface LinkRequest {
@@ -31,7 +31,7 @@ export type IntakeOutcome =
   | { status: 'not_queued'; url: string };
 
 export interface IntakeOptions {
-  links: LinkStore;
+  links: LinkQueue;
   publisher: EventPublisher;
   logger: Logger;
   policy: LinkPolicy;

@@ -1,7 +1,7 @@
 import type { Link } from '@dwld/db';
 import { linkAdded, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import type { LinkStore } from './store/links';
+import type { LinkQueue } from './store/link-queue';
 import { errorMessage } from '@dwld/errors';
 
 export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' | 'not_failed' };
@@ -11,7 +11,7 @@ export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' |
  * from zero. Whoever asks must already be allowed to manage the link (its owner or an admin).
  * Shared by every way in (the card's button today).
  */
-export async function retryLink(deps: { links: LinkStore; publisher: EventPublisher; logger: Logger; clock: () => Date }, link: Link): Promise<RetryOutcome> {
+export async function retryLink(deps: { links: LinkQueue; publisher: EventPublisher; logger: Logger; clock: () => Date }, link: Link): Promise<RetryOutcome> {
   const requeued = await deps.links.requeue(link.id, deps.clock());
   if (!requeued) {
     const now = await deps.links.find(link.id);

@@ -8,7 +8,7 @@ import type { GatewayConfig } from '../config';
 import type { LinkIntake } from '../intake';
 import type { HandledUpdates } from '../telegram/handled-updates';
 import type { LinkRateLimiter } from '../rate-limit';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 import type { UserStore } from '../store/users';
 import type { TelegramOutbox } from '../telegram/outbox';
 import type { DispatchPauseState } from '../dispatch-pause';
@@ -38,7 +38,7 @@ export interface BotContext extends Context {
 export interface BotDeps {
   config: GatewayConfig;
   db: Database;
-  links: LinkStore;
+  links: LinkQueue;
   users: UserStore;
   pause: DispatchPauseState;
   once: OnceClaims;

@@ -1,6 +1,6 @@
 import { Composer, Markup } from 'telegraf';
 import { extractLinks, PHONE_USER_COMMANDS, validateLink } from '@dwld/domain';
-import { QUEUE_STATUSES, type QueueStatus } from '../../store/links';
+import { QUEUE_STATUSES, type QueueStatus } from '../../store/link-queue';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { menuLabels } from '../../texts';
