@@ -6,7 +6,7 @@ import { Batcher } from '@dwld/runtime';
 import type { Dispatcher } from './attempt';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure, type RetryLimits } from './decisions';
 import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
-import type { ClaimedLink, LinkStore, SettledMessages } from './link-store';
+import type { ClaimedLink, DispatchLedger, SettledMessages } from './dispatch-ledger';
 import type { SchedulerMetrics } from './metrics';
 import { errorMessage } from '@dwld/errors';
 
@@ -18,7 +18,7 @@ const MAX_GROUP = 500;
 const MIN_WAKE_GAP_MS = 20;
 
 export interface SchedulerOptions {
-  store: LinkStore;
+  store: DispatchLedger;
   directory: DownloaderDirectory;
   dispatcher: Dispatcher;
   publisher: EventPublisher;

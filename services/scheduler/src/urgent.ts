@@ -6,13 +6,13 @@ import type { Redis } from 'ioredis';
 import type { Dispatcher } from './attempt';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure, type RetryLimits } from './decisions';
 import type { DownloaderDirectory } from './downloader-directory';
-import type { LinkStore, UrgentLink } from './link-store';
+import type { DispatchLedger, UrgentLink } from './dispatch-ledger';
 import type { SchedulerMetrics } from './metrics';
 
 export interface UrgentOptions {
   redis: Redis;
   prefix: string;
-  store: LinkStore;
+  store: DispatchLedger;
   directory: DownloaderDirectory;
   dispatcher: Dispatcher;
   publisher: EventPublisher;
