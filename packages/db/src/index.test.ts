@@ -115,6 +115,7 @@ describe('database (real PostgreSQL, migrated schema)', () => {
       // Said in the project's vocabulary, node-postgres's error kept as the cause.
       expect(err).toBeInstanceOf(UnavailableError);
       expect((err as UnavailableError).cause).toMatchObject({ code: 'ECONNREFUSED' });
+      expect((err as UnavailableError).message).toBe('connect ECONNREFUSED 127.0.0.1:1');
       // Prisma's raw statements on the same dead pool.
       expect(isDatabaseUnavailable(await dead.$queryRaw`SELECT 1`.catch((e: unknown) => e))).toBe(true);
       await dead.$disconnect();
