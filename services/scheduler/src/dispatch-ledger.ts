@@ -27,15 +27,13 @@ const ROUTE_JSON = downloaderRouteJson();
 
 /** The message ids a settled row held (the reply's may have been stored after the claim). */
 const SETTLED = LINKS.pick(['id', 'replyMessageId', 'messageId']);
-/** What a hand-over's DELETE returns: the history row's copy of the link, and the settled message ids. */
-const GONE = LINKS.pick([...new Set(['id', 'attempts', ...DISPATCH_COPIES_OF_LINK, 'replyMessageId', 'messageId'] as const)]);
-/** A history row: the link it was, where it went, which try, and the copy of the link as it stood. */
-const HISTORY = DISPATCHES.pick(['linkId', 'downloader', 'attempts', ...DISPATCH_COPIES_OF_LINK]);
-const COPIED = LINKS.pick(DISPATCH_COPIES_OF_LINK);
 const SETTLED_SELECT = SETTLED.select();
-const GONE_COLUMNS = GONE.columns('l');
+/** A history row (a hand-over's, an urgent link's): the link it was, where it went, which try, and the copy of the link as it stood. */
+const HISTORY = DISPATCHES.pick(['linkId', 'downloader', 'attempts', ...DISPATCH_COPIES_OF_LINK]);
 const HISTORY_COLUMNS = HISTORY.columns();
-const COPIED_COLUMNS = COPIED.columns();
+const COPIED_COLUMNS = LINKS.pick(DISPATCH_COPIES_OF_LINK).columns();
+/** What a hand-over's DELETE returns for both: the copy and the settled message ids (a Set: the copy has messageId too). */
+const GONE_COLUMNS = LINKS.pick([...new Set(['id', 'attempts', ...DISPATCH_COPIES_OF_LINK, 'replyMessageId', 'messageId'] as const)]).columns('l');
 /** What a failed try writes. */
 const FAILURE = LINKS.pick(['attempts', 'lastError', 'lastErrorKind', 'lastErrorReason', 'firstFailedAt', 'unconfirmedDownloader']);
 /** A link.urgent event's link written down as a row. */
@@ -43,7 +41,6 @@ const URGENT_ROW = LINKS.pick([
   'url', 'host', 'chatId', 'userId', 'username', 'quality', 'folder', 'replyMessageId', 'messageId',
   'sendAt', 'attempts', 'lastError', 'lastErrorKind', 'lastErrorReason', 'status', 'urgentEventId', 'firstFailedAt', 'unconfirmedDownloader',
 ]);
-
 const URGENT_ROW_COLUMNS = URGENT_ROW.columns();
 
 /** A link as this replica claimed it: the row's state for the duration of the claim. */
