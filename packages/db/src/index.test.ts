@@ -1,3 +1,4 @@
+import { UnavailableError } from '@dwld/errors';
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
 import { connectDatabase, createDatabase, isDatabaseReachable, isDatabaseUnavailable, isDispatchPaused, isUniqueViolation, Prisma, readDispatchPause, setDispatchPaused, type Database } from './index';
 
@@ -111,7 +112,31 @@ describe('database (real PostgreSQL, migrated schema)', () => {
       const err = await sql.rowsWithSettings('SET LOCAL enable_sort = off', Prisma.sql`SELECT 1`).catch((e: unknown) => e);
       expect(isDatabaseUnavailable(err)).toBe(true);
       expect(isDatabaseUnavailable(await sql.rows(Prisma.sql`SELECT 1`).catch((e: unknown) => e))).toBe(true);
+      // Said in the project's vocabulary, node-postgres's error kept as the cause.
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as UnavailableError).cause).toMatchObject({ code: 'ECONNREFUSED' });
+      expect((err as UnavailableError).message).toBe('connect ECONNREFUSED 127.0.0.1:1');
+      // Prisma's raw statements on the same dead pool.
+      expect(isDatabaseUnavailable(await dead.$queryRaw`SELECT 1`.catch((e: unknown) => e))).toBe(true);
       await dead.$disconnect();
+    });
+
+    it('reports a connection the server ended, or none free in time, as unavailable', async () => {
+      const { db: own, sql } = connectDatabase(testDb.url, { poolSize: 1, connectionTimeoutMs: 200 });
+      try {
+        const ended = await sql.rows(Prisma.sql`SELECT pg_terminate_backend(pg_backend_pid())`).catch((e: unknown) => e);
+        expect(ended).toBeInstanceOf(UnavailableError);
+        expect((ended as UnavailableError).cause).toMatchObject({ code: '57P01' });
+        expect(isDatabaseUnavailable(await own.$queryRaw`SELECT pg_terminate_backend(pg_backend_pid())`.catch((e: unknown) => e))).toBe(true);
+
+        const holding = sql.rows(Prisma.sql`SELECT pg_sleep(0.6)`);
+        const waited = await sql.rows(Prisma.sql`SELECT 1`).catch((e: unknown) => e);
+        expect(waited).toBeInstanceOf(UnavailableError);
+        expect(isDatabaseUnavailable(waited)).toBe(true);
+        await holding;
+      } finally {
+        await own.$disconnect();
+      }
     });
   });
 });

@@ -8,6 +8,7 @@ export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus } from
 export * from './errors';
 export * from './settings';
 export { Sql } from './sql';
+export * from './shapes';
 
 export interface DatabaseOptions {
   /** Connections in this process's pool. */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { asDatabaseError } from './errors';
 import type { Prisma } from './generated/prisma/client';
 
 /**
@@ -7,14 +8,20 @@ import type { Prisma } from './generated/prisma/client';
  * query compiler, ~0.3 ms of CPU before the driver sees it: about a tenth of a scheduler's
  * CPU in the dispatch benchmark, by a CPU profile. Statements are written with `Prisma.sql`,
  * so values are always parameters. Rows come back as node-postgres reads them (int and bool
- * columns as numbers and booleans, bigint as string).
+ * columns as numbers and booleans, bigint as string). An unreachable database is thrown as an
+ * UnavailableError (@dwld/errors) with node-postgres's error as its cause; any other error as
+ * node-postgres threw it (its SQLSTATE `code` intact).
  */
 export class Sql {
   constructor(private readonly pool: pg.Pool) {}
 
   async rows<Row>(statement: Prisma.Sql): Promise<Row[]> {
-    const result = await this.pool.query(statement.text, statement.values);
-    return result.rows as Row[];
+    try {
+      const result = await this.pool.query(statement.text, statement.values);
+      return result.rows as Row[];
+    } catch (err) {
+      throw asDatabaseError(err);
+    }
   }
 
   /**
@@ -22,7 +29,9 @@ export class Sql {
    * BEGIN in one round trip) that hold for that transaction only.
    */
   async rowsWithSettings<Row>(settings: string, statement: Prisma.Sql): Promise<Row[]> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw asDatabaseError(err);
+    });
     let unusable: Error | undefined;
     try {
       await client.query(`BEGIN; ${settings}`);
@@ -32,7 +41,7 @@ export class Sql {
     } catch (err) {
       // Back to a clean connection for the next caller; one that cannot even roll back is dropped.
       await client.query('ROLLBACK').catch((rollbackErr: Error) => (unusable = rollbackErr));
-      throw err;
+      throw asDatabaseError(err);
     } finally {
       client.release(unusable);
     }

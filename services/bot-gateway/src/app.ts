@@ -14,7 +14,7 @@ import { handleDispatchResult } from './dispatch-results';
 import { linksApi } from './http/links-api';
 import { AddLinks, type IntakeOutcome } from './use-cases/add-links';
 import { LinkRateLimiter } from './rate-limit';
-import { LinkStore } from './store/links';
+import { LinkQueue } from './store/link-queue';
 import { UserStore } from './store/users';
 import { DownloaderStore } from './store/downloaders';
 import { HandledUpdates } from './telegram/handled-updates';
@@ -46,7 +46,7 @@ export class GatewayApp {
   readonly bot: Telegraf<BotContext>;
   readonly outbox: TelegramOutbox;
   readonly bus: EventBus;
-  readonly links: LinkStore;
+  readonly links: LinkQueue;
   private readonly ops: OpsServer;
   private readonly deps: BotDeps;
   private readonly alerts: DownloaderAlerts;
@@ -59,7 +59,7 @@ export class GatewayApp {
     const updatesHandled = new Counter({ name: 'dwld_updates_total', help: 'Telegram updates handled, by type', labelNames: ['type'], registers: [metrics] });
     const linksAccepted = new Counter({ name: 'dwld_links_intake_total', help: 'Links received, by outcome', labelNames: ['status'], registers: [metrics] });
 
-    this.links = new LinkStore(db, gateway.sql);
+    this.links = new LinkQueue(db, gateway.sql);
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     const pause = new DispatchPauseState(db);

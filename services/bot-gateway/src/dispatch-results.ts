@@ -2,7 +2,7 @@ import type { DispatchResult } from '@dwld/events';
 import type { EventMeta } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from './config';
-import type { LinkStore } from './store/links';
+import type { LinkQueue } from './store/link-queue';
 import type { UserStore } from './store/users';
 import type { TelegramOutbox } from './telegram/outbox';
 import { textsForUser } from './texts';
@@ -11,7 +11,7 @@ import type { DispatchPauseState } from './dispatch-pause';
 
 export interface DispatchResultDeps {
   config: GatewayConfig;
-  links: LinkStore;
+  links: LinkQueue;
   users: UserStore;
   outbox: TelegramOutbox;
   pause: DispatchPauseState;

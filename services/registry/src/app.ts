@@ -1,5 +1,5 @@
 import { GrpcV1Downloaders, type DownloaderPort } from '@dwld/contract';
-import { isDatabaseReachable, type Database, type Downloader } from '@dwld/db';
+import { isDatabaseReachable, routeOf, type Database, type Downloader } from '@dwld/db';
 import { downloaderChanged, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { OpsServer, createMetricsRegistry, Counter, type Registry } from '@dwld/runtime';
@@ -94,14 +94,7 @@ export class RegistryApp {
    */
   private async announce(downloader: Downloader, change: 'registered' | 'health'): Promise<void> {
     try {
-      await this.deps.publisher.publish(downloaderChanged, {
-        name: downloader.name,
-        host: downloader.host,
-        port: downloader.port,
-        patterns: downloader.allowedPatterns,
-        healthy: downloader.healthy,
-        change,
-      });
+      await this.deps.publisher.publish(downloaderChanged, { ...routeOf(downloader), change });
     } catch (err) {
       this.deps.logger.warn('cannot publish downloader.changed', { downloader: downloader.name, change, error: errorMessage(err) });
     }

@@ -1,4 +1,4 @@
-import type { Database, Downloader } from '@dwld/db';
+import { routeRowOf, type Database, type Downloader } from '@dwld/db';
 import { nextHealth } from './health';
 import type { Registration } from './registration';
 
@@ -25,14 +25,15 @@ export class DownloaderStore {
    * every downloader does so every few seconds, and only a change is worth telling anyone.
    */
   async register(registration: Registration, now: Date): Promise<RegisterOutcome> {
-    const same = { name: registration.name, host: registration.host, port: registration.port, allowedPatterns: { equals: registration.patterns }, healthy: true };
+    const { name, ...address } = routeRowOf(registration);
+    const same = { name, ...address, allowedPatterns: { equals: address.allowedPatterns }, healthy: true };
     // One statement: it applies only where the row is still exactly as registered.
     const { count } = await this.db.downloader.updateMany({ where: same, data: { registeredAt: now, lastSeenAt: now } });
     if (count === 1) return { changed: false };
-    const fields = { host: registration.host, port: registration.port, allowedPatterns: registration.patterns, registeredAt: now, lastSeenAt: now, healthy: true };
+    const fields = { ...address, registeredAt: now, lastSeenAt: now, healthy: true };
     const downloader = await this.db.downloader.upsert({
-      where: { name: registration.name },
-      create: { name: registration.name, ...fields },
+      where: { name },
+      create: { name, ...fields },
       update: fields,
     });
     return { downloader, changed: true };

@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import { Dispatcher } from './attempt';
 import type { SchedulerConfig } from './config';
 import { DownloaderDirectory } from './downloader-directory';
-import { LinkStore } from './link-store';
+import { DispatchLedger } from './dispatch-ledger';
 import { SchedulerMetrics } from './metrics';
 import { Scheduler } from './scheduler';
 import { UrgentDispatcher } from './urgent';
@@ -46,7 +46,7 @@ export class SchedulerApp {
   readonly owner: string;
   readonly scheduler: Scheduler;
   readonly metrics: SchedulerMetrics;
-  readonly store: LinkStore;
+  readonly store: DispatchLedger;
   readonly directory: DownloaderDirectory;
   private readonly downloaders: DownloaderPort;
   private readonly bus: EventBus;
@@ -60,7 +60,7 @@ export class SchedulerApp {
     const random = deps.random ?? Math.random;
     const consumerName = config.CONSUMER_NAME ?? defaultConsumerName();
     this.owner = `${consumerName}#${randomBytes(4).toString('hex')}`;
-    this.store = new LinkStore(db, sql);
+    this.store = new DispatchLedger(db, sql);
     this.metrics = new SchedulerMetrics(() => this.store.countDue());
     this.directory = new DownloaderDirectory(db, logger);
     // The downloaders speak grpc.v1; another protocol would be another DownloaderPort here.

@@ -1,5 +1,5 @@
 import type { DownloaderAddress, DownloaderTarget } from '@dwld/contract';
-import { isDatabaseUnavailable, type Database } from '@dwld/db';
+import { DOWNLOADER_ROUTE_SELECT, isDatabaseUnavailable, routeOf, type Database } from '@dwld/db';
 import type { RoutableDownloader } from '@dwld/domain';
 import type { DownloaderChanged } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
@@ -32,8 +32,8 @@ export class DownloaderDirectory {
   /** Every registered downloader; the remembered list while the database is unreachable. */
   async list(): Promise<KnownDownloader[]> {
     try {
-      const rows = await this.db.downloader.findMany({ orderBy: { name: 'asc' } });
-      const fresh = rows.map((row) => ({ name: row.name, host: row.host, port: row.port, patterns: row.allowedPatterns, healthy: row.healthy }));
+      const rows = await this.db.downloader.findMany({ orderBy: { name: 'asc' }, select: DOWNLOADER_ROUTE_SELECT });
+      const fresh = rows.map(routeOf);
       this.remember(fresh, Date.now());
       return fresh;
     } catch (err) {

@@ -1,12 +1,12 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { decideAfterFailure } from '@dwld/domain';
 import { dispatchResult, outgoing, type EventInput, type EventPublisher, type OutgoingEvent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { Batcher } from '@dwld/runtime';
 import type { Dispatcher } from './attempt';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure, type RetryLimits } from './decisions';
 import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
-import type { ClaimedLink, LinkStore, SettledMessages } from './link-store';
+import { settleFailedTry } from './failed-try';
+import type { ClaimedLink, DispatchLedger, SettledMessages } from './dispatch-ledger';
 import type { SchedulerMetrics } from './metrics';
 import { errorMessage } from '@dwld/errors';
 
@@ -18,7 +18,7 @@ const MAX_GROUP = 500;
 const MIN_WAKE_GAP_MS = 20;
 
 export interface SchedulerOptions {
-  store: LinkStore;
+  store: DispatchLedger;
   directory: DownloaderDirectory;
   dispatcher: Dispatcher;
   publisher: EventPublisher;
@@ -295,37 +295,22 @@ export class Scheduler {
   }
 
   private async settleFailure(link: ClaimedLink, attempt: number, failure: AttemptFailure, giveUp: boolean, leaseEndsAt: number, unconfirmed: string | null = null): Promise<void> {
-    const { store, metrics, owner, backoff, limits, random } = this.options;
-    const now = new Date();
-    const firstFailedAt = link.firstFailedAt ?? now;
-    const decision = giveUp
-      ? ({ action: 'fail', why: 'refused' } as const)
-      : decideAfterFailure({ kind: failure.kind, attempts: attempt, ...limits, firstFailedAt, now, baseMs: backoff.baseMs, capMs: backoff.capMs, random });
-    const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
-    const messages = await this.persist(
-      () => store.recordFailure(link, owner, { attempts: attempt, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, nextAttemptAt, firstFailedAt, unconfirmedDownloader: unconfirmed }),
-      leaseEndsAt,
-    );
-    metrics.failures.inc({ reason: failure.kind });
-    if (nextAttemptAt === null) metrics.givenUp.inc({ reason: decision.action === 'fail' && decision.why !== 'refused' ? `gave_up_${decision.why}` : failure.kind });
+    const { store, owner } = this.options;
+    const tried = { failure, attempt, firstFailedAt: link.firstFailedAt, giveUp, unconfirmed, at: new Date() };
+    const { written: messages, record, gaveUp, result } = await settleFailedTry(this.options, tried, (record) => this.persist(() => store.recordFailure(link, owner, record), leaseEndsAt));
+    const { nextAttemptAt } = record;
     this.logger[nextAttemptAt === null ? 'warn' : 'info'](nextAttemptAt === null ? 'link failed for good' : 'dispatch failed; will retry', {
       linkId: link.id,
       attempt,
       reason: failure.kind,
       error: failure.message,
-      ...(decision.action === 'fail' ? { gaveUp: decision.why } : {}),
+      ...(gaveUp !== null ? { gaveUp } : {}),
       ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
       ...(unconfirmed ? { mayHoldIt: unconfirmed } : {}),
     });
     // Gone (removed meanwhile): nobody to tell.
     if (messages === null) return;
-    await this.publish(link, attempt, messages, {
-      ok: false,
-      downloader: null,
-      error: { kind: failure.kind, message: failure.message },
-      nextAttemptAt: nextAttemptAt?.toISOString() ?? null,
-      failed: nextAttemptAt === null,
-    });
+    await this.publish(link, attempt, messages, result);
   }
 
   private async releaseUnstarted(link: ClaimedLink): Promise<void> {

@@ -1,18 +1,18 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { decideAfterFailure } from '@dwld/domain';
 import { dispatchResult, type DispatchResult, type EventMeta, type EventPublisher, type LinkUrgent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { Redis } from 'ioredis';
 import type { Dispatcher } from './attempt';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure, type RetryLimits } from './decisions';
 import type { DownloaderDirectory } from './downloader-directory';
-import type { LinkStore, UrgentLink } from './link-store';
+import { settleFailedTry } from './failed-try';
+import type { DispatchLedger, UrgentLink } from './dispatch-ledger';
 import type { SchedulerMetrics } from './metrics';
 
 export interface UrgentOptions {
   redis: Redis;
   prefix: string;
-  store: LinkStore;
+  store: DispatchLedger;
   directory: DownloaderDirectory;
   dispatcher: Dispatcher;
   publisher: EventPublisher;
@@ -133,30 +133,19 @@ export class UrgentDispatcher {
 
   /** No downloader took it: a queued (or failed) row carrying the event id, retried by the polls. */
   private async writeDownFailed(event: LinkUrgent, meta: EventMeta, link: UrgentLink, failure: AttemptFailure, giveUp: boolean, unconfirmed: string | null = null): Promise<void> {
-    const { store, metrics, backoff, limits, random } = this.options;
-    const now = new Date();
-    const decision = giveUp
-      ? ({ action: 'fail' } as const)
-      : decideAfterFailure({ kind: failure.kind, attempts: 1, ...limits, firstFailedAt: now, now, baseMs: backoff.baseMs, capMs: backoff.capMs, random });
-    const nextAttemptAt = decision.action === 'retry' ? decision.nextAttemptAt : null;
-    let written: { id: number; created: boolean };
-    try {
-      written = await store.writeDownUrgent(link, { sendAt: nextAttemptAt ?? now, attempts: 1, lastError: failure.message, kind: failure.kind, reason: failure.reason ?? null, failed: nextAttemptAt === null, firstFailedAt: now, unconfirmedDownloader: unconfirmed });
-    } catch (err) {
-      if (!isDatabaseUnavailable(err)) throw err;
-      throw new RetryLater(`no downloader took the urgent link (${failure.kind}) and the database is unavailable: retrying later`);
-    }
-    metrics.failures.inc({ reason: failure.kind });
-    if (nextAttemptAt === null) metrics.givenUp.inc({ reason: failure.kind });
+    const { store } = this.options;
+    // The event's only try: the first, and the first to fail.
+    const tried = { failure, attempt: 1, firstFailedAt: null, giveUp, unconfirmed, at: new Date() };
+    const { written, result } = await settleFailedTry(this.options, tried, async (record) => {
+      try {
+        return await store.writeDownUrgent(link, { ...record, sendAt: record.nextAttemptAt ?? tried.at, failed: record.nextAttemptAt === null });
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        throw new RetryLater(`no downloader took the urgent link (${failure.kind}) and the database is unavailable: retrying later`);
+      }
+    });
     this.logger.warn('urgent link not dispatched: written down for retries', { eventId: meta.eventId, linkId: written.id, reason: failure.kind, error: failure.message });
-    if (written.created) {
-      await this.publishResult(
-        event,
-        meta,
-        { linkId: written.id, ok: false, downloader: null, error: { kind: failure.kind, message: failure.message }, attempts: 1, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, failed: nextAttemptAt === null },
-        resultEventId(written.id, 1),
-      );
-    }
+    if (written.created) await this.publishResult(event, meta, { linkId: written.id, attempts: 1, ...result }, resultEventId(written.id, 1));
     await this.markDone(meta, 'written_down');
   }
 

@@ -7,7 +7,7 @@ import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';
 import type { AddLinks } from '../use-cases/add-links';
 import type { HandledUpdates } from '../telegram/handled-updates';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 import type { UserStore } from '../store/users';
 import type { DownloaderStore } from '../store/downloaders';
 import type { TelegramOutbox } from '../telegram/outbox';
@@ -37,7 +37,7 @@ export interface BotContext extends Context {
 /** Everything the bot's features need, built once in the composition root. */
 export interface BotDeps {
   config: GatewayConfig;
-  links: LinkStore;
+  links: LinkQueue;
   users: UserStore;
   pause: DispatchPauseState;
   once: OnceClaims;

@@ -1,6 +1,6 @@
 import type { InlineKeyboardMarkup } from 'telegraf/types';
 import type { Link } from '@dwld/db';
-import { QUEUE_STATUSES, type QueueStatus } from '../store/links';
+import { QUEUE_STATUSES, type QueueStatus } from '../store/link-queue';
 import { linkView } from './card';
 import type { Actor, BotDeps } from './context';
 import { removeButtons } from './views';

@@ -2,7 +2,7 @@ import { Markup } from 'telegraf';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
 import type { Link } from '@dwld/db';
 import { encodeCallbackData } from '../telegram/callback-data';
-import { QUEUE_STATUSES, type QueueStatus } from '../store/links';
+import { QUEUE_STATUSES, type QueueStatus } from '../store/link-queue';
 import type { Texts } from '../texts';
 import { rows } from './card';
 

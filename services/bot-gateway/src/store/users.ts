@@ -1,5 +1,5 @@
 import type { Database, User } from '@dwld/db';
-import { QUEUE_STATUSES, type QueueStatus } from './links';
+import { QUEUE_STATUSES, type QueueStatus } from './link-queue';
 
 export type { User };
 

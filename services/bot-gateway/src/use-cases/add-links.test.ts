@@ -4,7 +4,7 @@ import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, freePort, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { Redis } from 'ioredis';
 import { LinkRateLimiter } from '../rate-limit';
-import { LinkStore } from '../store/links';
+import { LinkQueue } from '../store/link-queue';
 import { AddLinks } from './add-links';
 
 describe('AddLinks when everything is down', () => {
@@ -13,7 +13,7 @@ describe('AddLinks when everything is down', () => {
     const { db, sql } = connectDatabase(`postgresql://postgres@127.0.0.1:${pgPort}/none`, { connectionTimeoutMs: 300 });
     const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
     const intake = new AddLinks({
-      links: new LinkStore(db, sql),
+      links: new LinkQueue(db, sql),
       publisher: new EventPublisher({ redis, prefix: 'nowhere' }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
@@ -42,7 +42,7 @@ describe('AddLinks with a message seen before', () => {
     const ns = await createRedisNamespace('intake');
     const { db, sql } = connectDatabase(database.url, { poolSize: 2 });
     const intake = new AddLinks({
-      links: new LinkStore(db, sql),
+      links: new LinkQueue(db, sql),
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
@@ -88,7 +88,7 @@ describe('AddLinks: the per-message cap, the per-person rate limit and the choic
     const access = connectDatabase(database.url, { poolSize: 2 });
     db = access.db;
     addLinks = new AddLinks({
-      links: new LinkStore(db, access.sql),
+      links: new LinkQueue(db, access.sql),
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },

@@ -5,7 +5,7 @@ import { linkAdded, linkUrgent, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { errorMessage } from '@dwld/errors';
 import type { LinkRateLimiter } from '../rate-limit';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 import { isFolderChoice, isQualityChoice, type LinkChoices } from './change-link';
 
 export interface LinkRequest {
@@ -42,7 +42,7 @@ export type IntakeOutcome =
   | { status: 'not_queued'; url: string };
 
 export interface AddLinksOptions {
-  links: LinkStore;
+  links: LinkQueue;
   publisher: EventPublisher;
   logger: Logger;
   policy: LinkPolicy;

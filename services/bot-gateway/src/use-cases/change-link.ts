@@ -3,7 +3,7 @@ import { errorMessage } from '@dwld/errors';
 import { qualitySet, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { GatewayConfig } from '../config';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 import { manageableLink, type LinkRefusal, type Requester } from './link-access';
 
 /** The qualities and folders a person may choose from (QUALITY_OPTIONS, FOLDERS). */
@@ -32,7 +32,7 @@ export type ChangeOutcome =
 
 export interface ChangeLinkDeps {
   config: LinkChoices;
-  links: Pick<LinkStore, 'find' | 'change'>;
+  links: Pick<LinkQueue, 'find' | 'change'>;
   publisher: EventPublisher;
   logger: Logger;
   clock: () => Date;

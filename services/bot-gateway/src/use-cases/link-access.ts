@@ -1,6 +1,6 @@
 import type { Link } from '@dwld/db';
 import { canManageLink, type Role } from '@dwld/domain';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 
 /** Who asks for a change to a link: their id and what they may do. */
 export interface Requester {
@@ -18,7 +18,7 @@ export type LinkAccess = { ok: true; link: Link } | { ok: false; why: LinkRefusa
  * Buttons carry only a link id, which anyone can forge: every use-case acting on a link by id
  * starts here.
  */
-export async function manageableLink(links: Pick<LinkStore, 'find'>, who: Requester, linkId: number): Promise<LinkAccess> {
+export async function manageableLink(links: Pick<LinkQueue, 'find'>, who: Requester, linkId: number): Promise<LinkAccess> {
   const link = await links.find(linkId);
   if (!link) return { ok: false, why: 'gone' };
   if (!canManageLink(who.role, who.id, String(link.userId))) return { ok: false, why: 'not_yours' };

@@ -8,7 +8,7 @@ import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { DispatchPauseState } from '../dispatch-pause';
 import { DownloaderStore } from '../store/downloaders';
-import { LinkStore } from '../store/links';
+import { LinkQueue } from '../store/link-queue';
 import { UserStore } from '../store/users';
 import type { TelegramOutbox } from '../telegram/outbox';
 import { isFolderChoice, isQualityChoice, pickFolder, setQuality } from './change-link';
@@ -42,7 +42,7 @@ describe('use-cases acting on one link', () => {
     };
     return {
       config: { QUALITY_OPTIONS: ['720', '1080', 'max'], FOLDERS: ['Music', 'Films'], DEFAULT_LANGUAGE: 'en' as const, SERVICE_MESSAGE_TTL_S: 300_000, MAX_LINK_LENGTH: 2048 },
-      links: new LinkStore(access.db, access.sql),
+      links: new LinkQueue(access.db, access.sql),
       users: new UserStore(access.db),
       pause: new DispatchPauseState(access.db),
       fleet: new DownloaderStore(access.db),

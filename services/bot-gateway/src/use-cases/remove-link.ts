@@ -6,14 +6,14 @@ import type { Logger } from '@dwld/logger';
 import { drawCard, type CardDeps } from '../bot/card';
 import type { GatewayConfig } from '../config';
 import type { DownloaderStore } from '../store/downloaders';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 import type { TelegramOutbox } from '../telegram/outbox';
 import { textsForUser } from '../texts';
 import { manageableLink, type LinkRefusal, type Requester } from './link-access';
 
 export interface RemoveLinkDeps extends CardDeps {
   config: CardDeps['config'] & Pick<GatewayConfig, 'SERVICE_MESSAGE_TTL_S' | 'MAX_LINK_LENGTH'>;
-  links: Pick<LinkStore, 'find' | 'findByUrl' | 'remove'>;
+  links: Pick<LinkQueue, 'find' | 'findByUrl' | 'remove'>;
   outbox: Pick<TelegramOutbox, 'edit' | 'delete'>;
   fleet: Pick<DownloaderStore, 'names'>;
   downloaders: Pick<DownloaderPort, 'remove'>;

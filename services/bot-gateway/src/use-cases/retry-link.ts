@@ -1,14 +1,14 @@
 import type { Link } from '@dwld/db';
 import { linkAdded, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
-import type { LinkStore } from '../store/links';
+import type { LinkQueue } from '../store/link-queue';
 import { manageableLink, type LinkRefusal, type Requester } from './link-access';
 import { errorMessage } from '@dwld/errors';
 
 export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: LinkRefusal | 'not_failed' };
 
 export interface RetryLinkDeps {
-  links: Pick<LinkStore, 'find' | 'requeue'>;
+  links: Pick<LinkQueue, 'find' | 'requeue'>;
   publisher: EventPublisher;
   logger: Logger;
   clock: () => Date;

@@ -1,6 +1,6 @@
 import { Composer, Markup } from 'telegraf';
 import { PHONE_USER_COMMANDS } from '../commands-menu';
-import { QUEUE_STATUSES, type QueueStatus } from '../../store/links';
+import { QUEUE_STATUSES, type QueueStatus } from '../../store/link-queue';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { menuLabels } from '../../texts';

@@ -1,7 +1,7 @@
 import { Composer } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { extractLinks } from '@dwld/domain';
-import type { Link } from '../../store/links';
+import type { Link } from '../../store/link-queue';
 import type { BotContext, BotDeps } from '../context';
 import { say } from '../reply';
 import { drawCard } from '../card';

@@ -1,29 +1,52 @@
-import { DISPATCH_PAUSED_KEY, isDispatchPaused, Prisma, type Database, type Sql } from '@dwld/db';
+import {
+  DISPATCH_COPIES_OF_LINK,
+  DISPATCH_PAUSED_KEY,
+  DISPATCHES,
+  downloaderRouteJson,
+  isDispatchPaused,
+  LINKS,
+  Prisma,
+  routesFromJson,
+  type Database,
+  type LinkRow,
+  type RowOf,
+  type Sql,
+} from '@dwld/db';
 import type { KnownDownloader } from './downloader-directory';
 
-/** A link as this replica claimed it: the row's state for the duration of the claim. */
-export interface ClaimedLink {
-  id: number;
-  url: string;
-  host: string;
-  chatId: bigint;
-  userId: bigint;
-  username: string | null;
-  quality: string;
-  folder: string | null;
-  replyMessageId: number | null;
-  messageId: number | null;
-  sendAt: Date;
-  /** Tries made before this claim. */
-  attempts: number;
-  urgentEventId: string | null;
-  /** When its first try failed (null: none has). */
-  firstFailedAt: Date | null;
-  /** A downloader that may hold the link already (its last SetToQueue ended without a clear answer). */
-  unconfirmedDownloader: string | null;
-}
+/**
+ * What a claim reads of each row: what the hand-over, its recording and its result event need.
+ * `attempts` counts the tries before this claim, `firstFailedAt` is null while none has failed,
+ * and `unconfirmedDownloader` may hold the link already (its last SetToQueue ended without a
+ * clear answer).
+ */
+const CLAIMED = LINKS.pick(['id', 'url', 'host', 'chatId', 'userId', 'username', 'quality', 'folder', 'replyMessageId', 'messageId', 'sendAt', 'attempts', 'urgentEventId', 'firstFailedAt', 'unconfirmedDownloader']);
+const CLAIMED_COLUMNS = CLAIMED.columns('l');
+const CLAIMED_JSON = CLAIMED.json();
+const ROUTE_JSON = downloaderRouteJson();
 
-/** What one poll read and claimed (LinkStore.claimRound). */
+/** The message ids a settled row held (the reply's may have been stored after the claim). */
+const SETTLED = LINKS.pick(['id', 'replyMessageId', 'messageId']);
+const SETTLED_SELECT = SETTLED.select();
+/** A history row (a hand-over's, an urgent link's): the link it was, where it went, which try, and the copy of the link as it stood. */
+const HISTORY = DISPATCHES.pick(['linkId', 'downloader', 'attempts', ...DISPATCH_COPIES_OF_LINK]);
+const HISTORY_COLUMNS = HISTORY.columns();
+const COPIED_COLUMNS = LINKS.pick(DISPATCH_COPIES_OF_LINK).columns();
+/** What a hand-over's DELETE returns for both: the copy and the settled message ids (a Set: the copy has messageId too). */
+const GONE_COLUMNS = LINKS.pick([...new Set(['id', 'attempts', ...DISPATCH_COPIES_OF_LINK, 'replyMessageId', 'messageId'] as const)]).columns('l');
+/** What a failed try writes. */
+const FAILURE = LINKS.pick(['attempts', 'lastError', 'lastErrorKind', 'lastErrorReason', 'firstFailedAt', 'unconfirmedDownloader']);
+/** A link.urgent event's link written down as a row. */
+const URGENT_ROW = LINKS.pick([
+  'url', 'host', 'chatId', 'userId', 'username', 'quality', 'folder', 'replyMessageId', 'messageId',
+  'sendAt', 'attempts', 'lastError', 'lastErrorKind', 'lastErrorReason', 'status', 'urgentEventId', 'firstFailedAt', 'unconfirmedDownloader',
+]);
+const URGENT_ROW_COLUMNS = URGENT_ROW.columns();
+
+/** A link as this replica claimed it: the row's state for the duration of the claim. */
+export type ClaimedLink = RowOf<typeof CLAIMED>;
+
+/** What one poll read and claimed (DispatchLedger.claimRound). */
 export interface ClaimRound {
   /** Dispatching is paused: nothing was claimed. */
   paused: boolean;
@@ -33,10 +56,7 @@ export interface ClaimRound {
 }
 
 /** The message ids as the row held them when it was settled (the gateway may have stored the reply id late). */
-export interface SettledMessages {
-  replyMessageId: number | null;
-  messageId: number | null;
-}
+export type SettledMessages = LinkRow<'replyMessageId' | 'messageId'>;
 
 export interface FailureRecord {
   /** Tries made, this one included. */
@@ -54,17 +74,8 @@ export interface FailureRecord {
 }
 
 /** A link.urgent event's link, for writing it down as a row. */
-export interface UrgentLink {
+export interface UrgentLink extends LinkRow<'url' | 'host' | 'userId' | 'chatId' | 'username' | 'quality' | 'folder' | 'messageId' | 'replyMessageId'> {
   eventId: string;
-  url: string;
-  host: string;
-  userId: bigint;
-  chatId: bigint;
-  username: string | null;
-  quality: string;
-  folder: string | null;
-  messageId: number | null;
-  replyMessageId: number | null;
 }
 
 /** How a link.urgent event's link is written down. */
@@ -80,12 +91,14 @@ export interface UrgentRow {
 }
 
 /**
- * The scheduler's side of `links` and `dispatches`. Every write to a claimed row is guarded by
+ * The scheduler's record of dispatching, its side of `links` and `dispatches`: claims due links,
+ * records each hand-over (history row) and failed try, and writes link.urgent events' links
+ * down. Column lists, casts and row readers come from @dwld/db's table shapes. Every write to a claimed row is guarded by
  * `claim_owner = owner`: a replica whose claim was lost (lease expired and taken) changes nothing.
  * claimRound and completeMany, run for every poll and every group of outcomes, go through
  * `sql` without Prisma's per-call work; the rest through Prisma.
  */
-export class LinkStore {
+export class DispatchLedger {
   constructor(
     private readonly db: Database,
     private readonly sql: Sql,
@@ -104,16 +117,7 @@ export class LinkStore {
    */
   async claimRound(owner: string, limit: number, leaseMs: number): Promise<ClaimRound> {
     const [row] = await this.sql.rowsWithSettings<{ paused: boolean; links: string; downloaders: string }>(CLAIM_SETTINGS, claimStatement(owner, limit, leaseMs));
-    const links = (JSON.parse(row!.links) as Array<Omit<ClaimedLink, 'chatId' | 'userId' | 'sendAt' | 'firstFailedAt'> & { chatId: string; userId: string; sendAt: string; firstFailedAt: string | null }>).map(
-      (link): ClaimedLink => ({
-        ...link,
-        chatId: BigInt(link.chatId),
-        userId: BigInt(link.userId),
-        sendAt: new Date(link.sendAt),
-        firstFailedAt: link.firstFailedAt === null ? null : new Date(link.firstFailedAt),
-      }),
-    );
-    return { paused: row!.paused, links, downloaders: JSON.parse(row!.downloaders) as KnownDownloader[] };
+    return { paused: row!.paused, links: CLAIMED.readJsonArray(row!.links), downloaders: routesFromJson(row!.downloaders) };
   }
 
   /**
@@ -126,20 +130,22 @@ export class LinkStore {
     if (entries.length === 0) return [];
     const ids = entries.map((e) => e.link.id);
     const downloaders = entries.map((e) => e.downloader);
-    const rows = await this.sql.rows<SettledMessages & { id: number }>(Prisma.sql`
+    const rows = await this.sql.rows(Prisma.sql`
       WITH done AS (
         SELECT * FROM unnest(${ids}::int[], ${downloaders}::text[]) AS d(id, downloader)
       ), gone AS (
         DELETE FROM links l USING done d WHERE l.id = d.id AND l.claim_owner = ${owner}
-        RETURNING l.id, l.url, l.host, l.user_id, l.chat_id, l.quality, l.folder, l.attempts, l.send_at,
-                  l.reply_message_id, l.message_id, d.downloader
+        RETURNING ${GONE_COLUMNS}, d.downloader
       ), history AS (
-        INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, message_id, attempts, send_at)
-        SELECT id, url, host, user_id, chat_id, downloader, quality, folder, message_id, attempts + 1, send_at FROM gone
+        INSERT INTO dispatches (${HISTORY_COLUMNS})
+        SELECT id, downloader, attempts + 1, ${COPIED_COLUMNS} FROM gone
         RETURNING id
       )
-      SELECT id, reply_message_id AS "replyMessageId", message_id AS "messageId" FROM gone`);
-    const settled = new Map(rows.map((row) => [row.id, { replyMessageId: row.replyMessageId, messageId: row.messageId }]));
+      SELECT ${SETTLED_SELECT} FROM gone`);
+    const settled = new Map(rows.map((raw) => {
+      const row = SETTLED.read(raw);
+      return [row.id, { replyMessageId: row.replyMessageId, messageId: row.messageId }];
+    }));
     const missing = entries.filter((e) => !settled.has(e.link.id));
     if (missing.length > 0) {
       await this.db.dispatch.createMany({
@@ -155,22 +161,27 @@ export class LinkStore {
   /** Records a failed try and lets go of the claim; null when the row is gone or no longer this replica's. */
   async recordFailure(link: ClaimedLink, owner: string, failure: FailureRecord): Promise<SettledMessages | null> {
     const failed = failure.nextAttemptAt === null;
-    const rows = await this.db.$queryRaw<SettledMessages[]>`
+    const written = FAILURE.set({
+      attempts: failure.attempts,
+      lastError: failure.lastError,
+      lastErrorKind: failure.kind ?? null,
+      lastErrorReason: failure.reason ?? null,
+      firstFailedAt: failure.firstFailedAt,
+      unconfirmedDownloader: failure.unconfirmedDownloader,
+    });
+    const rows = await this.db.$queryRaw<unknown[]>(Prisma.sql`
       UPDATE links
-         SET attempts = ${failure.attempts}::int,
-             last_error = ${failure.lastError},
-             last_error_kind = ${failure.kind ?? null},
-             last_error_reason = ${failure.reason ?? null},
-             first_failed_at = ${failure.firstFailedAt}::timestamptz,
-             unconfirmed_downloader = ${failure.unconfirmedDownloader},
+         SET ${written},
              send_at = COALESCE(${failure.nextAttemptAt}::timestamptz, send_at),
              status = CASE WHEN ${failed}::boolean THEN 'failed'::"LinkStatus" ELSE status END,
              claim_owner = NULL,
              claim_expires_at = NULL,
              updated_at = now()
        WHERE id = ${link.id}::int AND claim_owner = ${owner}
-      RETURNING reply_message_id AS "replyMessageId", message_id AS "messageId"`;
-    return rows[0] ?? null;
+      RETURNING ${SETTLED_SELECT}`);
+    if (rows[0] === undefined) return null;
+    const { replyMessageId, messageId } = SETTLED.read(rows[0]);
+    return { replyMessageId, messageId };
   }
 
   /**
@@ -231,16 +242,31 @@ export class LinkStore {
    * the meantime, that row stands for it. Returns the row's id and whether it was created here.
    */
   async writeDownUrgent(link: UrgentLink, row: UrgentRow): Promise<{ id: number; created: boolean }> {
-    const inserted = await this.db.$queryRaw<Array<{ id: number }>>`
-      INSERT INTO links (url, host, chat_id, user_id, username, quality, folder, reply_message_id, message_id,
-                         send_at, attempts, last_error, last_error_kind, last_error_reason, status, urgent_event_id,
-                         first_failed_at, unconfirmed_downloader, updated_at)
-      VALUES (${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.quality},
-              ${link.folder}, ${link.replyMessageId}::int, ${link.messageId}::int, ${row.sendAt}::timestamptz,
-              ${row.attempts}::int, ${row.lastError}, ${row.kind ?? null}, ${row.reason ?? null}, ${row.failed ? 'failed' : 'queued'}::"LinkStatus",
-              ${link.eventId}, ${row.firstFailedAt ?? null}::timestamptz, ${row.unconfirmedDownloader ?? null}, now())
+    const values = URGENT_ROW.values({
+      url: link.url,
+      host: link.host,
+      chatId: link.chatId,
+      userId: link.userId,
+      username: link.username,
+      quality: link.quality,
+      folder: link.folder,
+      replyMessageId: link.replyMessageId,
+      messageId: link.messageId,
+      sendAt: row.sendAt,
+      attempts: row.attempts,
+      lastError: row.lastError,
+      lastErrorKind: row.kind ?? null,
+      lastErrorReason: row.reason ?? null,
+      status: row.failed ? 'failed' : 'queued',
+      urgentEventId: link.eventId,
+      firstFailedAt: row.firstFailedAt ?? null,
+      unconfirmedDownloader: row.unconfirmedDownloader ?? null,
+    });
+    const inserted = await this.db.$queryRaw<Array<{ id: number }>>(Prisma.sql`
+      INSERT INTO links (${URGENT_ROW_COLUMNS}, updated_at)
+      VALUES (${values}, now())
       ON CONFLICT DO NOTHING
-      RETURNING id`;
+      RETURNING id`);
     if (inserted[0]) return { id: inserted[0].id, created: true };
     const existing = await this.db.link.findFirst({
       where: { OR: [{ urgentEventId: link.eventId }, { userId: link.userId, url: link.url }] },
@@ -256,14 +282,26 @@ export class LinkStore {
    * delivery finds the first by user, link and acceptance time.
    */
   async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number): Promise<void> {
-    await this.db.$executeRaw`
-      INSERT INTO dispatches (link_id, url, host, user_id, chat_id, downloader, quality, folder, message_id, attempts, send_at)
-      SELECT NULL, ${link.url}, ${link.host}, ${link.userId}::bigint, ${link.chatId}::bigint, ${downloader},
-             ${link.quality}, ${link.folder}, ${link.messageId}::int, ${attempts}::int, ${acceptedAt}::timestamptz
+    const values = HISTORY.values({
+      linkId: null,
+      downloader,
+      attempts,
+      url: link.url,
+      host: link.host,
+      userId: link.userId,
+      chatId: link.chatId,
+      quality: link.quality,
+      folder: link.folder,
+      messageId: link.messageId,
+      sendAt: acceptedAt,
+    });
+    await this.db.$executeRaw(Prisma.sql`
+      INSERT INTO dispatches (${HISTORY_COLUMNS})
+      SELECT ${values}
        WHERE NOT EXISTS (
              SELECT 1 FROM dispatches
               WHERE link_id IS NULL AND user_id = ${link.userId}::bigint AND url = ${link.url}
-                AND send_at = ${acceptedAt}::timestamptz)`;
+                AND send_at = ${acceptedAt}::timestamptz)`);
   }
 }
 
@@ -276,11 +314,12 @@ export class LinkStore {
 export const CLAIM_SETTINGS = 'SET LOCAL enable_sort = off';
 
 /**
- * LinkStore.claimRound's statement. The due links are picked and locked once (MATERIALIZED):
+ * DispatchLedger.claimRound's statement. The due links are picked and locked once (MATERIALIZED):
  * as `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, a plan that re-ran the
  * subquery per row claimed a further row each time, all due links at once for a limit of one.
- * JSON for the rows: one text value to parse instead of a value per column to convert; bigints
- * travel as text (Telegram ids may pass 2^53). Paused as isPausedValue reads it.
+ * JSON for the rows (the links shape's json_build_object, read back by its checked reader): one
+ * text value to parse instead of a value per column to convert; bigints travel as text
+ * (Telegram ids may pass 2^53). Paused as isPausedValue reads it.
  */
 export function claimStatement(owner: string, limit: number, leaseMs: number): Prisma.Sql {
   return Prisma.sql`
@@ -302,17 +341,9 @@ export function claimStatement(owner: string, limit: number, leaseMs: number): P
                claim_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
           FROM due
          WHERE l.id = due.id
-        RETURNING l.id, l.url, l.host, l.chat_id, l.user_id, l.username, l.quality, l.folder, l.reply_message_id,
-                  l.message_id, l.send_at, l.attempts, l.urgent_event_id, l.first_failed_at, l.unconfirmed_downloader
+        RETURNING ${CLAIMED_COLUMNS}
       )
       SELECT (SELECT paused FROM pause) AS paused,
-             (SELECT COALESCE(json_agg(json_build_object(
-                       'id', id, 'url', url, 'host', host, 'chatId', chat_id::text, 'userId', user_id::text,
-                       'username', username, 'quality', quality, 'folder', folder, 'replyMessageId', reply_message_id,
-                       'messageId', message_id, 'sendAt', send_at, 'attempts', attempts, 'urgentEventId', urgent_event_id,
-                       'firstFailedAt', first_failed_at, 'unconfirmedDownloader', unconfirmed_downloader)
-                     ORDER BY send_at, id), '[]') FROM claimed)::text AS links,
-             (SELECT COALESCE(json_agg(json_build_object(
-                       'name', name, 'host', host, 'port', port, 'patterns', allowed_patterns, 'healthy', healthy)
-                     ORDER BY name), '[]') FROM downloaders)::text AS downloaders`;
+             (SELECT COALESCE(json_agg(${CLAIMED_JSON} ORDER BY send_at, id), '[]') FROM claimed)::text AS links,
+             (SELECT COALESCE(json_agg(${ROUTE_JSON} ORDER BY name), '[]') FROM downloaders)::text AS downloaders`;
 }

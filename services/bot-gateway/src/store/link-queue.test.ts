@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { connectDatabase, type Database } from '@dwld/db';
 import { createTestDatabase, waitFor, type TestDatabase } from '@dwld/testkit';
-import { LinkStore, type NewLink } from './links';
+import { LinkQueue, type NewLink } from './link-queue';
 
 const sendAt = new Date('2026-11-27T12:00:00.000Z');
 
@@ -9,16 +9,16 @@ function newLink(userId: number, url: string, extra: Partial<NewLink> = {}): New
   return { url, host: new URL(url).host, userId: String(userId), chatId: String(userId), username: `u${userId}`, ownerName: `User ${userId}`, quality: '720', folder: null, messageId: userId * 10, sendAt, ...extra };
 }
 
-describe('LinkStore.add with many people at once (one INSERT per batch)', () => {
+describe('LinkQueue.add with many people at once (one INSERT per batch)', () => {
   let database: TestDatabase;
   let db: Database;
-  let store: LinkStore;
+  let store: LinkQueue;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const access = connectDatabase(database.url, { poolSize: 3 });
     db = access.db;
-    store = new LinkStore(db, access.sql);
+    store = new LinkQueue(db, access.sql);
   });
   afterAll(async () => {
     await db.$disconnect();

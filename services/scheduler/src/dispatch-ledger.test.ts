@@ -1,12 +1,12 @@
 import { connectDatabase, Prisma, type Database, type Sql } from '@dwld/db';
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
-import { CLAIM_SETTINGS, claimStatement, LinkStore, type UrgentLink } from './link-store';
+import { CLAIM_SETTINGS, claimStatement, DispatchLedger, type UrgentLink } from './dispatch-ledger';
 
-describe('LinkStore (real PostgreSQL)', () => {
+describe('DispatchLedger (real PostgreSQL)', () => {
   let testDb: TestDatabase;
   let db: Database;
   let sql: Sql;
-  let store: LinkStore;
+  let store: DispatchLedger;
   const past = () => new Date(Date.now() - 60_000);
   const claim = async (owner: string, limit: number, leaseMs: number) => (await store.claimRound(owner, limit, leaseMs)).links;
 
@@ -14,7 +14,7 @@ describe('LinkStore (real PostgreSQL)', () => {
     testDb = await createTestDatabase();
     const access = connectDatabase(testDb.url, { poolSize: 12 });
     ({ db, sql } = access);
-    store = new LinkStore(db, sql);
+    store = new DispatchLedger(db, sql);
   });
   afterAll(async () => {
     await db.$disconnect();

@@ -1,14 +1,7 @@
-import { isDatabaseUnavailable, Prisma, type Database, type Link, type Sql } from '@dwld/db';
+import { isDatabaseUnavailable, LINKS, linkFromRow, Prisma, type Database, type Link, type Sql } from '@dwld/db';
 import { Batcher } from '@dwld/runtime';
 
 export type { Link };
-
-/** A `links` row as node-postgres returns it (LINK_COLUMNS): bigints come as strings. */
-type RawLink = Omit<Link, 'chatId' | 'userId'> & { chatId: string; userId: string };
-
-function linkOfRow(row: RawLink): Link {
-  return { ...row, chatId: BigInt(row.chatId), userId: BigInt(row.userId) };
-}
 
 export interface NewLink {
   url: string;
@@ -26,13 +19,12 @@ export interface NewLink {
 
 export type AddOutcome = { created: true; link: Link } | { created: false; existing: Link } | { created: false; handedOver: string };
 
-/** Every column of `links`, named as the Link type names them (for raw statements). */
-const LINK_COLUMNS = `id, url, host, chat_id AS "chatId", user_id AS "userId", username, owner_name AS "ownerName", quality, folder,
-  reply_message_id AS "replyMessageId", message_id AS "messageId", send_at AS "sendAt", attempts,
-  last_error AS "lastError", last_error_kind AS "lastErrorKind", last_error_reason AS "lastErrorReason",
-  first_failed_at AS "firstFailedAt", unconfirmed_downloader AS "unconfirmedDownloader", card_pending AS "cardPending", status,
-  claim_owner AS "claimOwner", claim_expires_at AS "claimExpiresAt",
-  urgent_event_id AS "urgentEventId", created_at AS "createdAt", updated_at AS "updatedAt"`;
+/** What a person's message (or the HTTP API) gives a new row: NewLink's fields, in the insert's column order. */
+const NEW_ROW = LINKS.pick(['url', 'host', 'chatId', 'userId', 'username', 'ownerName', 'quality', 'folder', 'messageId', 'sendAt'] satisfies ReadonlyArray<keyof NewLink>);
+const NEW_ROW_COLUMNS = NEW_ROW.columns();
+const NEW_ROW_FROM_GIVEN = NEW_ROW.columns('g');
+/** Every column of `links`, named as the Link type names them. */
+const WHOLE_ROW = LINKS.all().select();
 
 /** Which links /queue shows: waiting for the first try, waiting for a retry, given up. */
 export type QueueStatus = 'queued' | 'retrying' | 'failed';
@@ -48,8 +40,8 @@ export type ChangeOutcome = { ok: true; link: Link } | { ok: false; why: 'gone' 
 /** What one insert of a batch came to: the new row, none (already there or handed over), or its own error. */
 type Inserted = { link: Link | null } | { error: unknown };
 
-/** The gateway's side of the `links` table: what people add, change and remove. */
-export class LinkStore {
+/** The queue of links as people see it (the gateway's side of `links`): what they add, change, retry and remove. */
+export class LinkQueue {
   /**
    * Group commit: the links of updates handled at the same time go in as one INSERT (one
    * round trip and one statement to plan for many people), which is what lets one gateway keep
@@ -102,24 +94,19 @@ export class LinkStore {
     });
     let rows: Link[];
     try {
-      const raw = await this.sql.rows<RawLink & { hadRow: boolean }>(Prisma.sql`
+      const raw = await this.sql.rows<Record<string, unknown> & { hadRow: boolean }>(Prisma.sql`
         WITH given AS (
           SELECT i.*, EXISTS (SELECT 1 FROM links x WHERE x.user_id = i.user_id AND x.url = i.url) AS had_row
-            FROM unnest(${firsts.map((l) => l.url)}::text[], ${firsts.map((l) => l.host)}::text[],
-                        ${firsts.map((l) => l.chatId)}::text[]::bigint[], ${firsts.map((l) => l.userId)}::text[]::bigint[],
-                        ${firsts.map((l) => l.username)}::text[], ${firsts.map((l) => l.ownerName)}::text[],
-                        ${firsts.map((l) => l.quality)}::text[], ${firsts.map((l) => l.folder)}::text[],
-                        ${firsts.map((l) => l.messageId)}::int[], ${firsts.map((l) => l.sendAt.toISOString())}::timestamptz[])
-                 AS i(url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at)
+            FROM unnest(${NEW_ROW.arrays(firsts)}) AS i(${NEW_ROW_COLUMNS})
         ), inserted AS (
-          INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, message_id, send_at, updated_at)
-          SELECT g.url, g.host, g.chat_id, g.user_id, g.username, g.owner_name, g.quality, g.folder, g.message_id, g.send_at, now()
+          INSERT INTO links (${NEW_ROW_COLUMNS}, updated_at)
+          SELECT ${NEW_ROW_FROM_GIVEN}, now()
             FROM given g
            WHERE g.message_id IS NULL
               OR NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.chat_id = g.chat_id AND d.message_id = g.message_id AND d.url = g.url)
            ORDER BY g.user_id, g.url
           ON CONFLICT DO NOTHING
-          RETURNING ${Prisma.raw(LINK_COLUMNS)}
+          RETURNING ${WHOLE_ROW}
         )
         SELECT inserted.*, given.had_row AS "hadRow"
           FROM inserted JOIN given ON given.user_id = inserted."userId" AND given.url = inserted.url`);
@@ -150,9 +137,9 @@ export class LinkStore {
    * sees the dispatch now, and taken out if its message's link was handed over meanwhile: the
    * caller then finds the dispatch (handedOver). Rare, so the common batch costs nothing more.
    */
-  private async droppingRedeliveries(raw: Array<RawLink & { hadRow: boolean }>): Promise<Link[]> {
-    const suspects = raw.filter((row) => row.hadRow && row.messageId !== null).map((row) => row.id);
-    const rows = raw.map(({ hadRow: _hadRow, ...row }) => linkOfRow(row));
+  private async droppingRedeliveries(raw: Array<Record<string, unknown> & { hadRow: boolean }>): Promise<Link[]> {
+    const rows = raw.map((row) => linkFromRow(row));
+    const suspects = rows.filter((row, i) => raw[i]!.hadRow && row.messageId !== null).map((row) => row.id);
     if (suspects.length === 0) return rows;
     const dropped = await this.sql.rows<{ id: number }>(Prisma.sql`
       DELETE FROM links l USING dispatches d

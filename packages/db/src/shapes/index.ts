@@ -1,0 +1,4 @@
+export * from './table';
+export * from './links';
+export * from './dispatches';
+export * from './downloaders';
