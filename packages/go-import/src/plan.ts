@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Database as SqliteDatabase, SqlValue } from 'sql.js';
+import type { NewLinkFields } from '@dwld/db';
 import { deleteJobId } from '@dwld/events';
 import { describePatternNotes, formatDestination, isHostname, normaliseRootLinks, validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
 import { errorMessage } from '@dwld/errors';
@@ -43,21 +44,13 @@ export interface PlanOptions {
 }
 
 /** A `links` row as dwld will store it (status queued, no attempts yet). */
-export interface PlannedLink {
+export interface PlannedLink extends NewLinkFields {
   /** Where it came from: "links row 3". */
   source: string;
   /** The link as the file had it, cut short for printing. */
   given: string;
-  url: string;
-  host: string;
-  userId: string;
-  chatId: string;
-  username: string | null;
-  ownerName: string | null;
-  folder: string | null;
-  quality: string;
+  /** The Go bot's reply, redrawn as dwld's card once the gateway starts. */
   replyMessageId: number | null;
-  sendAt: Date;
   lastError: string | null;
 }
 

@@ -1,13 +1,12 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { dispatchResult, outgoing, type EventInput, type EventPublisher, type OutgoingEvent } from '@dwld/events';
+import { dispatchResult, outgoing, type EventInput, type OutgoingEvent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { Batcher } from '@dwld/runtime';
-import type { Dispatcher } from './attempt';
-import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure, type RetryLimits } from './decisions';
-import type { DownloaderDirectory, KnownDownloader } from './downloader-directory';
+import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure } from './decisions';
+import type { KnownDownloader } from './downloader-directory';
+import type { DispatchParts } from './dispatch-parts';
 import { settleFailedTry } from './failed-try';
-import type { ClaimedLink, DispatchLedger, SettledMessages } from './dispatch-ledger';
-import type { SchedulerMetrics } from './metrics';
+import type { ClaimedLink, SettledMessages } from './dispatch-ledger';
 import { errorMessage } from '@dwld/errors';
 
 /** How old the remembered downloader list (used while the database is down) may get. */
@@ -17,23 +16,10 @@ const MAX_GROUP = 500;
 /** Looks for due links are at least this far apart when woken for a send time (not when slots free up). */
 const MIN_WAKE_GAP_MS = 20;
 
-export interface SchedulerOptions {
-  store: DispatchLedger;
-  directory: DownloaderDirectory;
-  dispatcher: Dispatcher;
-  publisher: EventPublisher;
-  metrics: SchedulerMetrics;
-  logger: Logger;
-  /** This replica's claim owner: unique per process life. */
-  owner: string;
+export interface SchedulerOptions extends DispatchParts {
   intervalMs: number;
-  leaseMs: number;
   batchSize: number;
   concurrency: number;
-  deadlineMs: number;
-  backoff: { baseMs: number; capMs: number };
-  limits: RetryLimits;
-  random: () => number;
 }
 
 /**

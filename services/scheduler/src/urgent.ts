@@ -1,29 +1,15 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { dispatchResult, type DispatchResult, type EventMeta, type EventPublisher, type LinkUrgent } from '@dwld/events';
+import { dispatchResult, type DispatchResult, type EventMeta, type LinkUrgent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { Redis } from 'ioredis';
-import type { Dispatcher } from './attempt';
-import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure, type RetryLimits } from './decisions';
-import type { DownloaderDirectory } from './downloader-directory';
+import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure } from './decisions';
+import type { DispatchParts } from './dispatch-parts';
 import { settleFailedTry } from './failed-try';
-import type { DispatchLedger, UrgentLink } from './dispatch-ledger';
-import type { SchedulerMetrics } from './metrics';
+import type { UrgentLink } from './dispatch-ledger';
 
-export interface UrgentOptions {
+export interface UrgentOptions extends DispatchParts {
   redis: Redis;
   prefix: string;
-  store: DispatchLedger;
-  directory: DownloaderDirectory;
-  dispatcher: Dispatcher;
-  publisher: EventPublisher;
-  metrics: SchedulerMetrics;
-  logger: Logger;
-  owner: string;
-  leaseMs: number;
-  deadlineMs: number;
-  backoff: { baseMs: number; capMs: number };
-  limits: RetryLimits;
-  random: () => number;
   isStopping: () => boolean;
 }
 

@@ -49,3 +49,20 @@ const WHOLE_LINK = LINKS.all();
 export function linkFromRow(raw: unknown): Link {
   return WHOLE_LINK.read(raw);
 }
+
+/**
+ * What a new queued link is given, whichever way it comes in (a person's message, the HTTP API,
+ * the Go importer); the rest of the row takes its defaults. Ids as decimal strings.
+ */
+export interface NewLinkFields {
+  url: string;
+  host: string;
+  userId: string;
+  chatId: string;
+  username: string | null;
+  /** The owner's name as Telegram showed it (first and last name); null when unknown. */
+  ownerName: string | null;
+  quality: string;
+  folder: string | null;
+  sendAt: Date;
+}

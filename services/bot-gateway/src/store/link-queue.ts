@@ -1,20 +1,11 @@
-import { isDatabaseUnavailable, LINKS, linkFromRow, Prisma, type Database, type Link, type Sql } from '@dwld/db';
+import { isDatabaseUnavailable, LINKS, linkFromRow, Prisma, type Database, type Link, type NewLinkFields, type Sql } from '@dwld/db';
 import { Batcher } from '@dwld/runtime';
 
 export type { Link };
 
-export interface NewLink {
-  url: string;
-  host: string;
-  userId: string;
-  chatId: string;
-  username: string | null;
-  /** The owner's name as Telegram showed it (first and last name); null from the HTTP API. */
-  ownerName: string | null;
-  quality: string;
-  folder: string | null;
+/** A link a person sent (its message, if any, deleted once it is handed over); ownerName is null from the HTTP API. */
+export interface NewLink extends NewLinkFields {
   messageId: number | null;
-  sendAt: Date;
 }
 
 export type AddOutcome = { created: true; link: Link } | { created: false; existing: Link } | { created: false; handedOver: string };
