@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { isDatabaseUnavailable, type Link } from '@dwld/db';
 import { validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
-import { linkAdded, linkUrgent, type EventPublisher } from '@dwld/events';
+import { linkUrgent, type EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
+import { announceLinkAdded } from './announce-link';
 import { errorMessage } from '@dwld/errors';
 import type { LinkRateLimiter } from '../rate-limit';
 import type { LinkQueue } from '../store/link-queue';
@@ -133,16 +134,7 @@ export class AddLinks {
     if (!stored.created) return { status: 'duplicate', link: stored.existing };
 
     const link = stored.link;
-    try {
-      await publisher.publish(
-        linkAdded,
-        { linkId: link.id, url, host, userId: request.userId, chatId: request.chatId, username: request.username, quality, folder, sendAt: sendAt.toISOString() },
-        { id: `link.added:${link.id}` },
-      );
-    } catch (err) {
-      // The row is the truth: schedulers poll the table, the event only wakes them sooner.
-      logger.warn('link stored but link.added not published', { linkId: link.id, error: errorMessage(err) });
-    }
+    await announceLinkAdded(publisher, link, `link.added:${link.id}`, logger, 'link stored');
     return { status: 'queued', link };
   }
 }

@@ -1,9 +1,9 @@
 import type { Link } from '@dwld/db';
-import { linkAdded, type EventPublisher } from '@dwld/events';
+import type { EventPublisher } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
+import { announceLinkAdded } from './announce-link';
 import type { LinkQueue } from '../store/link-queue';
 import { manageableLink, type LinkRefusal, type Requester } from './link-access';
-import { errorMessage } from '@dwld/errors';
 
 export type RetryOutcome = { ok: true; link: Link } | { ok: false; why: LinkRefusal | 'not_failed' };
 
@@ -27,26 +27,7 @@ export async function retryLink(deps: RetryLinkDeps, who: Requester, linkId: num
     const now = await deps.links.find(link.id);
     return { ok: false, why: now ? 'not_failed' : 'gone' };
   }
-  try {
-    await deps.publisher.publish(
-      linkAdded,
-      {
-        linkId: requeued.id,
-        url: requeued.url,
-        host: requeued.host,
-        userId: String(requeued.userId),
-        chatId: String(requeued.chatId),
-        username: requeued.username,
-        quality: requeued.quality,
-        folder: requeued.folder,
-        sendAt: requeued.sendAt.toISOString(),
-      },
-      { id: `link.added:${requeued.id}:again:${requeued.updatedAt.getTime()}` },
-    );
-  } catch (err) {
-    // The row is the truth: schedulers poll the table, the event only wakes them sooner.
-    log.warn('link queued again but link.added not published', { linkId: requeued.id, error: errorMessage(err) });
-  }
+  await announceLinkAdded(deps.publisher, requeued, `link.added:${requeued.id}:again:${requeued.updatedAt.getTime()}`, log, 'link queued again');
   log.info('failed link queued again', { linkId: requeued.id });
   return { ok: true, link: requeued };
 }
