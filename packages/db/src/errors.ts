@@ -58,10 +58,7 @@ function unavailable(err: unknown, depth: number): boolean {
  */
 export function asDatabaseError(err: unknown): unknown {
   if (err instanceof AppError || !isDatabaseUnavailable(err)) return err;
-  // The message property itself: errors Node makes (sockets) fail `instanceof Error` where
-  // another realm loaded this module (jest), and errorMessage would prefix "Error: ".
-  const message = typeof (err as { message?: unknown }).message === 'string' ? (err as { message: string }).message : errorMessage(err);
-  return new UnavailableError(message, { cause: err });
+  return new UnavailableError(errorMessage(err), { cause: err });
 }
 
 /** A unique-constraint violation (Prisma P2002, PostgreSQL 23505). */

@@ -64,5 +64,6 @@ describe('errorMessage', () => {
     expect(errorMessage(42)).toBe('42');
     expect(errorMessage(null)).toBe('null');
     expect(errorMessage(Object.create(null))).toBe('[object Object]');
+    expect(errorMessage({ name: 'Error', message: 'from another realm' })).toBe('from another realm');
   });
 });

@@ -138,6 +138,9 @@ export function downloaderFailureOf(caught: unknown): DownloaderFailure {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   if (typeof err === 'string') return err;
+  // An Error from another realm (Node's own socket errors under jest's module registry) fails
+  // instanceof, but has its message all the same.
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
   try {
     return String(err);
   } catch {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, type EventPayload } from './event-def';
+import { DOWNLOADER_FAILURES, type DownloaderFailure } from '@dwld/errors';
 
 // Telegram ids travel as decimal strings: they may exceed 2^53 and chat ids of groups are negative.
 // Telegram ids fit a signed 64-bit integer (PostgreSQL's bigint): anything longer is refused here, not deep in a handler.
@@ -58,7 +59,8 @@ export const linkUrgent = defineEvent(
   }),
 );
 
-export const dispatchErrorKind = z.enum(['no_downloader', 'unavailable', 'refused', 'internal']);
+/** @dwld/errors' downloader failure kinds, as the event carries them. */
+export const dispatchErrorKind = z.enum(DOWNLOADER_FAILURES as [DownloaderFailure, ...DownloaderFailure[]]);
 
 /** The outcome of one attempt to hand a link to a downloader. */
 export const dispatchResult = defineEvent(

@@ -3,6 +3,7 @@
 import { escapeHtml as e } from './telegram/text';
 import type { LinkRejection } from '@dwld/domain';
 import type { DownloadProgress } from '@dwld/contract';
+import type { DownloaderFailure } from '@dwld/errors';
 
 export type Language = 'en' | 'ru';
 
@@ -30,7 +31,7 @@ function clock(at: Date): string {
 }
 
 /** How a try to hand a link over failed, as the scheduler records it (links.last_error_kind). */
-export type FailureKind = 'no_downloader' | 'unavailable' | 'refused' | 'internal';
+export type FailureKind = DownloaderFailure;
 
 /** What a card or a /queue line says about a link: its state and the words about its last try. */
 export interface LinkView {

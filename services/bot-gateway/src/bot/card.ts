@@ -1,13 +1,12 @@
 import { Markup } from 'telegraf';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
 import type { Link } from '@dwld/db';
+import { isDownloaderFailure } from '@dwld/errors';
 import { encodeCallbackData } from '../telegram/callback-data';
 import type { GatewayConfig } from '../config';
 import type { DispatchPauseState } from '../dispatch-pause';
 import type { UserStore } from '../store/users';
-import { textsForUser, type FailureKind, type LinkView, type PauseView, type Texts } from '../texts';
-
-const FAILURE_KINDS: ReadonlySet<string> = new Set<FailureKind>(['no_downloader', 'unavailable', 'refused', 'internal']);
+import { textsForUser, type LinkView, type PauseView, type Texts } from '../texts';
 
 export function linkView(link: Link): LinkView {
   return {
@@ -19,7 +18,7 @@ export function linkView(link: Link): LinkView {
     sendAt: link.sendAt,
     attempts: link.attempts,
     failed: link.status === 'failed',
-    failureKind: link.lastErrorKind !== null && FAILURE_KINDS.has(link.lastErrorKind) ? (link.lastErrorKind as FailureKind) : null,
+    failureKind: isDownloaderFailure(link.lastErrorKind) ? link.lastErrorKind : null,
     failureReason: link.lastErrorReason,
     lastError: link.lastError,
   };
