@@ -17,21 +17,11 @@ export function classifyGrpcStatus(code: grpc.status): DownloaderFailure {
 }
 
 /**
- * True when a call may have done its work although it failed: the deadline passed before an
- * answer came (the request may have arrived), or the downloader answered UNKNOWN, which the
- * deployed downloaders answer for every error, a link they already hold included. Only reading
- * the downloader's Queue tells whether a SetToQueue took.
+ * A failed call to a grpc.v1 downloader: a DownloaderError that also keeps the gRPC status.
+ * DEADLINE_EXCEEDED loses the answer (the request may have arrived and be at work still);
+ * UNKNOWN, the deployed downloaders' answer to every error ("I hold that link already"
+ * included), leaves the outcome uncertain too: only reading the Queue tells.
  */
-export function outcomeUncertain(err: unknown): boolean {
-  return err instanceof DownloaderError && err.outcomeUncertain;
-}
-
-/** True when the call's deadline passed before an answer came: the request may have arrived and be at work still. */
-export function answerLost(err: unknown): boolean {
-  return err instanceof DownloaderError && err.answerLost;
-}
-
-/** A failed call to a grpc.v1 downloader: a DownloaderError that also keeps the gRPC status. */
 export class DownloaderCallError extends DownloaderError {
   constructor(
     failure: DownloaderFailure,

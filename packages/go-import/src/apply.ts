@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { Prisma, type Sql } from '@dwld/db';
+import { DOWNLOADERS, LINKS, Prisma, routeRowOf, type Sql } from '@dwld/db';
 import { OUTBOX_JOB_OPTIONS, type OutboxDeleteJob } from '@dwld/events';
 import type { ImportPlan, PlannedDeletion, PlannedDownloader, PlannedLink, Skipped } from './plan';
 
@@ -25,6 +25,13 @@ export interface ApplyOutcome {
   /** What was there already (the plan's own skips are not repeated here). */
   skipped: Skipped[];
 }
+
+/** What an imported link gives its `links` row (the rest takes the table's defaults); updated_at is the database's now(). */
+const IMPORTED_LINK = LINKS.pick(['url', 'host', 'chatId', 'userId', 'username', 'ownerName', 'quality', 'folder', 'replyMessageId', 'sendAt', 'attempts', 'lastError', 'status', 'cardPending']);
+const LINK_UPDATED_AT = Prisma.raw(LINKS.column('updatedAt'));
+/** An imported downloader's row; registered, last seen and updated at the database's now(). */
+const IMPORTED_DOWNLOADER = DOWNLOADERS.pick(['name', 'host', 'port', 'allowedPatterns', 'healthy']);
+const DOWNLOADER_TIMES = Prisma.raw((['registeredAt', 'lastSeenAt', 'updatedAt'] as const).map((field) => DOWNLOADERS.column(field)).join(', '));
 
 export const ALREADY_QUEUED = "already in dwld's queue";
 export const ALREADY_DISPATCHED = 'already handed to a downloader';
@@ -76,13 +83,27 @@ export async function applyPlan(plan: ImportPlan, targets: ApplyTargets, options
  * imported, in the same statement.
  */
 async function insertLink(sql: Sql, link: PlannedLink): Promise<boolean> {
+  const row = IMPORTED_LINK.values({
+    url: link.url,
+    host: link.host,
+    chatId: link.chatId,
+    userId: link.userId,
+    username: link.username,
+    ownerName: link.ownerName,
+    quality: link.quality,
+    folder: link.folder,
+    replyMessageId: link.replyMessageId,
+    sendAt: link.sendAt,
+    attempts: 0,
+    lastError: link.lastError,
+    status: 'queued',
+    // Drawn again with dwld's buttons when the gateway starts (redrawImportedCards).
+    cardPending: link.replyMessageId !== null,
+  });
   const rows = await sql.rows<{ id: number }>(Prisma.sql`
     WITH inserted AS (
-      INSERT INTO links (url, host, chat_id, user_id, username, owner_name, quality, folder, reply_message_id,
-                         send_at, attempts, last_error, status, card_pending, updated_at)
-      SELECT ${link.url}, ${link.host}, ${link.chatId}::bigint, ${link.userId}::bigint, ${link.username}, ${link.ownerName},
-             ${link.quality}, ${link.folder}, ${link.replyMessageId}::int, ${link.sendAt.toISOString()}::timestamptz,
-             0, ${link.lastError}, 'queued'::"LinkStatus", ${link.replyMessageId !== null}::boolean, now()
+      INSERT INTO links (${IMPORTED_LINK.columns()}, ${LINK_UPDATED_AT})
+      SELECT ${row}, now()
        WHERE NOT EXISTS (SELECT 1 FROM dispatches d WHERE d.user_id = ${link.userId}::bigint AND d.url = ${link.url})
          AND NOT EXISTS (SELECT 1 FROM imported_links i WHERE i.user_id = ${link.userId}::bigint AND i.url = ${link.url})
       ON CONFLICT DO NOTHING
@@ -108,9 +129,10 @@ async function whyNotNew(sql: Sql, link: PlannedLink): Promise<string | null> {
 
 /** Inserts the downloader unless one of that name is registered (the live registration wins). */
 async function insertDownloader(sql: Sql, downloader: PlannedDownloader): Promise<boolean> {
+  const row = IMPORTED_DOWNLOADER.values({ ...routeRowOf(downloader), healthy: true });
   const rows = await sql.rows<{ id: number }>(Prisma.sql`
-    INSERT INTO downloaders (name, host, port, allowed_patterns, registered_at, last_seen_at, healthy, updated_at)
-    VALUES (${downloader.name}, ${downloader.host}, ${downloader.port}::int, ${downloader.patterns}::text[], now(), now(), true, now())
+    INSERT INTO downloaders (${IMPORTED_DOWNLOADER.columns()}, ${DOWNLOADER_TIMES})
+    VALUES (${row}, now(), now(), now())
     ON CONFLICT (name) DO NOTHING
     RETURNING id`);
   return rows.length === 1;

@@ -132,6 +132,12 @@ describe('planImport: the latest Go schema', () => {
     );
   });
 
+  it('holds a quality to the one rule: a single digit (which no downloader could be sent) falls back too', async () => {
+    const result = await plan('latest', { links: [{ link: 'https://a.example/5', userID: '7', quality: 5, sendingAt: unixText(NOW) }, { link: 'https://a.example/6', userID: '7', quality: 10, sendingAt: unixText(NOW) }] });
+    expect(result.links.map((l) => l.quality)).toEqual(['1080', '10']);
+    expect(result.notes).toEqual(expect.arrayContaining([{ about: 'links row 1', text: 'quality "5" is not a quality: 1080 used' }]));
+  });
+
   it('takes the gateway’s DEFAULT_QUALITY as the fallback', async () => {
     const result = await plan('latest', { links: [{ link: 'https://a.example/1', userID: '7' }] }, { ...OPTIONS, defaultQuality: 'max' });
     expect(result.links[0]!.quality).toBe('max');

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Database as SqliteDatabase, SqlValue } from 'sql.js';
 import type { NewLinkFields } from '@dwld/db';
 import { deleteJobId } from '@dwld/events';
-import { describePatternNotes, formatDestination, isHostname, normaliseRootLinks, validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
+import { describePatternNotes, formatDestination, isHostname, isQuality, normaliseRootLinks, validateLink, type LinkPolicy, type LinkRejection } from '@dwld/domain';
 import { errorMessage } from '@dwld/errors';
 
 /**
@@ -269,7 +269,8 @@ function planLink(source: string, get: Getter, hasUserName: boolean, options: Pl
   const rawQuality = get('quality');
   const qualityNumber = wholeNumber(rawQuality);
   let quality: string;
-  if (qualityNumber !== null && qualityNumber >= 1 && qualityNumber <= 99_999) {
+  // Held to dwld's one quality rule (a number of 2 to 5 digits, or max), so every stored quality can be sent.
+  if (qualityNumber !== null && qualityNumber > 0 && isQuality(String(qualityNumber))) {
     quality = String(qualityNumber);
   } else {
     quality = options.defaultQuality;

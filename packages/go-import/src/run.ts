@@ -125,7 +125,7 @@ export async function runImport(argv: readonly string[], env: Record<string, str
         await redis.connect();
       } catch (err) {
         // connect() rejects with "Connection is closed."; the 'error' event had the reason.
-        line(scrub(`Redis does not answer (REDIS_URL): ${(redisError ?? (err as Error)).message}. Nothing was imported.`));
+        line(scrub(`Redis does not answer (REDIS_URL): ${errorMessage(redisError ?? err)}. Nothing was imported.`));
         return 1;
       }
       // The gateway's outbox queue; a dry run leaves even BullMQ's bookkeeping (the queue's meta) unwritten.

@@ -17,7 +17,7 @@ import type { KnownDownloader } from './downloader-directory';
 /**
  * What a claim reads of each row: what the hand-over, its recording and its result event need.
  * `attempts` counts the tries before this claim, `firstFailedAt` is null while none has failed,
- * and `unconfirmedDownloader` may hold the link already (its last SetToQueue ended without a
+ * and `unconfirmedDownloader` may hold the link already (its last hand-over ended without a
  * clear answer).
  */
 const CLAIMED = LINKS.pick(['id', 'url', 'host', 'chatId', 'userId', 'username', 'quality', 'folder', 'replyMessageId', 'messageId', 'sendAt', 'attempts', 'urgentEventId', 'firstFailedAt', 'unconfirmedDownloader']);

@@ -71,7 +71,7 @@ export class Scheduler {
       } catch {
         // One by one, so one bad event (or a hiccup) costs no other its announcement.
         const outcomes = await Promise.allSettled(events.map((e) => publisher.publishMany([e])));
-        return outcomes.map((o) => (o.status === 'fulfilled' ? null : String((o.reason as Error)?.message ?? o.reason)));
+        return outcomes.map((o) => (o.status === 'fulfilled' ? null : errorMessage(o.reason)));
       }
     }, { maxBatch: MAX_GROUP });
   }
