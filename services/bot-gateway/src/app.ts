@@ -16,7 +16,7 @@ import { AddLinks, type IntakeOutcome } from './use-cases/add-links';
 import { LinkRateLimiter } from './rate-limit';
 import { LinkQueue } from './store/link-queue';
 import { UserStore } from './store/users';
-import { DownloaderStore } from './store/downloaders';
+import { DownloaderList } from './store/downloaders';
 import { HandledUpdates } from './telegram/handled-updates';
 import { TelegramOutbox } from './telegram/outbox';
 import { webhookRoute } from './telegram/webhook';
@@ -63,7 +63,7 @@ export class GatewayApp {
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
     const users = new UserStore(db);
     const pause = new DispatchPauseState(db);
-    const fleet = new DownloaderStore(db);
+    const fleet = new DownloaderList(db);
     this.outbox = new TelegramOutbox({
       redis,
       prefix: config.STREAM_PREFIX,

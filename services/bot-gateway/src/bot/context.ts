@@ -9,7 +9,7 @@ import type { AddLinks } from '../use-cases/add-links';
 import type { HandledUpdates } from '../telegram/handled-updates';
 import type { LinkQueue } from '../store/link-queue';
 import type { UserStore } from '../store/users';
-import type { DownloaderStore } from '../store/downloaders';
+import type { DownloaderList } from '../store/downloaders';
 import type { TelegramOutbox } from '../telegram/outbox';
 import type { DispatchPauseState } from '../dispatch-pause';
 import type { OnceClaims } from '../once';
@@ -46,7 +46,7 @@ export interface BotDeps {
   handledUpdates: HandledUpdates;
   publisher: EventPublisher;
   /** The registered downloaders, as the table lists them. */
-  fleet: DownloaderStore;
+  fleet: DownloaderList;
   /** Calls to them, whatever protocol they speak. */
   downloaders: DownloaderPort;
   logger: Logger;

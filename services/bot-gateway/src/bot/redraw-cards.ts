@@ -19,7 +19,8 @@ export function redrawWaitingCards(deps: BotDeps, log: Logger): void {
 
 async function redraw(deps: BotDeps): Promise<number> {
   const links = await deps.links.withCards();
-  const flip = `${(await deps.pause.current()) ? 'paused' : 'resumed'}-${deps.clock().getTime()}`;
+  // Real time, not the gateway's clock: a job id, which two flips must never share (a test's clock may stand still).
+  const flip = `${(await deps.pause.current()) ? 'paused' : 'resumed'}-${Date.now()}`;
   const textsOf = new Map<string, Texts>();
   let count = 0;
   for (const { id } of links) if (await redrawCard(deps, id, flip, textsOf)) count++;
@@ -73,5 +74,5 @@ export async function redrawCard(deps: BotDeps, linkId: number, reason: string, 
  */
 export async function redrawIfPauseChanged(deps: BotDeps, linkId: number, drawnPaused: boolean): Promise<void> {
   const pausedNow = (await deps.pause.current()) !== null;
-  if (pausedNow !== drawnPaused) await redrawCard(deps, linkId, `late-${pausedNow ? 'paused' : 'resumed'}-${deps.clock().getTime()}`);
+  if (pausedNow !== drawnPaused) await redrawCard(deps, linkId, `late-${pausedNow ? 'paused' : 'resumed'}-${Date.now()}`);
 }

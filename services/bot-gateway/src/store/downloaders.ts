@@ -7,7 +7,7 @@ export type { Downloader };
  * The gateway's read of the `downloaders` table (the registry writes it): who to show admins,
  * who to tell when a link is removed, and where one listens when it is called.
  */
-export class DownloaderStore {
+export class DownloaderList {
   constructor(private readonly db: Database) {}
 
   /** Every registered downloader, by name. */

@@ -1,6 +1,6 @@
 import type { DownloaderPort } from '@dwld/contract';
 import { errorMessage } from '@dwld/errors';
-import type { DownloaderStore } from '../store/downloaders';
+import type { DownloaderList } from '../store/downloaders';
 
 /** How cleaning one downloader went: how many finished downloads it forgot, or why not. */
 export type CleanOutcome = { name: string; ok: true; forgotten: number } | { name: string; ok: false; error: string };
@@ -9,7 +9,7 @@ export type CleanOutcome = { name: string; ok: true; forgotten: number } | { nam
  * /clean, once an admin said yes: every registered downloader forgets its finished downloads,
  * all at once (the answer waits for the slowest, up to the call deadline), and says how many.
  */
-export async function cleanDownloaders(deps: { fleet: DownloaderStore; downloaders: DownloaderPort }): Promise<CleanOutcome[]> {
+export async function cleanDownloaders(deps: { fleet: DownloaderList; downloaders: DownloaderPort }): Promise<CleanOutcome[]> {
   const names = await deps.fleet.names();
   return Promise.all(
     names.map(async (name): Promise<CleanOutcome> => {

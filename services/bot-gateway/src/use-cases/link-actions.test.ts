@@ -7,7 +7,7 @@ import { EventPublisher, streamKey } from '@dwld/events';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { DispatchPauseState } from '../dispatch-pause';
-import { DownloaderStore } from '../store/downloaders';
+import { DownloaderList } from '../store/downloaders';
 import { LinkQueue } from '../store/link-queue';
 import { UserStore } from '../store/users';
 import type { TelegramOutbox } from '../telegram/outbox';
@@ -45,7 +45,7 @@ describe('use-cases acting on one link', () => {
       links: new LinkQueue(access.db, access.sql),
       users: new UserStore(access.db),
       pause: new DispatchPauseState(access.db),
-      fleet: new DownloaderStore(access.db),
+      fleet: new DownloaderList(access.db),
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       outbox,
       downloaders,

@@ -5,7 +5,7 @@ import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
 import { drawCard, type CardDeps } from '../bot/card';
 import type { GatewayConfig } from '../config';
-import type { DownloaderStore } from '../store/downloaders';
+import type { DownloaderList } from '../store/downloaders';
 import type { LinkQueue } from '../store/link-queue';
 import type { TelegramOutbox } from '../telegram/outbox';
 import { textsForUser } from '../texts';
@@ -15,7 +15,7 @@ export interface RemoveLinkDeps extends CardDeps {
   config: CardDeps['config'] & Pick<GatewayConfig, 'SERVICE_MESSAGE_TTL_S' | 'MAX_LINK_LENGTH'>;
   links: Pick<LinkQueue, 'find' | 'findByUrl' | 'remove'>;
   outbox: Pick<TelegramOutbox, 'edit' | 'delete'>;
-  fleet: Pick<DownloaderStore, 'names'>;
+  fleet: Pick<DownloaderList, 'names'>;
   downloaders: Pick<DownloaderPort, 'remove'>;
   logger: Logger;
 }
