@@ -8,7 +8,7 @@ export const mainJs = (service: string) => path.join(REPO, 'services', service, 
 /**
  * The environment every benchmarked service starts from: as in production (JSON logs, warnings
  * only), on the run's own database and Redis prefix, HTTP on loopback. `nodeOptions` (from
- * BENCH_NODE_OPTIONS, e.g. `--require ./cpu-profile-hook.js`) is for a look inside, not for
+ * BENCH_NODE_OPTIONS, e.g. `--require $PWD/bench/cpu-profile-hook.js`) is for a look inside, not for
  * figures: it replaces the services' default heap settings.
  */
 export function benchServiceEnv(
