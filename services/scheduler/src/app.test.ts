@@ -706,7 +706,9 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
     });
 
     it('is written down once as a queued link when no downloader takes it, and the polls dispatch it later', async () => {
-      await startApp({ RETRY_BASE_S: '0.05', RETRY_CAP_S: '0.1' });
+      // Its retry is 30-60 s away (RETRY_BASE_S 60), so no poll tries it again before it is read;
+      // it is then made due by hand. (A retry 50-100 ms away raced the read on a busy machine.)
+      await startApp();
       await publishTwice(urgent('https://nowhere.example/u'), 'urgent-2');
       const rows = await db.link.findMany();
       expect(rows).toEqual([expect.objectContaining({ urgentEventId: 'urgent-2', url: 'https://nowhere.example/u', attempts: 1, messageId: 7, status: 'queued', lastError: 'no downloader takes links from nowhere.example' })]);
@@ -714,6 +716,7 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       expect(failure!.payload).toMatchObject({ ok: false, linkId: rows[0]!.id, urgentEventId: 'urgent-2', attempts: 1, error: { kind: 'no_downloader' } });
 
       const nas = await downloader('nas', ['nowhere.example']);
+      await db.link.update({ where: { id: rows[0]!.id }, data: { sendAt: new Date() } });
       await waitFor(gone(rows[0]!.id), { what: 'the written-down link dispatched' });
       expect(nas.links()).toEqual(['https://nowhere.example/u']);
       const ok = (await resultsWhen((all) => all.some((r) => r.payload.ok))).find((r) => r.payload.ok)!;
