@@ -1,11 +1,11 @@
 import type { DownloaderAddress, DownloaderTarget } from '@dwld/contract';
-import { DOWNLOADER_ROUTE_SELECT, isDatabaseUnavailable, routeOf, type Database } from '@dwld/db';
-import type { RoutableDownloader } from '@dwld/domain';
+import { DOWNLOADER_ROUTE_SELECT, isDatabaseUnavailable, routeOf, type Database, type DownloaderRoute } from '@dwld/db';
 import type { DownloaderChanged } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { Batcher } from '@dwld/runtime';
 
-export interface KnownDownloader extends RoutableDownloader, DownloaderAddress {}
+/** A downloader as the scheduler knows it: its route (name, address, patterns, health), as @dwld/db maps a row. */
+export type KnownDownloader = DownloaderRoute;
 
 type LookupResult = { address: DownloaderAddress | null } | { error: unknown };
 
@@ -65,7 +65,7 @@ export class DownloaderDirectory {
    * away), and a re-registration heard of since wins at once.
    */
   readonly target = (name: string): DownloaderTarget => {
-    if (Date.now() - this.listedAt >= ADDRESS_FRESH_MS) return name;
+    if (!this.fresh()) return name;
     const known = this.known.get(name);
     // A downloader carries its address (host, port): no copy needed. Not known: the lookup says it is not registered.
     return known ? { name, address: known } : name;
@@ -77,7 +77,7 @@ export class DownloaderDirectory {
    * downloader after a failure) reads the table again.
    */
   readonly lookup = async (name: string): Promise<DownloaderAddress | null> => {
-    if (Date.now() - this.listedAt < ADDRESS_FRESH_MS) return this.remembered(name);
+    if (this.fresh()) return this.remembered(name);
     const result = await this.lookups.submit(name);
     if ('error' in result) throw result.error;
     return result.address;
@@ -95,6 +95,11 @@ export class DownloaderDirectory {
         return !isDatabaseUnavailable(err) || !address ? { error: err } : { address };
       });
     }
+  }
+
+  /** Whether the remembered list was read under ADDRESS_FRESH_MS ago: its addresses are the table's at this moment. */
+  private fresh(): boolean {
+    return Date.now() - this.listedAt < ADDRESS_FRESH_MS;
   }
 
   private remembered(name: string): DownloaderAddress | null {

@@ -32,10 +32,13 @@ export interface DownloaderRoute {
   healthy: boolean;
 }
 
-/** A route as the row stores it (patterns as allowedPatterns); health aside, what a registration writes. */
-export type DownloaderRouteRow = Pick<Downloader, 'name' | 'host' | 'port' | 'allowedPatterns' | 'healthy'>;
+/** The row fields a route is made of. */
+const ROUTE_FIELDS = ['name', 'host', 'port', 'allowedPatterns', 'healthy'] as const;
 
-const ROUTE = DOWNLOADERS.pick(['name', 'host', 'port', 'allowedPatterns', 'healthy']);
+/** A route as the row stores it (patterns as allowedPatterns); health aside, what a registration writes. */
+export type DownloaderRouteRow = Pick<Downloader, (typeof ROUTE_FIELDS)[number]>;
+
+const ROUTE = DOWNLOADERS.pick(ROUTE_FIELDS);
 
 /** For Prisma reads of the routing list: `findMany({ select: DOWNLOADER_ROUTE_SELECT })`. */
 export const DOWNLOADER_ROUTE_SELECT = { name: true, host: true, port: true, allowedPatterns: true, healthy: true } as const satisfies { [F in keyof DownloaderRouteRow]: true };

@@ -1,6 +1,7 @@
 import { Composer, Markup } from 'telegraf';
 import { encodeCallbackData } from '../../telegram/callback-data';
 import { escapeHtml } from '../../telegram/text';
+import { routeOf } from '@dwld/db';
 import { errorMessage } from '@dwld/errors';
 import type { BotContext, BotDeps } from '../context';
 import { adminOnly } from '../access';
@@ -37,7 +38,7 @@ export function adminFeature(deps: BotDeps): Composer<BotContext> {
     const all = await fleet();
     if (all.length === 0) return say(deps, ctx, texts.noDownloaders, { transient: true });
     const now = deps.clock();
-    return say(deps, ctx, all.map((d) => texts.downloaderLine({ ...d, patterns: d.allowedPatterns }, now)).join('\n\n'));
+    return say(deps, ctx, all.map((d) => texts.downloaderLine({ ...routeOf(d), lastSeenAt: d.lastSeenAt }, now)).join('\n\n'));
   };
 
   composer.command('status', onlyAdmins, status);
