@@ -423,14 +423,14 @@ function writeReliabilityReport(figuresFile) {
     ? readFileSync(figuresFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line))
     : [];
   const table = [
-    '| what was broken | how often | links in | dispatched | duplicates | lost |',
-    '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.fault} | ${r.times} | ${r.linksIn} | ${r.dispatched} | ${r.duplicates} | ${r.lost} |`),
+    '| what was broken | how often | links in | dispatched | duplicates | lost | people told / owed |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.fault} | ${r.times} | ${r.linksIn} | ${r.dispatched} | ${r.duplicates} | ${r.lost} | ${r.owed === undefined ? '—' : `${r.told} / ${r.owed}`} |`),
   ].join('\n');
   const out = path.join(root, 'docs', 'RELIABILITY.md');
   writeFileSync(
     out,
-    `# Reliability\n\nWritten by \`pnpm test:faults\` (tests/e2e/faults): each test breaks the running system on purpose while links flow, then checks that every accepted link (the bot said "queued" or "sent for immediate download") was dispatched.\n\nLast run: ${new Date().toISOString()} on Node ${process.version}.\n\n${table}\n`,
+    `# Reliability\n\nWritten by \`pnpm test:faults\` (tests/e2e/faults): each test breaks the running system on purpose while links flow, then checks that every accepted link (the bot said "queued" or "sent for immediate download") was dispatched, and (where measured) that each person owed word of a dispatched link got it once. Outages run at full length when \`FAULTS_FULL_LENGTH=1\` (this file's run says which); CI runs them shorter, still longer than every client-side retry.\n\nLast run: ${new Date().toISOString()} on Node ${process.version}${env.FAULTS_FULL_LENGTH === '1' ? ', full-length outages' : ', short outages'}.\n\n${table}\n`,
   );
   say(`wrote ${path.relative(root, out)}`);
 }

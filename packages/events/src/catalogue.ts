@@ -95,7 +95,8 @@ export const downloaderChanged = defineEvent(
     port: z.number().int().min(1).max(65535),
     patterns: z.array(z.string()),
     healthy: z.boolean(),
-    change: z.enum(['registered', 'health']),
+    /** forgotten: unheard of for FORGET_DOWNLOADER_AFTER_S, its row deleted (host, port and patterns are its last). */
+    change: z.enum(['registered', 'health', 'forgotten']),
   }),
 );
 

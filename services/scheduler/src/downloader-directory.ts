@@ -109,6 +109,10 @@ export class DownloaderDirectory {
 
   /** A downloader.changed event: remembered until the next read of the table. */
   apply(change: DownloaderChanged): void {
+    if (change.change === 'forgotten') {
+      this.known.delete(change.name);
+      return;
+    }
     this.known.set(change.name, { name: change.name, host: change.host, port: change.port, patterns: change.patterns, healthy: change.healthy });
   }
 }
