@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
 import { Redis } from 'ioredis';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, CuttableProxy, freePort, spawnService, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, CuttableProxy, freePort, spawnService, TestDnsServer, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const main = (service: string) => path.join(ROOT, 'services', service, 'dist', 'main.js');
@@ -50,6 +50,8 @@ export interface System {
   /** With `cuttableDatabase`: cut the services off PostgreSQL and restore them. */
   database?: { cut(): Promise<void>; restore(): Promise<void> };
   processes: Map<string, ServiceProcess>;
+  /** The DNS server the gateways resolve link hosts with (DNS_SERVERS): it knows only the names a test adds. */
+  dns: TestDnsServer;
   /** The STREAM_PREFIX every service was started with (stream keys are `<prefix>:<event type>`). */
   streamPrefix: string;
   /** A Redis connection of the test's own, on the Redis the services use. */
@@ -122,7 +124,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   ] });
   const { url: apiRoot } = await emulator.start();
   emulator.addBot(BOT_TOKEN);
-  const [database, ns]: [TestDatabase, RedisNamespace] = await Promise.all([createTestDatabase(), createRedisNamespace('e2e')]);
+  const [database, ns, dns]: [TestDatabase, RedisNamespace, TestDnsServer] = await Promise.all([createTestDatabase(), createRedisNamespace('e2e'), TestDnsServer.start()]);
   const db = createDatabase(database.url, { poolSize: 3 });
   const [registryGrpc, registryHttp, gatewayHttp] = await Promise.all([freePort(), freePort(), freePort()]);
   const processes = new Map<string, ServiceProcess>();
@@ -166,6 +168,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         TELEGRAM_CHAT_INTERVAL_S: '0.05',
         API_TOKEN,
         LINKS_PER_MINUTE: '100000',
+        // Link hosts are resolved with the test's own DNS server: no lookup leaves the machine.
+        DNS_SERVERS: dns.address,
         ...(webhookProxy ? { WEBHOOK_URL: `http://127.0.0.1:${webhookProxy.port}/telegram/hook`, WEBHOOK_SECRET: 'e2e-webhook-secret-0123456789' } : {}),
         ...options.env,
       },
@@ -180,6 +184,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     registryGrpc,
     schedulerHttp,
     processes,
+    dns,
     streamPrefix: ns.prefix,
     redis: options.redisUrl ? new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }) : ns.redis,
     async crashAndRestart(name) {
@@ -218,7 +223,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await emulator.stop();
       await db.$disconnect();
       if (system.redis !== ns.redis) system.redis.disconnect();
-      await Promise.all([database.drop(), ns.cleanup()]);
+      await Promise.all([database.drop(), ns.cleanup(), dns.stop()]);
     },
   };
   try {
