@@ -24,6 +24,8 @@ export interface Received {
   userName: string;
   maxQuality?: number;
   outcome: string;
+  /** Set by the sim's modes cut and late: the call's answer was cut off or held back (the outcome still happened). */
+  reply?: 'cut' | 'late';
 }
 
 export interface Sim {
@@ -32,7 +34,7 @@ export interface Sim {
   grpcPort: number;
   process: ServiceProcess;
   received(): Promise<Received[]>;
-  setMode(mode: 'ok' | 'fail' | 'refuse' | 'hang', count?: number): Promise<void>;
+  setMode(mode: 'ok' | 'fail' | 'refuse' | 'hang' | 'cut' | 'late', count?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +58,8 @@ export interface System {
   streamPrefix: string;
   /** A Redis connection of the test's own, on the Redis the services use. */
   redis: Redis;
-  startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string }): Promise<Sim>;
+  /** `env`: more of the sim's settings (FLAVOUR, LATE_REPLY_S…). */
+  startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string; env?: Record<string, string> }): Promise<Sim>;
   stop(): Promise<void>;
 }
 
@@ -201,6 +204,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       const proc = spawnService(path.join(ROOT, 'tools', 'downloader-sim', 'dist', 'main.js'), {
         SIM_NAME: name, PATTERNS: patterns, REGISTRY_ADDRESS: `127.0.0.1:${registryGrpc}`, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort),
         HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), REGISTER_INTERVAL_S: '2', DOWNLOAD_SECONDS: '1', MODE: simOptions.mode ?? 'ok',
+        ...simOptions.env,
       });
       const control = `http://127.0.0.1:${httpPort}`;
       const sim: Sim = {
