@@ -1,6 +1,6 @@
 import { DownloaderClient } from '@dwld/contract';
 import { connectDatabase, type Database, type DatabaseAccess } from '@dwld/db';
-import { EventPublisher, linkAdded, linkUrgent, type EventInput } from '@dwld/events';
+import { EventPublisher, linkAdded, linkUrgent, streamKey, type EventInput } from '@dwld/events';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, deferred, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { CONSUMER_GROUP, SchedulerApp } from './app';
@@ -757,7 +757,20 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       expect(nas.links()).toEqual(['https://example.com/paused-urgent']);
     });
 
-    it('is dispatched while PostgreSQL is down and written down once it is back, neither lost nor sent twice', async () => {
+    it('is counted in /metrics, by stream, when it is set aside as a dead letter', async () => {
+      const { httpPort } = await startApp();
+      const deadLetters = async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+        const line = metrics.split('\n').find((l) => l.startsWith('dwld_events_dead_letters{') && l.includes(`stream="${streamKey(redisNs.prefix, linkUrgent)}"`));
+        return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      expect(await deadLetters()).toBe(0);
+      // An entry no version of the scheduler can read: set aside at once.
+      await redisNs.redis.xadd(streamKey(redisNs.prefix, linkUrgent), '*', 'v', '1', 'data', '{}');
+      await waitFor(async () => (await deadLetters()) === 1, { what: 'the dead letter counted' });
+    });
+
+    it('is dispatched while PostgreSQL is down, told at once, and written down once it is back, neither lost nor sent nor told twice', async () => {
       const target = new URL(database.url);
       const proxy = await CuttableProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
       const proxied = connectDatabase(proxy.urlFor(database.url), { connectionTimeoutMs: 1000, poolSize: 4 });
@@ -772,13 +785,22 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       await proxy.down();
       await publisher().publish(linkUrgent, urgent('https://example.com/db-down'), { id: 'urgent-3' });
       await waitFor(() => nas.calls.length === 1, { what: 'the urgent link dispatched with the database down' });
-      await waitFor(async () => (await redisNs.redis.hget(`${redisNs.prefix}:scheduler:urgent:urgent-3`, 'stage')) === 'dispatched');
-      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([]);
+      const marker = `${redisNs.prefix}:scheduler:urgent:urgent-3`;
+      // No outbox to write to: the person is told straight away, and the marker says so (one MULTI).
+      await waitFor(async () => (await redisNs.redis.hget(marker, 'told')) === '1', { what: 'the result told while the database is down' });
+      expect(await redisNs.redis.hget(marker, 'stage')).toBe('dispatched');
+      const told = [{ eventId: urgentResultEventId('urgent-3'), payload: expect.objectContaining({ ok: true, urgentEventId: 'urgent-3', downloader: 'nas' }) }];
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual(told);
+      // Retried while the database stays down: told once all the same.
+      await waitFor(async () => Number((await redisNs.redis.xpending(streamKey(redisNs.prefix, linkUrgent), CONSUMER_GROUP, '-', '+', 1) as Array<[string, string, number, number]>)[0]?.[3] ?? 0) >= 3, { what: 'the event handled again' });
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual(told);
 
       await proxy.up();
       await waitFor(() => groupCaughtUp(redisNs.redis, redisNs.prefix, linkUrgent, CONSUMER_GROUP), { what: 'the event written down and acknowledged' });
       expect(await db.dispatch.findMany()).toEqual([expect.objectContaining({ linkId: null, url: 'https://example.com/db-down', downloader: 'nas' })]);
-      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([{ eventId: urgentResultEventId('urgent-3'), payload: expect.objectContaining({ ok: true, urgentEventId: 'urgent-3' }) }]);
+      // Written down without a second result: nothing in the outbox, nothing more on the stream.
+      expect(await db.outboxEvent.count()).toBe(0);
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual(told);
       expect(nas.calls).toHaveLength(1);
     });
   });
