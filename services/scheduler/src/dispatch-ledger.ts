@@ -334,10 +334,9 @@ export class DispatchLedger {
    * The history row of a link.urgent dispatched straight from the event, once (a second
    * delivery finds the first by user, link and acceptance time), and with it, in the same
    * statement, its dispatch.result `told` in the outbox; that outbox row, or null when the
-   * history row was there already (its result was written with it) or no `told` was given
-   * (the person was told while the database was down).
+   * history row was there already (its result was written with it).
    */
-  async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number, told: OutboxEntry | null): Promise<OutboxRow | null> {
+  async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number, told: OutboxEntry): Promise<OutboxRow | null> {
     const values = HISTORY.values({
       linkId: null,
       downloader,
@@ -362,8 +361,7 @@ export class DispatchLedger {
         RETURNING id
       ), told AS (
         INSERT INTO event_outbox (event_id, type, version, data)
-        SELECT ${told?.eventId ?? ''}, ${told?.type ?? ''}, ${told?.version ?? 0}::int, ${told?.data ?? ''} FROM history
-         WHERE ${told !== null}::boolean
+        SELECT ${told.eventId}, ${told.type}, ${told.version}::int, ${told.data} FROM history
         RETURNING ${OUTBOX_ROW_JSON} AS entry
       )
       SELECT (SELECT entry FROM told) AS told`);

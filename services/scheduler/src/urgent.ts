@@ -1,13 +1,13 @@
 import { isDatabaseUnavailable } from '@dwld/db';
 import type { OutboxEntry } from '@dwld/db';
-import { dispatchResult, streamKey, type EventInput, type EventMeta, type LinkUrgent } from '@dwld/events';
+import { dispatchResult, type EventInput, type EventMeta, type LinkUrgent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { Redis } from 'ioredis';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure } from './decisions';
 import type { DispatchParts } from './dispatch-parts';
 import { settleFailedTry } from './failed-try';
 import type { UrgentLink } from './dispatch-ledger';
-import { entryOf, outboxEntry } from './outbox-relay';
+import { outboxEntry } from './outbox-relay';
 
 export interface UrgentOptions extends DispatchParts {
   redis: Redis;
@@ -20,8 +20,7 @@ const MARKER_TTL_MS = 7 * 24 * 3600 * 1000;
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
-/** `told`: its result went straight to the stream while the database was down; writing it down must not tell again. */
-type Marker = { stage: 'new' } | { stage: 'dispatched'; downloader: string; attempts: number; told: boolean } | { stage: 'done' };
+type Marker = { stage: 'new' } | { stage: 'dispatched'; downloader: string; attempts: number } | { stage: 'done' };
 
 /** Thrown to leave an event pending, to be handled again later (by any replica). */
 export class RetryLater extends Error {
@@ -35,9 +34,9 @@ export class RetryLater extends Error {
  * A per-event marker in Redis (the store that delivered the event, so it is up) records how far
  * the handling got: `dispatched` (a downloader took it; only the writing down is left) and
  * `done`. A lock per event keeps two replicas from dispatching duplicates of one event at once.
- * The result of a dispatched urgent link goes to the outbox with its history row; while the
- * database is down it goes straight to the stream instead (Redis delivered the event, so it is
- * up), in one MULTI with the marker's `told`, so the person hears at once and only once.
+ * The result of a dispatched urgent link goes to the outbox with its history row, once the
+ * database takes them: not straight to the stream while it is down, since the gateway cannot
+ * tell the person without the database either (it would only retry the event later).
  * When every downloader failed, the link is written down as a `links` row carrying the event id
  * (unique), and the regular polls retry it. An event the database cannot take yet is left
  * pending and handled again after URGENT_RETRY_S.
@@ -55,12 +54,12 @@ export class UrgentDispatcher {
     const key = this.markerKey(meta.eventId);
     const marker = await this.readMarker(key);
     if (marker.stage === 'done') return this.duplicate(meta);
-    if (marker.stage === 'dispatched') return this.writeDownDispatched(event, meta, marker.downloader, marker.attempts, marker.told);
+    if (marker.stage === 'dispatched') return this.writeDownDispatched(event, meta, marker.downloader, marker.attempts);
     await this.withLock(key, async (lockedAt) => {
       // Another delivery may have finished while this one waited for the lock.
       const now = await this.readMarker(key);
       if (now.stage === 'done') return this.duplicate(meta);
-      if (now.stage === 'dispatched') return this.writeDownDispatched(event, meta, now.downloader, now.attempts, now.told);
+      if (now.stage === 'dispatched') return this.writeDownDispatched(event, meta, now.downloader, now.attempts);
       await this.dispatchFromEvent(event, meta, lockedAt);
     });
   };
@@ -114,38 +113,19 @@ export class UrgentDispatcher {
 
   /**
    * The history row and the result event of an urgent link a downloader took, in one
-   * statement (the result to the outbox); then done. With the database down the person is told
-   * straight away (unless `told` already), and the history row waits for the next delivery.
+   * statement (the result to the outbox); then done. With the database down, both wait for a
+   * later delivery.
    */
-  private async writeDownDispatched(event: LinkUrgent, meta: EventMeta, downloader: string, attempts: number, told = false): Promise<void> {
-    const result = told ? null : this.resultEntry(event, meta, { linkId: null, ok: true, downloader, error: null, attempts, nextAttemptAt: null, failed: false }, urgentResultEventId(meta.eventId));
+  private async writeDownDispatched(event: LinkUrgent, meta: EventMeta, downloader: string, attempts: number): Promise<void> {
+    const result = this.resultEntry(event, meta, { linkId: null, ok: true, downloader, error: null, attempts, nextAttemptAt: null, failed: false }, urgentResultEventId(meta.eventId));
     try {
       const written = await this.options.store.recordUrgentDispatch(toUrgentLink(event, meta.eventId), downloader, new Date(event.acceptedAt), attempts, result);
       if (written) void this.options.relay.written([written]);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
-      if (result) await this.tellWhileDatabaseDown(meta, result);
       throw new RetryLater(`urgent link dispatched to "${downloader}"; the database is unavailable to record it, retrying later`);
     }
     await this.markDone(meta, 'dispatched');
-  }
-
-  /**
-   * The result of an urgent link dispatched while the database is down, straight to its stream
-   * and marked told in the same MULTI: the person hears now, and the history row written later
-   * tells nobody again.
-   */
-  private async tellWhileDatabaseDown(meta: EventMeta, result: OutboxEntry): Promise<void> {
-    const key = this.markerKey(meta.eventId);
-    const { type, fields } = entryOf({ ...result, createdAt: new Date() });
-    const replies = await this.options.redis
-      .multi()
-      .xadd(streamKey(this.options.prefix, type), '*', 'id', fields.id, 'v', fields.v, 'at', fields.at, 'data', fields.data)
-      .hset(key, 'told', '1')
-      .exec();
-    const failed = replies?.find(([err]) => err);
-    if (!replies || failed) throw failed?.[0] ?? new Error('telling an urgent link\'s result: transaction aborted');
-    this.logger.info('urgent link dispatched while the database is down: person told now, history written later', { eventId: meta.eventId });
   }
 
   /** No downloader took it: a queued (or failed) row carrying the event id, retried by the polls, and its result in the outbox with it. */
@@ -196,13 +176,13 @@ export class UrgentDispatcher {
   private async readMarker(key: string): Promise<Marker> {
     const fields = await this.options.redis.hgetall(key);
     if (fields.stage === 'done') return { stage: 'done' };
-    if (fields.stage === 'dispatched' && fields.downloader) return { stage: 'dispatched', downloader: fields.downloader, attempts: Number(fields.attempts) || 1, told: fields.told === '1' };
+    if (fields.stage === 'dispatched' && fields.downloader) return { stage: 'dispatched', downloader: fields.downloader, attempts: Number(fields.attempts) || 1 };
     return { stage: 'new' };
   }
 
   private async markDone(meta: EventMeta, outcome: string): Promise<void> {
     const key = this.markerKey(meta.eventId);
-    await this.options.redis.multi().hset(key, { stage: 'done' }).hdel(key, 'downloader', 'told').pexpire(key, MARKER_TTL_MS).exec();
+    await this.options.redis.multi().hset(key, { stage: 'done' }).hdel(key, 'downloader').pexpire(key, MARKER_TTL_MS).exec();
     this.options.metrics.urgent.inc({ outcome });
   }
 
