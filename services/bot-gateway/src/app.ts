@@ -139,6 +139,17 @@ export class GatewayApp {
       logger,
     });
     this.bus.subscribe({ group: GATEWAY_GROUP, event: downloaderChanged, handler: this.alerts.handle });
+    const bus = this.bus;
+    new Gauge({
+      name: 'dwld_events_dead_letters',
+      help: 'Entries set aside in a consumed stream\'s dead-letter stream (<stream>:dead), by stream, at scrape time; replay with `pnpm events:replay <stream>`',
+      labelNames: ['stream'],
+      registers: [metrics],
+      async collect() {
+        const dead = await bus.deadLetters().catch(() => null);
+        for (const { stream, count } of dead ?? []) this.set({ stream }, count);
+      },
+    });
     new Gauge({
       name: 'dwld_stream_lag',
       help: 'dispatch.result entries not yet handled by this group',

@@ -45,6 +45,8 @@ describe('AddLinks when everything is down', () => {
       expect(outcome).toEqual({ status: 'not_queued', url: 'https://youtube.com/watch?v=lost' });
       // Rejections do not touch either store.
       expect(await intake.add({ raw: 'ftp://x.org/a', userId: '1', chatId: '1', username: null, messageId: 6 })).toEqual({ status: 'rejected', reason: 'scheme' });
+      // The rate limit lives in Redis: while it cannot be asked, links are let in (PostgreSQL may take them).
+      expect(await intake.admit('1', ['a', 'b'])).toEqual({ taken: ['a', 'b'], refused: 0, retryAfterMs: 0 });
     } finally {
       redis.disconnect();
       await db.$disconnect();

@@ -90,9 +90,19 @@ export class AddLinks {
     return { taken, dropped: found.length - taken.length };
   }
 
-  /** Takes the links from this person's allowance: one Redis call for all of them. */
+  /**
+   * Takes the links from this person's allowance: one Redis call for all of them. While Redis
+   * cannot be asked, every link is let in (the per-message cap still holds): a limit that
+   * refused everything would turn away links PostgreSQL can take and the schedulers dispatch.
+   */
   async admit(userId: string, links: readonly string[]): Promise<Admitted> {
-    const rate = await this.options.rate.take(userId, links.length);
+    let rate;
+    try {
+      rate = await this.options.rate.take(userId, links.length);
+    } catch (err) {
+      this.options.logger.warn('rate limit unavailable (Redis): links let in unlimited', { userId, links: links.length, error: errorMessage(err) });
+      return { taken: [...links], refused: 0, retryAfterMs: 0 };
+    }
     return { taken: links.slice(0, rate.allowed), refused: links.length - rate.allowed, retryAfterMs: rate.retryAfterMs };
   }
 
