@@ -67,7 +67,7 @@ export class SchedulerApp {
     this.store = new DispatchLedger(db, sql);
     const outbox = new EventOutbox(sql);
     this.metrics = new SchedulerMetrics(() => this.store.countDue(), { outboxPending: () => outbox.count(), deadLetters: () => this.bus.deadLetters() });
-    this.directory = new DownloaderDirectory(db, logger);
+    this.directory = new DownloaderDirectory(db, sql, logger, { reloadMs: config.ROUTES_RELOAD_S, metrics: this.metrics });
     // The downloaders speak grpc.v1; another protocol would be another DownloaderPort here.
     this.downloaders = new GrpcV1Downloaders({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
     const dispatcher = new Dispatcher({
@@ -136,6 +136,7 @@ export class SchedulerApp {
   async start(): Promise<{ httpPort: number }> {
     const { config, logger } = this.deps;
     const httpPort = await this.ops.start();
+    await this.directory.start();
     await this.bus.start();
     this.relay.start();
     this.scheduler.start();

@@ -21,6 +21,11 @@ export const schedulerEnv = z.object({
   MAX_ATTEMPTS: int({ min: 1, max: 100_000, default: 20 }),
   /** How long after its first failed try a link is still tried; then it is marked failed. */
   GIVE_UP_AFTER_S: secondsAsMs(86_400, { min: 1 }),
+  /**
+   * How often each replica reads the whole downloaders table again though nothing says it
+   * changed (a change moves its version, which every claim reads): a safety net, kept rare.
+   */
+  ROUTES_RELOAD_S: secondsAsMs(300, { min: 1, max: 86_400 }),
   /** How long a link.urgent event that could not be written down waits before it is handled again. */
   URGENT_RETRY_S: secondsAsMs(10, { min: 0.2, max: 3600 }),
   SHUTDOWN_TIMEOUT_S: secondsAsMs(15, { min: 1 }),

@@ -112,7 +112,7 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     });
   });
 
-  it('reads pause and downloaders with the claim, and claims nothing while paused (JSON true or "true")', async () => {
+  it('reads pause and the routing list\'s version with the claim, never the list, and claims nothing while paused (JSON true or "true")', async () => {
     await db.downloader.createMany({
       data: [
         { name: 'zeta', host: '10.0.0.2', port: 7002, allowedPatterns: ['vk.com'], healthy: false, registeredAt: new Date(), lastSeenAt: new Date() },
@@ -130,10 +130,17 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     const round = await store.claimRound('me', 10, 30_000);
     expect(round.paused).toBe(false);
     expect(round.links).toHaveLength(2);
-    expect(round.downloaders).toEqual([
-      { name: 'alpha', host: '10.0.0.1', port: 7001, patterns: ['*'], healthy: true },
-      { name: 'zeta', host: '10.0.0.2', port: 7002, patterns: ['vk.com'], healthy: false },
-    ]);
+    expect(round).not.toHaveProperty('downloaders');
+    // The version moves with a change routing would see.
+    await db.downloader.update({ where: { name: 'zeta' }, data: { healthy: true } });
+    const next = await store.claimRound('me', 10, 30_000);
+    expect(typeof round.routesVersion).toBe('string');
+    expect(next.routesVersion).not.toBe(round.routesVersion);
+    // Nothing of the downloaders table is in the claim's plan.
+    const [plan] = await sql.rowsWithSettings<{ 'QUERY PLAN': unknown }>(CLAIM_SETTINGS, Prisma.sql`EXPLAIN (FORMAT JSON) ${claimStatement('me', 64, 30_000)}`);
+    const text = JSON.stringify(plan!['QUERY PLAN']);
+    expect(text).toContain('"Relation Name":"downloaders_version"');
+    expect(text).not.toContain('"Relation Name":"downloaders"');
   });
 
   it('finds a person\'s queued row of a link, and only a queued one', async () => {

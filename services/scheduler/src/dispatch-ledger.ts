@@ -2,12 +2,10 @@ import {
   DISPATCH_COPIES_OF_LINK,
   DISPATCH_PAUSED_KEY,
   DISPATCHES,
-  downloaderRouteJson,
   isDispatchPaused,
   LINKS,
   OUTBOX_ROW,
   Prisma,
-  routesFromJson,
   type Database,
   type LinkRow,
   type OutboxEntry,
@@ -15,7 +13,7 @@ import {
   type RowOf,
   type Sql,
 } from '@dwld/db';
-import type { KnownDownloader } from './downloader-directory';
+import { ROUTES_VERSION } from './downloader-directory';
 
 /**
  * What a claim reads of each row: what the hand-over, its recording and its result event need.
@@ -26,7 +24,6 @@ import type { KnownDownloader } from './downloader-directory';
 const CLAIMED = LINKS.pick(['id', 'url', 'host', 'chatId', 'userId', 'username', 'quality', 'folder', 'replyMessageId', 'messageId', 'sendAt', 'attempts', 'urgentEventId', 'firstFailedAt', 'unconfirmedDownloader']);
 const CLAIMED_COLUMNS = CLAIMED.columns('l');
 const CLAIMED_JSON = CLAIMED.json();
-const ROUTE_JSON = downloaderRouteJson();
 
 /** The message ids a settled row held (the reply's may have been stored after the claim). */
 const SETTLED = LINKS.pick(['id', 'replyMessageId', 'messageId']);
@@ -57,8 +54,8 @@ export interface ClaimRound {
   /** Dispatching is paused: nothing was claimed. */
   paused: boolean;
   links: ClaimedLink[];
-  /** Every registered downloader, by name, as the same statement read them. */
-  downloaders: KnownDownloader[];
+  /** The routing list's version as the same statement read it (DownloaderDirectory.observe): never the list itself. */
+  routesVersion: string | null;
 }
 
 /** The message ids as the row held them when it was settled (the gateway may have stored the reply id late). */
@@ -135,13 +132,14 @@ export class DispatchLedger {
   /**
    * One poll's reads and claim in one statement (one transaction, however busy): whether
    * dispatching is paused, up to `limit` due links claimed for `owner` for `leaseMs` (none when
-   * paused), and the downloaders to route them to. Atomic across replicas: rows another
+   * paused), and the version of the downloaders' routing list (one row: the list is held in
+   * memory, DownloaderDirectory). Atomic across replicas: rows another
    * transaction is claiming are skipped (not waited for), and a row is due only when it is
    * unclaimed or its lease has run out. Oldest send time first.
    */
   async claimRound(owner: string, limit: number, leaseMs: number): Promise<ClaimRound> {
-    const [row] = await this.sql.rowsWithSettings<{ paused: boolean; links: string; downloaders: string }>(CLAIM_SETTINGS, claimStatement(owner, limit, leaseMs));
-    return { paused: row!.paused, links: CLAIMED.readJsonArray(row!.links), downloaders: routesFromJson(row!.downloaders) };
+    const [row] = await this.sql.rowsWithSettings<{ paused: boolean; links: string; routes_version: string | null }>(CLAIM_SETTINGS, claimStatement(owner, limit, leaseMs));
+    return { paused: row!.paused, links: CLAIMED.readJsonArray(row!.links), routesVersion: row!.routes_version };
   }
 
   /**
@@ -383,7 +381,9 @@ export const CLAIM_SETTINGS = 'SET LOCAL enable_sort = off';
  * subquery per row claimed a further row each time, all due links at once for a limit of one.
  * JSON for the rows (the links shape's json_build_object, read back by its checked reader): one
  * text value to parse instead of a value per column to convert; bigints travel as text
- * (Telegram ids may pass 2^53). Paused as isPausedValue reads it.
+ * (Telegram ids may pass 2^53). Paused as isPausedValue reads it. Of the downloaders, only the
+ * routing list's version: shipping the list with every claim cost every poll a read of the
+ * whole table (28 MB of JSON a poll with 2,000 registrations of 256 long patterns).
  */
 export function claimStatement(owner: string, limit: number, leaseMs: number): Prisma.Sql {
   return Prisma.sql`
@@ -409,5 +409,5 @@ export function claimStatement(owner: string, limit: number, leaseMs: number): P
       )
       SELECT (SELECT paused FROM pause) AS paused,
              (SELECT COALESCE(json_agg(${CLAIMED_JSON} ORDER BY send_at, id), '[]') FROM claimed)::text AS links,
-             (SELECT COALESCE(json_agg(${ROUTE_JSON} ORDER BY name), '[]') FROM downloaders)::text AS downloaders`;
+             ${ROUTES_VERSION} AS routes_version`;
 }

@@ -19,6 +19,9 @@ export class SchedulerMetrics {
   readonly outboxPending: Gauge;
   readonly deadLetters: Gauge;
   readonly foundInQueue: Counter;
+  readonly routesLoads: Counter;
+  readonly routesHeld: Gauge;
+  readonly addressLookups: Counter;
   readonly dispatchLag: Histogram;
   readonly callSeconds: Histogram;
 
@@ -94,6 +97,18 @@ export class SchedulerMetrics {
           // Redis is away: keep the last values.
         }
       },
+    });
+    this.routesLoads = new Counter({
+      name: 'dwld_scheduler_routes_loads_total',
+      help: 'Reads of the whole downloaders table (the routing list), by reason: start, changed (its version moved), periodic (ROUTES_RELOAD_S)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.routesHeld = new Gauge({ name: 'dwld_scheduler_routes_downloaders', help: 'Downloaders in the routing list this replica holds in memory', registers });
+    this.addressLookups = new Counter({
+      name: 'dwld_scheduler_address_lookups_total',
+      help: 'Downloader addresses read from the table at the call (the routing list in memory was not known to be current)',
+      registers,
     });
     this.dispatchLag = new Histogram({
       name: 'dwld_scheduler_dispatch_lag_seconds',

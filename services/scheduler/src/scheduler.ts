@@ -11,8 +11,6 @@ import type { ClaimedLink, Settled } from './dispatch-ledger';
 import { outboxEntry } from './outbox-relay';
 import { errorMessage } from '@dwld/errors';
 
-/** How old the remembered downloader list (used while the database is down) may get. */
-const DIRECTORY_MAX_AGE_MS = 5_000;
 /** Links renewed, recorded or announced in one statement at most. */
 const MAX_GROUP = 500;
 /** Looks for due links are at least this far apart when woken for a send time (not when slots free up). */
@@ -176,7 +174,6 @@ export class Scheduler {
   /** One look for due links; true when there is likely more to take right away. */
   private async poll(): Promise<boolean> {
     const { store, directory, metrics, owner, leaseMs } = this.options;
-    await directory.refresh(DIRECTORY_MAX_AGE_MS);
     const free = this.options.concurrency - this.inFlight.size;
     if (free <= 0) {
       this.saturated = true;
@@ -186,8 +183,9 @@ export class Scheduler {
     const limit = Math.min(this.options.batchSize, free);
     // The lease started at the database's now(), after this: counting from here is on the safe side.
     const claimedAt = Date.now();
-    const { paused, links, downloaders } = await store.claimRound(owner, limit, leaseMs);
-    directory.remember(downloaders, claimedAt);
+    const { paused, links, routesVersion } = await store.claimRound(owner, limit, leaseMs);
+    // The routing list in memory is read again only if its version moved since it was read.
+    await directory.observe(routesVersion, claimedAt);
     if (paused !== this.paused) {
       if (this.paused !== undefined || paused) this.logger.info(paused ? 'dispatching is paused' : 'dispatching resumed');
       this.paused = paused;
@@ -206,7 +204,7 @@ export class Scheduler {
     metrics.polls.inc({ outcome: 'claimed' });
     metrics.claimed.inc(links.length);
     const leaseEndsAt = claimedAt + leaseMs;
-    for (const link of links) this.track(link.id, this.dispatch(link, downloaders, leaseEndsAt));
+    for (const link of links) this.track(link.id, this.dispatch(link, directory.eligible(link.host), leaseEndsAt));
     return this.saturated && links.length < free;
   }
 
@@ -230,7 +228,7 @@ export class Scheduler {
   }
 
   /** Never rejects: a link whose outcome cannot be recorded keeps its claim until the lease ends. */
-  private async dispatch(link: ClaimedLink, downloaders: readonly KnownDownloader[], leaseEndsAt: number): Promise<void> {
+  private async dispatch(link: ClaimedLink, route: readonly KnownDownloader[], leaseEndsAt: number): Promise<void> {
     const attempt = link.attempts + 1;
     try {
       const plan = planRequest({ ...link, userId: String(link.userId) });
@@ -239,7 +237,7 @@ export class Scheduler {
         return;
       }
       let firstCall = true;
-      const outcome = await this.options.dispatcher.attempt(link.host, plan.request, downloaders, async () => {
+      const outcome = await this.options.dispatcher.attempt(link.host, plan.request, route, async () => {
         if (this.stopping) return 'stopping';
         // Fencing: a call goes out only under a claim this replica still holds. The first call,
         // while the fresh claim's lease still covers it and its recording, needs no round trip:

@@ -95,7 +95,8 @@ export class UrgentDispatcher {
     const plan = planRequest(event);
     if (!plan.ok) return this.writeDownFailed(event, meta, link, { kind: 'internal', message: `cannot be sent: ${plan.message}` }, true);
     const leaseEndsAt = lockedAt + this.options.leaseMs;
-    const outcome = await dispatcher.attempt(event.host, plan.request, await directory.list(), () => {
+    await directory.current();
+    const outcome = await dispatcher.attempt(event.host, plan.request, directory.eligible(event.host), () => {
       if (this.options.isStopping()) return 'stopping';
       return callFitsLease(Date.now(), leaseEndsAt, this.options.deadlineMs, this.marginMs) ? 'go' : 'out_of_time';
     });
