@@ -17,7 +17,9 @@ CREATE TABLE "downloaders_version" (
 
 INSERT INTO "downloaders_version" ("id", "version") VALUES (1, 0);
 
--- Runs in the writer's transaction: the new version is seen with the change, never before it.
+-- Run in the writer's transaction: the new version is seen with the change, never before it.
+-- Once per statement, after its rows are written: the one row is locked last, so statements
+-- that each change several downloaders cannot deadlock over it.
 CREATE FUNCTION "downloaders_version_bump"() RETURNS trigger LANGUAGE plpgsql AS E'
 BEGIN
   INSERT INTO "downloaders_version" ("id", "version") VALUES (1, 1)
@@ -26,18 +28,25 @@ BEGIN
 END
 ';
 
--- Once per statement for rows added or removed (a bulk insert moves it once).
+-- An update moves it only where a field routing reads changed.
+CREATE FUNCTION "downloaders_version_bump_if_routed"() RETURNS trigger LANGUAGE plpgsql AS E'
+BEGIN
+  IF EXISTS (SELECT 1 FROM "downloaders_old" o JOIN "downloaders_new" n ON n."id" = o."id"
+              WHERE (o."name", o."host", o."port", o."allowed_patterns", o."healthy")
+                    IS DISTINCT FROM (n."name", n."host", n."port", n."allowed_patterns", n."healthy")) THEN
+    INSERT INTO "downloaders_version" ("id", "version") VALUES (1, 1)
+      ON CONFLICT ("id") DO UPDATE SET "version" = "downloaders_version"."version" + 1\073
+  END IF\073
+  RETURN NULL\073
+END
+';
+
+-- Rows added or removed (a bulk insert moves it once).
 CREATE TRIGGER "downloaders_version_rows"
   AFTER INSERT OR DELETE OR TRUNCATE ON "downloaders"
   FOR EACH STATEMENT EXECUTE FUNCTION "downloaders_version_bump"();
 
--- Per row for updates, only where a field routing reads changed.
 CREATE TRIGGER "downloaders_version_routes"
   AFTER UPDATE ON "downloaders"
-  FOR EACH ROW
-  WHEN (OLD."name" IS DISTINCT FROM NEW."name"
-     OR OLD."host" IS DISTINCT FROM NEW."host"
-     OR OLD."port" IS DISTINCT FROM NEW."port"
-     OR OLD."allowed_patterns" IS DISTINCT FROM NEW."allowed_patterns"
-     OR OLD."healthy" IS DISTINCT FROM NEW."healthy")
-  EXECUTE FUNCTION "downloaders_version_bump"();
+  REFERENCING OLD TABLE AS "downloaders_old" NEW TABLE AS "downloaders_new"
+  FOR EACH STATEMENT EXECUTE FUNCTION "downloaders_version_bump_if_routed"();
