@@ -12,8 +12,12 @@ export interface RegistryGrpcServer extends RunningServer {
   markNotServing(): void;
 }
 
-/** Serves grpc.v1.Bot, plus grpc.health.v1.Health and server reflection for grpcurl and orchestrators. */
-export async function startRegistryGrpcServer(deps: BotServiceDeps, host: string, port: number): Promise<RegistryGrpcServer> {
+/**
+ * Serves grpc.v1.Bot, plus grpc.health.v1.Health and server reflection for grpcurl and
+ * orchestrators. A request larger than `maxRequestBytes` is refused by grpc-js as it arrives
+ * (RESOURCE_EXHAUSTED), before it is decoded.
+ */
+export async function startRegistryGrpcServer(deps: BotServiceDeps, host: string, port: number, maxRequestBytes: number): Promise<RegistryGrpcServer> {
   const health = new HealthImplementation({ '': 'SERVING', [BOT_SERVICE_NAME]: 'SERVING' });
   const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const reflection = new ReflectionService({ ...loadContract(), ...healthDefinition }, { services: [BOT_SERVICE_NAME, HEALTH_SERVICE_NAME] });
@@ -25,6 +29,7 @@ export async function startRegistryGrpcServer(deps: BotServiceDeps, host: string
     },
     host,
     port,
+    { 'grpc.max_receive_message_length': maxRequestBytes },
   );
   return {
     ...server,
