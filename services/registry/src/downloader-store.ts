@@ -24,6 +24,9 @@ export interface HealthOutcome {
 
 /** The registry's table of downloaders (the registry is its only writer). */
 export class DownloaderStore {
+  /** Creates of new names in this process, one after the other (see createWhileRoom). */
+  private creates: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly db: Database) {}
 
   /**
@@ -54,17 +57,33 @@ export class DownloaderStore {
    * A name created meanwhile by another call is updated instead (ON CONFLICT).
    */
   private async createWhileRoom(row: Omit<Downloader, 'id' | 'updatedAt' | 'lastHealthAt' | 'lastHealthOk' | 'lastHealthMessage'>, max: number): Promise<Downloader | undefined> {
-    const [, rows] = await this.db.$transaction([
-      this.db.$executeRaw`SELECT pg_advisory_xact_lock(${NEW_NAME_LOCK}::bigint)`,
-      this.db.$queryRaw<unknown[]>`
-        INSERT INTO downloaders (name, host, port, allowed_patterns, registered_at, last_seen_at, healthy, updated_at)
-        SELECT ${row.name}, ${row.host}, ${row.port}::int, ${row.allowedPatterns}::text[], ${row.registeredAt}::timestamptz, ${row.lastSeenAt}::timestamptz, ${row.healthy}, now()
-        WHERE (SELECT count(*) FROM downloaders) < ${max}
-        ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, port = EXCLUDED.port, allowed_patterns = EXCLUDED.allowed_patterns,
-          registered_at = EXCLUDED.registered_at, last_seen_at = EXCLUDED.last_seen_at, healthy = EXCLUDED.healthy, updated_at = now()
-        RETURNING ${ROW.select()}`,
-    ]);
-    return rows[0] === undefined ? undefined : ROW.read(rows[0]);
+    // A full table refuses without the lock: a flood of new names once it is full costs a count each.
+    if ((await this.db.downloader.count()) >= max) return undefined;
+    // One create at a time per process: callers waiting for the lock would each hold a pool
+    // connection (and starve everything else) where now one does. Callers waiting here hold a
+    // slot of MAX_REGISTRATIONS_IN_FLIGHT, so the wait is bounded too.
+    const turn = this.creates.then(() => this.createUnderLock(row, max));
+    this.creates = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private createUnderLock(row: Omit<Downloader, 'id' | 'updatedAt' | 'lastHealthAt' | 'lastHealthOk' | 'lastHealthMessage'>, max: number): Promise<Downloader | undefined> {
+    // Prisma's defaults (2 s to get a connection, 5 s in all) are short for a busy machine; the
+    // lock is held for one INSERT.
+    return this.db.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${NEW_NAME_LOCK}::bigint)`;
+        const rows = await tx.$queryRaw<unknown[]>`
+          INSERT INTO downloaders (name, host, port, allowed_patterns, registered_at, last_seen_at, healthy, updated_at)
+          SELECT ${row.name}, ${row.host}, ${row.port}::int, ${row.allowedPatterns}::text[], ${row.registeredAt}::timestamptz, ${row.lastSeenAt}::timestamptz, ${row.healthy}, now()
+          WHERE (SELECT count(*) FROM downloaders) < ${max}::bigint
+          ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, port = EXCLUDED.port, allowed_patterns = EXCLUDED.allowed_patterns,
+            registered_at = EXCLUDED.registered_at, last_seen_at = EXCLUDED.last_seen_at, healthy = EXCLUDED.healthy, updated_at = now()
+          RETURNING ${ROW.select()}`;
+        return rows[0] === undefined ? undefined : ROW.read(rows[0]);
+      },
+      { maxWait: 10_000, timeout: 15_000 },
+    );
   }
 
   /**

@@ -19,6 +19,7 @@ export const MAX_PATTERNS = 256;
  * row of thousands of long junk patterns costs each of them.
  */
 export const DEFAULT_MAX_PATTERN_BYTES = 4096;
+const PATTERNS_AT_A_TIME = 16;
 
 export interface RegistrationContext {
   /**
@@ -77,10 +78,23 @@ export function validateRegistration(request: Partial<RegisterDownloaderRequest>
 
   const raw = Array.isArray(request.allowedRootLinks) ? request.allowedRootLinks : [];
   if (raw.length > MAX_PATTERNS) return fail(`allowedRootLinks must hold at most ${MAX_PATTERNS} patterns`);
-  const { patterns, notes } = normaliseRootLinks(raw);
-  if (patterns.length === 0) return fail('allowedRootLinks holds no usable pattern: a host name (like youtube.com), an IP address, or one of *, any, all');
   const maxPatternBytes = context.maxPatternBytes ?? DEFAULT_MAX_PATTERN_BYTES;
-  if (patternBytes(patterns) > maxPatternBytes) return fail(`allowedRootLinks must come to at most ${maxPatternBytes} bytes of patterns (after clean-up)`);
+  // A few patterns at a time, stopping once over the bound: a list of junk costs the CPU of the
+  // bound's worth of patterns, not of all 256.
+  const patterns: string[] = [];
+  const notes: PatternNote[] = [];
+  let bytes = 0;
+  for (let from = 0; from < raw.length; from += PATTERNS_AT_A_TIME) {
+    const part = normaliseRootLinks(raw.slice(from, from + PATTERNS_AT_A_TIME));
+    notes.push(...part.notes);
+    for (const pattern of part.patterns) {
+      if (patterns.includes(pattern)) continue;
+      patterns.push(pattern);
+      bytes += patternBytes([pattern]);
+    }
+    if (bytes > maxPatternBytes) return fail(`allowedRootLinks must come to at most ${maxPatternBytes} bytes of patterns (after clean-up)`);
+  }
+  if (patterns.length === 0) return fail('allowedRootLinks holds no usable pattern: a host name (like youtube.com), an IP address, or one of *, any, all');
 
   return { ok: true, registration: { name, host, port, patterns }, notes, hostFromPeer };
 }
