@@ -26,7 +26,7 @@ export class BotConnection {
   private readonly client: grpc.Client;
 
   constructor(target: string, options: { credentials?: grpc.ChannelCredentials; ownConnection?: boolean } = {}) {
-    this.client = new BotClient(target, options.credentials ?? grpc.credentials.createInsecure(), options.ownConnection ? { 'grpc-node.use_local_subchannel_pool': 1 } : {});
+    this.client = new BotClient(target, options.credentials ?? grpc.credentials.createInsecure(), options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   }
 
   /** Calls grpc.v1.Bot/RegisterDownloader, as a downloader does at start. */

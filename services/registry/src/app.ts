@@ -145,5 +145,5 @@ export class RegistryApp {
  * keeps their hosts). Anything larger is junk, refused by grpc-js before it is decoded.
  */
 export function maxRequestBytes(maxPatternBytes: number): number {
-  return 32 * 1024 + 4 * maxPatternBytes;
+  return 8 * 1024 + 4 * maxPatternBytes;
 }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { registerDownloader, type RegisterDownloaderRequest } from '@dwld/contract';
+import { BotConnection, registerDownloader, type RegisterDownloaderRequest } from '@dwld/contract';
 import { createDatabase, type Database } from '@dwld/db';
 import { EventPublisher, streamKey, downloaderChanged } from '@dwld/events';
 import { createLogger, silentLogger, type Logger } from '@dwld/logger';
@@ -154,6 +154,34 @@ describe('registry limits (real gRPC, PostgreSQL and Redis)', () => {
     });
   });
 
+  describe('calls per connection', () => {
+    it('reads at most 32 calls of one connection at a time; the rest wait in the client, and every call is answered', async () => {
+      const { app, target } = await startRegistry({ MAX_REGISTRATIONS_IN_FLIGHT: '100' });
+      const pipelined = new BotConnection(target, { ownConnection: true });
+      const other = new BotConnection(target, { ownConnection: true });
+      try {
+        // Connected (the server's settings known) before the test's calls.
+        await pipelined.register(nas(1, 'warm-up'));
+        const release = await holdWrites();
+        let calls: Array<Promise<unknown>> = [];
+        try {
+          calls = Array.from({ length: 40 }, (_, i) => pipelined.register(nas(1, `piped-${i}`), { deadlineMs: 30_000 }));
+          await waitFor(async () => (await metric(app, 'dwld_registrations_in_flight')) === 32, { what: '32 calls of the pipelining connection in flight' });
+          // Another connection is not held back by it.
+          calls.push(other.register(nas(1, 'other'), { deadlineMs: 30_000 }));
+          await waitFor(async () => (await metric(app, 'dwld_registrations_in_flight')) === 33, { what: 'the other connection\'s call in flight too' });
+        } finally {
+          await release();
+        }
+        await Promise.all(calls);
+        expect(await db.downloader.count()).toBe(42);
+      } finally {
+        pipelined.close();
+        other.close();
+      }
+    });
+  });
+
   describe('one write per name', () => {
     it('gives equal registrations of one name arriving together one write', async () => {
       const { logger, lines } = capturedLogger();
@@ -275,6 +303,16 @@ describe('registry limits (real gRPC, PostgreSQL and Redis)', () => {
       await startRegistry({ REGISTRATION_TOKEN: token }, closed.logger);
       expect(closed.lines().filter((l) => l.level === 'warn')).toEqual([]);
       expect(closed.text()).not.toContain(token);
+    });
+
+    it('answers grpc.health.v1 Check for the whole server, as an orchestrator asks it', async () => {
+      const { target } = await startRegistry();
+      const connection = new BotConnection(target);
+      try {
+        expect(await connection.health()).toBe('SERVING');
+      } finally {
+        connection.close();
+      }
     });
 
     it('logs a flood of refusals as one line per kind per interval, with the count kept quiet', async () => {
