@@ -4,10 +4,11 @@ import { PrismaClient } from './generated/prisma/client';
 import { Sql } from './sql';
 
 export { PrismaClient, Prisma } from './generated/prisma/client';
-export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus } from './generated/prisma/client';
+export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus, OutboxEvent } from './generated/prisma/client';
 export * from './errors';
 export * from './settings';
 export { Sql } from './sql';
+export { EventOutbox, type OutboxRow, type OutboxEntry } from './event-outbox';
 export * from './shapes';
 
 export interface DatabaseOptions {

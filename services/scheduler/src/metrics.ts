@@ -15,12 +15,18 @@ export class SchedulerMetrics {
   readonly claimsLost: Counter;
   readonly urgent: Counter;
   readonly publishFailures: Counter;
+  readonly outboxRelayed: Counter;
+  readonly outboxPending: Gauge;
+  readonly deadLetters: Gauge;
   readonly foundInQueue: Counter;
   readonly dispatchLag: Histogram;
   readonly callSeconds: Histogram;
 
-  /** `countDue` is asked at each scrape (one indexed count), so the gauge is never stale. */
-  constructor(countDue: () => Promise<number>) {
+  /**
+   * `countDue` is asked at each scrape (one indexed count), so the gauge is never stale; so are
+   * `reads.outboxPending` (rows in the outbox) and `reads.deadLetters` (per stream consumed).
+   */
+  constructor(countDue: () => Promise<number>, reads: { outboxPending?: () => Promise<number>; deadLetters?: () => Promise<ReadonlyArray<{ stream: string; count: number }>> } = {}) {
     const registers = [(this.registry = createMetricsRegistry('scheduler'))];
     this.linksDue = new Gauge({
       name: 'dwld_scheduler_links_due',
@@ -55,7 +61,40 @@ export class SchedulerMetrics {
       labelNames: ['downloader'],
       registers,
     });
-    this.publishFailures = new Counter({ name: 'dwld_scheduler_result_publish_failures_total', help: 'dispatch.result events that could not be published', registers });
+    this.publishFailures = new Counter({ name: 'dwld_scheduler_result_publish_failures_total', help: 'dispatch.result events that could not be published when tried (those in the outbox are tried again)', registers });
+    this.outboxRelayed = new Counter({
+      name: 'dwld_scheduler_outbox_relayed_total',
+      help: 'Outbox events put on their stream, by path (direct: right after their commit; sweep: left behind, e.g. while Redis was down)',
+      labelNames: ['path'],
+      registers,
+    });
+    this.outboxPending = new Gauge({
+      name: 'dwld_scheduler_outbox_pending',
+      help: 'Events in the outbox (PostgreSQL) not yet on their stream, at scrape time',
+      registers,
+      async collect() {
+        if (!reads.outboxPending) return;
+        try {
+          this.set(await reads.outboxPending());
+        } catch {
+          // The database is away: keep the last value.
+        }
+      },
+    });
+    this.deadLetters = new Gauge({
+      name: 'dwld_events_dead_letters',
+      help: 'Entries set aside in a consumed stream\'s dead-letter stream (<stream>:dead), by stream, at scrape time; replay with `pnpm events:replay <stream>`',
+      labelNames: ['stream'],
+      registers,
+      async collect() {
+        if (!reads.deadLetters) return;
+        try {
+          for (const { stream, count } of await reads.deadLetters()) this.set({ stream }, count);
+        } catch {
+          // Redis is away: keep the last values.
+        }
+      },
+    });
     this.dispatchLag = new Histogram({
       name: 'dwld_scheduler_dispatch_lag_seconds',
       help: 'From a link\'s send time to its hand-over',
