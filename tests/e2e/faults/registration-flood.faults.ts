@@ -182,6 +182,11 @@ describe.each([
     const counts = new Map<string, number>();
     for (const r of received) counts.set(r.link, (counts.get(r.link) ?? 0) + 1);
     const duplicates = [...counts.values()].filter((n) => n > 1).length;
+    const twice = [...counts].filter(([, n]) => n > 1).map(([link]) => link);
+    if (twice.length > 0) {
+      const lines = [...system.processes].flatMap(([name, proc]) => proc.output().split('\n').filter((l) => twice.some((t) => l.includes(t))).map((l) => `${name}: ${l}`));
+      process.stdout.write(`handed over more than once: ${twice.join(' ')}\n${JSON.stringify(received.filter((r) => twice.includes(r.link)))}\n${lines.join('\n')}\n`);
+    }
     const people = peopleTold(system.emulator, accepted);
     const toldTwice = [...takenMessages(system.emulator, accepted)].filter(([, n]) => n > 1).map(([link]) => link);
     if (toldTwice.length > 0) process.stdout.write(`told more than once: ${toldTwice.join(' ')}\n${JSON.stringify(system.emulator.calls('sendMessage').filter((c) => toldTwice.some((t) => String(c.params.text).includes(t))).map((c) => ({ chat: c.params.chat_id, ok: c.response.ok, text: c.params.text })))}\n${system.processes.get('bot-gateway')!.output().split('\n').filter((l) => toldTwice.some((t) => l.includes(t))).join('\n')}\n`);
