@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ForbiddenError, InternalError, InvalidInputError, NotFoundError, UnavailableError } from '@dwld/errors';
+import { ForbiddenError, InternalError, InvalidInputError, LimitReachedError, NotFoundError, UnavailableError } from '@dwld/errors';
 import { freePort, waitFor } from '@dwld/testkit';
 import {
   registerDownloader,
@@ -188,6 +188,7 @@ describe('grpcStatusOf (the gRPC servers\' edge)', () => {
     [new NotFoundError('gone'), grpc.status.NOT_FOUND],
     [new ForbiddenError('no token'), grpc.status.UNAUTHENTICATED],
     [new UnavailableError('database away'), grpc.status.UNAVAILABLE],
+    [new LimitReachedError('too many at once'), grpc.status.RESOURCE_EXHAUSTED],
     [new InternalError('bug'), grpc.status.INTERNAL],
     [new GrpcStatusError(grpc.status.UNKNOWN, 'as the Go downloader says'), grpc.status.UNKNOWN],
     [new Error('plain'), grpc.status.INTERNAL],

@@ -33,6 +33,7 @@ export const GRPC_STATUS_OF_KIND: Readonly<Record<ErrorKind, grpc.status>> = {
   not_found: grpc.status.NOT_FOUND,
   forbidden: grpc.status.UNAUTHENTICATED,
   unavailable: grpc.status.UNAVAILABLE,
+  limit_reached: grpc.status.RESOURCE_EXHAUSTED,
   internal: grpc.status.INTERNAL,
 };
 
@@ -55,8 +56,9 @@ export function unary<Req, Res>(handler: (request: Req, call: grpc.ServerUnaryCa
   };
 }
 
-export async function startGrpcServer(register: (server: grpc.Server) => void, host: string, port: number): Promise<RunningServer> {
-  const server = new grpc.Server();
+/** `options`: grpc-js server options (e.g. `grpc.max_receive_message_length`). */
+export async function startGrpcServer(register: (server: grpc.Server) => void, host: string, port: number, options?: grpc.ServerOptions): Promise<RunningServer> {
+  const server = new grpc.Server(options);
   register(server);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

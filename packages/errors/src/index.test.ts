@@ -1,4 +1,4 @@
-import { AppError, downloaderFailureOf, DownloaderError, errorKind, errorMessage, ForbiddenError, InvalidInputError, isDownloaderFailure, NotFoundError, UnavailableError } from './index';
+import { AppError, downloaderFailureOf, DownloaderError, errorKind, errorMessage, ForbiddenError, InvalidInputError, isDownloaderFailure, LimitReachedError, NotFoundError, UnavailableError } from './index';
 
 describe('error taxonomy', () => {
   it.each([
@@ -6,6 +6,7 @@ describe('error taxonomy', () => {
     [new NotFoundError('gone'), 'not_found', 'NotFoundError'],
     [new ForbiddenError('no'), 'forbidden', 'ForbiddenError'],
     [new UnavailableError('down'), 'unavailable', 'UnavailableError'],
+    [new LimitReachedError('too many'), 'limit_reached', 'LimitReachedError'],
   ])('%s has kind %s and its own name', (err, kind, name) => {
     expect(err).toBeInstanceOf(AppError);
     expect(errorKind(err)).toBe(kind);

@@ -4,9 +4,9 @@
  * talk to people and callers (a Telegram reply, a gRPC status, an HTTP answer) decide what to
  * say from the kind alone.
  */
-export type ErrorKind = 'invalid_input' | 'not_found' | 'forbidden' | 'unavailable' | 'internal';
+export type ErrorKind = 'invalid_input' | 'not_found' | 'forbidden' | 'unavailable' | 'limit_reached' | 'internal';
 
-export const ERROR_KINDS: readonly ErrorKind[] = ['invalid_input', 'not_found', 'forbidden', 'unavailable', 'internal'];
+export const ERROR_KINDS: readonly ErrorKind[] = ['invalid_input', 'not_found', 'forbidden', 'unavailable', 'limit_reached', 'internal'];
 
 export class AppError extends Error {
   constructor(
@@ -43,6 +43,17 @@ export class ForbiddenError extends AppError {
 export class UnavailableError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('unavailable', message, options);
+  }
+}
+
+/**
+ * Too much at once: a caller's rate, the work this process takes at a time, or a quota (how
+ * many of a thing may exist). Nothing was done; the same request may succeed later. The message
+ * names the limit, never the caller's input.
+ */
+export class LimitReachedError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('limit_reached', message, options);
   }
 }
 

@@ -81,6 +81,10 @@ export class DownloaderAlerts {
    */
   readonly handle = async (event: DownloaderChanged, meta: EventMeta): Promise<void> => {
     if (this.options.adminIds.length === 0) return;
+    // Forgotten (unheard of for FORGET_DOWNLOADER_AFTER_S): admins were told it stopped
+    // answering days ago, and a forgetting is housekeeping, not news. What they were told stays
+    // remembered, so a downloader that comes back later is told as back.
+    if (event.change === 'forgotten') return;
     await this.look(event.name, meta.eventId);
   };
 

@@ -238,4 +238,26 @@ describe('the person in the chat', () => {
     await publisher.publish(downloaderChanged, { name: 'mover', host: '127.0.0.1', port: 2, patterns: ['*'], healthy: true, change: 'registered' });
     expect((await admin.nextBotMessage((m) => (m.text ?? '').includes('mover') && m.message_id > down.message_id)).text).toContain('🟢 Downloader mover answers again');
   });
+
+  it('tells admins nothing when a downloader is forgotten, and that it is back when it registers again later', async () => {
+    const publisher = new EventPublisher({ redis: h.ns.redis, prefix: h.ns.prefix });
+    const weekAgo = new Date(Date.now() - 8 * 24 * 3600_000);
+    await db.downloader.create({ data: { name: 'old-box', host: '127.0.0.1', port: 1, allowedPatterns: ['*'], registeredAt: weekAgo, lastSeenAt: weekAgo, healthy: false } });
+    await publisher.publish(downloaderChanged, { name: 'old-box', host: '127.0.0.1', port: 1, patterns: ['*'], healthy: false, change: 'health' });
+    const admin = emulator.user({ id: ADMIN });
+    const down = await admin.nextBotMessage((m) => (m.text ?? '').includes('old-box'));
+    expect(down.text).toContain('not answering');
+    // The registry forgets it (deletes the row, then says so).
+    await db.downloader.delete({ where: { name: 'old-box' } });
+    await publisher.publish(downloaderChanged, { name: 'old-box', host: '127.0.0.1', port: 1, patterns: ['*'], healthy: false, change: 'forgotten' });
+    // Nothing is told for it: the next thing in the admin's chat is the answer to /help.
+    await admin.sendText('/help');
+    const help = await admin.nextBotMessage((m) => m.message_id > down.message_id && ((m.text ?? '').includes('/queue') || (m.text ?? '').includes('old-box')));
+    expect(help.text).not.toContain('old-box');
+    // Back, by registering again: admins hear it answers again.
+    const now = new Date();
+    await db.downloader.create({ data: { name: 'old-box', host: '127.0.0.1', port: 2, allowedPatterns: ['*'], registeredAt: now, lastSeenAt: now } });
+    await publisher.publish(downloaderChanged, { name: 'old-box', host: '127.0.0.1', port: 2, patterns: ['*'], healthy: true, change: 'registered' });
+    expect((await admin.nextBotMessage((m) => (m.text ?? '').includes('old-box') && m.message_id > help.message_id)).text).toContain('🟢 Downloader old-box answers again');
+  });
 });

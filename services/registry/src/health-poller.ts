@@ -25,6 +25,7 @@ export class HealthPoller {
   });
   /** Silence before this is not held against a downloader (see nextHealth). */
   private watchingSince: Date | undefined;
+  private rounds = 0;
 
   constructor(private readonly options: HealthPollerOptions) {}
 
@@ -35,6 +36,11 @@ export class HealthPoller {
 
   stop(): Promise<void> {
     return this.loop.stop();
+  }
+
+  /** Rounds completed since start (a round whose list could not be read does not count). */
+  roundsCompleted(): number {
+    return this.rounds;
   }
 
   /** One round of checks over every downloader; never throws (a round that fails is logged and the next one runs). */
@@ -51,6 +57,7 @@ export class HealthPoller {
       for (let next = queue.shift(); next; next = queue.shift()) await this.check(next);
     });
     await Promise.all(workers);
+    this.rounds += 1;
   }
 
   private async check(downloader: Downloader): Promise<void> {

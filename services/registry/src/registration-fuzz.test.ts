@@ -15,7 +15,10 @@ import { MAX_NAME_LENGTH, validateRegistration } from './registration';
 // or UNAUTHENTICATED; only valid, authenticated ones are stored, and what is stored is always
 // usable (a name, a dialable host, a port, at least one well-formed pattern); the server stays up.
 // The calls come from 127.0.0.1, which is the host an empty or 0.0.0.0 serverHost stands for.
-const PEER = { peerAddress: '127.0.0.1' };
+// The limits on size and rate are raised out of the way: this is about what is stored, and
+// every call comes from one address (limits.test.ts tests them).
+const MAX_PATTERN_BYTES = 100_000;
+const PEER = { peerAddress: '127.0.0.1', maxPatternBytes: MAX_PATTERN_BYTES };
 
 /** What any stored row must be, whatever was sent. */
 function expectUsable(row: { name: string; host: string; port: number; allowedPatterns: string[] }): void {
@@ -39,7 +42,8 @@ describe('registration with random input (property-based, real gRPC)', () => {
   beforeAll(async () => {
     [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('registry-fuzz')]);
     db = createDatabase(database.url, { poolSize: 4 });
-    const config = parseRegistryConfig({ DATABASE_URL: database.url, REDIS_URL: ns.url, STREAM_PREFIX: ns.prefix, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', HEALTH_INTERVAL_S: '3600', REGISTRATION_TOKEN: token });
+    const config = parseRegistryConfig({ DATABASE_URL: database.url, REDIS_URL: ns.url, STREAM_PREFIX: ns.prefix, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', HEALTH_INTERVAL_S: '3600', REGISTRATION_TOKEN: token,
+      MAX_PATTERN_BYTES: String(MAX_PATTERN_BYTES), MAX_DOWNLOADERS: '100000', REGISTRATION_BURST_PER_PEER: '100000', REGISTRATIONS_PER_PEER_PER_MINUTE: '100000' });
     app = new RegistryApp({ config, db, redis: ns.redis, publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }), logger: silentLogger() });
     target = `127.0.0.1:${(await app.start()).grpcPort}`;
   });

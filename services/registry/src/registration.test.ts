@@ -1,4 +1,4 @@
-import { peerAddress, validateRegistration } from './registration';
+import { DEFAULT_MAX_PATTERN_BYTES, patternBytes, peerAddress, validateRegistration } from './registration';
 
 const valid = { serverName: 'home-nas', serverHost: 'nas.local', serverPort: 50051, allowedRootLinks: ['youtube.com', 'VK.com'] };
 
@@ -87,6 +87,40 @@ describe('validateRegistration', () => {
   it('accepts exactly 256 patterns and a 128-character name', () => {
     const result = validateRegistration({ ...valid, serverName: 'n'.repeat(128), allowedRootLinks: Array.from({ length: 256 }, (_, i) => `h${i}.com`) });
     expect(result.ok).toBe(true);
+  });
+
+  describe('the bound on pattern bytes (MAX_PATTERN_BYTES)', () => {
+    // 16 bytes each: "h000.example.com".
+    const hosts = (n: number) => Array.from({ length: n }, (_, i) => `h${String(i).padStart(3, '0')}.example.com`);
+
+    it('counts the patterns kept, in UTF-8 bytes', () => {
+      expect(patternBytes(['youtube.com', '*'])).toBe(12);
+      expect(patternBytes(['é'])).toBe(2);
+    });
+
+    it('accepts patterns coming to exactly the bound and refuses one byte more, naming the rule', () => {
+      expect(validateRegistration({ ...valid, allowedRootLinks: hosts(16) }, { maxPatternBytes: 256 }).ok).toBe(true);
+      const over = validateRegistration({ ...valid, allowedRootLinks: [...hosts(15), 'h015.example.co', 'ab'] }, { maxPatternBytes: 256 });
+      expect(over).toEqual({ ok: false, reason: 'allowedRootLinks must come to at most 256 bytes of patterns (after clean-up)' });
+    });
+
+    it('counts what is kept, not what was sent: duplicates, spaces and URLs around a host cost nothing', () => {
+      const sloppy = [...hosts(16).map((h) => ` https://${h.toUpperCase()}/some/long/path?q=1 `), ...hosts(16)];
+      expect(validateRegistration({ ...valid, allowedRootLinks: sloppy }, { maxPatternBytes: 256 }).ok).toBe(true);
+    });
+
+    it(`defaults to ${DEFAULT_MAX_PATTERN_BYTES} bytes: 256 junk hosts of 60 characters are refused, a real fleet's list is not`, () => {
+      const junk = Array.from({ length: 256 }, (_, i) => `p${i}-${'x'.repeat(50)}.example.com`);
+      expect(validateRegistration({ ...valid, allowedRootLinks: junk })).toMatchObject({ ok: false, reason: expect.stringContaining(`at most ${DEFAULT_MAX_PATTERN_BYTES} bytes`) });
+      const fleet = ['youtube.com', 'rutube.ru', 'vk.com', 'vimeo.com', 'dzen.ru', 'ok.ru', 'twitch.tv', 'soundcloud.com', 'bandcamp.com', 'tiktok.com'];
+      expect(validateRegistration({ ...valid, allowedRootLinks: fleet }).ok).toBe(true);
+    });
+
+    it('never echoes a pattern in its reason', () => {
+      const result = validateRegistration({ ...valid, allowedRootLinks: ['secret-host-name.example.com', ...hosts(20)] }, { maxPatternBytes: 256 });
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.reason).not.toMatch(/secret|example/);
+    });
   });
 
   it('never echoes the input in a reason', () => {

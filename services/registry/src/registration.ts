@@ -13,6 +13,13 @@ export interface Registration {
 export const MAX_NAME_LENGTH = 128;
 /** Raw allowedRootLinks items at most (empty ones included). */
 export const MAX_PATTERNS = 256;
+/**
+ * Bytes the patterns kept may come to together, by default (MAX_PATTERN_BYTES). A fleet's
+ * downloaders list a few dozen sites; every scheduler holds and routes with every row, so a
+ * row of thousands of long junk patterns costs each of them.
+ */
+export const DEFAULT_MAX_PATTERN_BYTES = 4096;
+const PATTERNS_AT_A_TIME = 16;
 
 export interface RegistrationContext {
   /**
@@ -21,6 +28,8 @@ export interface RegistrationContext {
    * when they listen on every interface.
    */
   peerAddress?: string;
+  /** The patterns kept may come to this many bytes together (UTF-8); default DEFAULT_MAX_PATTERN_BYTES. */
+  maxPatternBytes?: number;
 }
 
 export type ValidationResult =
@@ -38,8 +47,8 @@ export type ValidationResult =
  * Checks a RegisterDownloader request as the deployed downloaders send it (see
  * normaliseRootLinks): the name is trimmed; patterns are trimmed, URLs stand for their host,
  * empty and unusable ones are dropped (and noted); an empty or all-interfaces host stands for
- * the caller's address. Refused only when nothing usable is left: no name, no pattern, no
- * address. The reason names the field and the rule, never echoes the input, so it is safe to
+ * the caller's address. Refused only when nothing usable is left (no name, no pattern, no
+ * address) or when the patterns kept are more than a downloader needs (maxPatternBytes). The reason names the field and the rule, never echoes the input, so it is safe to
  * return to the caller and to log.
  */
 export function validateRegistration(request: Partial<RegisterDownloaderRequest>, context: RegistrationContext = {}): ValidationResult {
@@ -69,10 +78,30 @@ export function validateRegistration(request: Partial<RegisterDownloaderRequest>
 
   const raw = Array.isArray(request.allowedRootLinks) ? request.allowedRootLinks : [];
   if (raw.length > MAX_PATTERNS) return fail(`allowedRootLinks must hold at most ${MAX_PATTERNS} patterns`);
-  const { patterns, notes } = normaliseRootLinks(raw);
+  const maxPatternBytes = context.maxPatternBytes ?? DEFAULT_MAX_PATTERN_BYTES;
+  // A few patterns at a time, stopping once over the bound: a list of junk costs the CPU of the
+  // bound's worth of patterns, not of all 256.
+  const patterns: string[] = [];
+  const notes: PatternNote[] = [];
+  let bytes = 0;
+  for (let from = 0; from < raw.length; from += PATTERNS_AT_A_TIME) {
+    const part = normaliseRootLinks(raw.slice(from, from + PATTERNS_AT_A_TIME));
+    notes.push(...part.notes);
+    for (const pattern of part.patterns) {
+      if (patterns.includes(pattern)) continue;
+      patterns.push(pattern);
+      bytes += patternBytes([pattern]);
+    }
+    if (bytes > maxPatternBytes) return fail(`allowedRootLinks must come to at most ${maxPatternBytes} bytes of patterns (after clean-up)`);
+  }
   if (patterns.length === 0) return fail('allowedRootLinks holds no usable pattern: a host name (like youtube.com), an IP address, or one of *, any, all');
 
   return { ok: true, registration: { name, host, port, patterns }, notes, hostFromPeer };
+}
+
+/** The bytes a list of patterns takes (UTF-8), as the rule on MAX_PATTERN_BYTES counts them. */
+export function patternBytes(patterns: readonly string[]): number {
+  return patterns.reduce((sum, pattern) => sum + Buffer.byteLength(pattern, 'utf8'), 0);
 }
 
 /** '', 0.0.0.0, :: or [::] (any spelling of the unspecified IPv6 address): "wherever I am". */

@@ -45,6 +45,8 @@ export interface System {
   /** Every gateway replica's HTTP port (the first is gatewayHttp). */
   gatewayPorts: number[];
   registryGrpc: number;
+  /** The registry's ops port (/healthz, /readyz, /metrics). */
+  registryHttp: number;
   /** The schedulers' ops ports (metrics), in start order. */
   schedulerHttp: number[];
   /** SIGKILLs a service process (as a crash would) and starts it again with the same settings. */
@@ -72,6 +74,8 @@ export interface SystemOptions {
   /** Services reach PostgreSQL through a proxy the test can cut (system.database). */
   cuttableDatabase?: boolean;
   env?: Record<string, string>;
+  /** More environment for the registry alone (e.g. REGISTRATION_TOKEN). */
+  registryEnv?: Record<string, string>;
   /**
    * Runs once the emulator, the database and Redis are ready and before any service starts (what
    * an operator does before starting dwld: the Go bot's last words, importing its database).
@@ -143,7 +147,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const common = { DATABASE_URL: dbProxy ? dbProxy.urlFor(database.url) : database.url, REDIS_URL: options.redisUrl ?? ns.url, STREAM_PREFIX: ns.prefix, LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1' };
   await options.beforeServices?.({ emulator, apiRoot, databaseUrl: database.url, redisUrl: common.REDIS_URL, streamPrefix: ns.prefix });
 
-  launch('registry', main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3' });
+  launch('registry', main('registry'), { ...common, HTTP_PORT: String(registryHttp), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(registryGrpc), HEALTH_INTERVAL_S: '1', UNHEALTHY_AFTER_S: '3', ...options.registryEnv });
   const schedulerHttp: number[] = [];
   for (let i = 0; i < (options.schedulers ?? 1); i++) {
     schedulerHttp.push(await freePort());
@@ -185,6 +189,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     gatewayHttp,
     gatewayPorts,
     registryGrpc,
+    registryHttp,
     schedulerHttp,
     processes,
     dns,

@@ -1,0 +1,69 @@
+import type { Logger } from '@dwld/logger';
+import { Repeating } from '@dwld/runtime';
+import { errorMessage } from '@dwld/errors';
+import type { Downloader, DownloaderStore } from './downloader-store';
+
+export interface ForgetterOptions {
+  store: Pick<DownloaderStore, 'forgetSilentSince'>;
+  logger: Logger;
+  /** A downloader unheard of this long is forgotten (FORGET_DOWNLOADER_AFTER_S). */
+  afterMs: number;
+  /**
+   * Whether the health poller has been round once since start. Until then nothing is
+   * forgotten: a registry that was itself down for days has not yet heard from downloaders that
+   * are up and would answer their first health check.
+   */
+  heardFromFleet: () => boolean;
+  /** Told of each downloader forgotten (once, by the replica that deleted it). */
+  onForgotten: (downloader: Downloader) => Promise<void>;
+  now?: () => number;
+}
+
+/** How often to look: a tenth of the time to forget, between a second and an hour. */
+export function forgetIntervalMs(afterMs: number): number {
+  return Math.min(3_600_000, Math.max(1_000, Math.round(afterMs / 10)));
+}
+
+/**
+ * Deletes downloaders unheard of (no registration, no answered health check) for `afterMs`, so
+ * junk rows and downloaders long gone do not stay in every scheduler's routing list forever.
+ * Safe with several replicas: each row is deleted, and announced, by one of them.
+ */
+export class Forgetter {
+  private readonly intervalMs: number;
+  private readonly loop = new Repeating(async () => {
+    if (!this.options.heardFromFleet()) return Math.min(this.intervalMs, 1_000);
+    await this.forgetOnce();
+    return this.intervalMs;
+  });
+
+  constructor(private readonly options: ForgetterOptions) {
+    this.intervalMs = forgetIntervalMs(options.afterMs);
+  }
+
+  start(): void {
+    this.loop.start(0);
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One look; never throws (a failed look is logged and the next one runs). Resolves with those forgotten. */
+  async forgetOnce(): Promise<Downloader[]> {
+    const { store, logger, afterMs, onForgotten } = this.options;
+    const now = this.options.now?.() ?? Date.now();
+    let forgotten: Downloader[];
+    try {
+      forgotten = await store.forgetSilentSince(new Date(now - afterMs));
+    } catch (err) {
+      logger.warn('cannot forget silent downloaders now: will look again', { error: errorMessage(err) });
+      return [];
+    }
+    for (const downloader of forgotten) {
+      logger.info('downloader forgotten: unheard of for FORGET_DOWNLOADER_AFTER_S', { downloader: downloader.name, address: `${downloader.host}:${downloader.port}`, lastSeenAt: downloader.lastSeenAt.toISOString() });
+      await onForgotten(downloader);
+    }
+    return forgotten;
+  }
+}
