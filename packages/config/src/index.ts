@@ -235,6 +235,8 @@ export function commonEnv(defaultHttpPort: number) {
     DATABASE_URL: url(['postgres', 'postgresql']),
     ...databaseEnv(),
     REDIS_URL: url(['redis', 'rediss'], 'redis://127.0.0.1:6379'),
+    /** Run even though Redis's maxmemory-policy may evict keys (anything but noeviction): a full Redis then loses events and jobs. */
+    REDIS_ALLOW_EVICTION: bool(false),
     LOG_LEVEL: logLevel,
     HTTP_PORT: listenPort(defaultHttpPort),
     HTTP_HOST: z.string().optional().transform((v) => v ?? '0.0.0.0'),

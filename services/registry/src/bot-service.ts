@@ -48,7 +48,8 @@ export function registerDownloaderHandler(deps: BotServiceDeps) {
     } catch (err) {
       const unavailable = isDatabaseUnavailable(err);
       deps.onOutcome?.(unavailable ? 'unavailable' : 'error');
-      deps.logger.error('registration not stored', { peer, downloader: registration.name, error: errorMessage(err) });
+      // An outage is logged once, by the database pool, not at each downloader's every try.
+      deps.logger[unavailable ? 'debug' : 'error']('registration not stored', { peer, downloader: registration.name, error: errorMessage(err) });
       throw unavailable
         ? new UnavailableError('the registry cannot reach its database; register again shortly', { cause: err })
         : new InternalError('the registry could not store the registration', { cause: err });

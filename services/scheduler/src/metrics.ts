@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, createMetricsRegistry, type Registry } from '@dwld/runtime';
 
+/** How long a scrape waits for the due count before it reports the last one. */
+const SCRAPE_WAIT_MS = 250;
+
 /** The scheduler's Prometheus series (every one also carries service="scheduler"). */
 export class SchedulerMetrics {
   readonly registry: Registry;
@@ -19,19 +22,27 @@ export class SchedulerMetrics {
   readonly dispatchLag: Histogram;
   readonly callSeconds: Histogram;
 
-  /** `countDue` is asked at each scrape (one indexed count), so the gauge is never stale. */
+  /**
+   * `countDue` is asked at each scrape (one indexed count) so the gauge is current, but a scrape
+   * waits for it at most SCRAPE_WAIT_MS: with the database silent, /metrics answers at once
+   * with the last count, and the one count in flight lands for a later scrape.
+   */
   constructor(countDue: () => Promise<number>) {
     const registers = [(this.registry = createMetricsRegistry('scheduler'))];
+    let counting: Promise<void> | undefined;
     this.linksDue = new Gauge({
       name: 'dwld_scheduler_links_due',
-      help: 'Queued links whose send time has passed (claimed or not), at scrape time',
+      help: 'Queued links whose send time has passed (claimed or not), at scrape time (or the last count, while the database does not answer)',
       registers,
       async collect() {
-        try {
-          this.set(await countDue());
-        } catch {
+        counting ??= countDue().then(
+          (due) => this.set(due),
           // The database is away: keep the last value; /readyz tells the story.
-        }
+          () => undefined,
+        ).finally(() => (counting = undefined));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([counting, new Promise<void>((resolve) => (timer = setTimeout(resolve, SCRAPE_WAIT_MS)))]);
+        clearTimeout(timer);
       },
     });
     this.paused = new Gauge({ name: 'dwld_scheduler_paused', help: '1 while dispatching is paused (/pooloff), as last read', registers });

@@ -43,12 +43,17 @@ export interface System {
   /** Every gateway replica's HTTP port (the first is gatewayHttp). */
   gatewayPorts: number[];
   registryGrpc: number;
+  /** The registry's ops port (/readyz, /metrics). */
+  registryHttp: number;
   /** The schedulers' ops ports (metrics), in start order. */
   schedulerHttp: number[];
   /** SIGKILLs a service process (as a crash would) and starts it again with the same settings. */
   crashAndRestart(name: string): Promise<ServiceProcess>;
-  /** With `cuttableDatabase`: cut the services off PostgreSQL and restore them. */
-  database?: { cut(): Promise<void>; restore(): Promise<void> };
+  /**
+   * With `cuttableDatabase`: cut the services off PostgreSQL (connections dropped) and restore
+   * them; or hold (a silent partition: connections stay open, nothing goes through) and release.
+   */
+  database?: { cut(): Promise<void>; restore(): Promise<void>; hold(): void; release(): void };
   processes: Map<string, ServiceProcess>;
   /** The STREAM_PREFIX every service was started with (stream keys are `<prefix>:<event type>`). */
   streamPrefix: string;
@@ -178,6 +183,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     gatewayHttp,
     gatewayPorts,
     registryGrpc,
+    registryHttp,
     schedulerHttp,
     processes,
     streamPrefix: ns.prefix,
@@ -190,7 +196,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await proc.exited;
       return launch(name, spec.main, spec.env);
     },
-    ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up() } } : {}),
+    ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up(), hold: () => dbProxy.hold(), release: () => dbProxy.release() } } : {}),
     async startSim(name, patterns, simOptions = {}) {
       const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];
       const proc = spawnService(path.join(ROOT, 'tools', 'downloader-sim', 'dist', 'main.js'), {

@@ -4,3 +4,4 @@ export * from './postgres';
 export * from './ports';
 export * from './process';
 export * from './proxy';
+export * from './http';
