@@ -182,7 +182,8 @@ describe('scheduler processes (dist/main.js)', () => {
       const proc = spawnScheduler('partitioned', { DATABASE_URL: proxy.urlFor(database.url), DATABASE_QUERY_TIMEOUT_S: '1.5', DATABASE_CONNECT_TIMEOUT_S: '1' });
       const port = await started(proc);
       const [before] = await addLinks(1, 'before-partition');
-      await waitFor(() => calls.has(before!), { what: 'a link dispatched before the partition' });
+      // Dispatched and recorded (a hand-over the partition keeps from being recorded past its lease is tried again: at least once).
+      await waitFor(async () => calls.has(before!) && (await db.link.count()) === 0, { what: 'a link dispatched and recorded before the partition' });
       const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as Promise<{ status: string; checks: Record<string, string> }>;
       expect(await readyz()).toMatchObject({ status: 'ready' });
 
