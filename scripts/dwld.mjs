@@ -504,6 +504,13 @@ async function main() {
       const { status } = await run(process.execPath, [path.join(root, 'packages', 'go-import', 'dist', 'main.js'), ...args], { allowFailure: true });
       return status ?? 1;
     }
+    case 'events-replay': {
+      // `pnpm events:replay <stream> [--dry-run]`: a stream's dead-lettered entries back on it (packages/events).
+      const pnpm = await prepare(env.DATABASE_URL, { migrateDb: false, skippable: true });
+      if (pnpm) await build(pnpm, '@dwld/events');
+      const { status } = await run(process.execPath, [path.join(root, 'packages', 'events', 'dist', 'replay-main.js'), ...rest], { allowFailure: true });
+      return status ?? 1;
+    }
     case 'start': {
       const only = rest[0];
       if (only && !SERVICES.includes(only)) throw new StepFailed(`unknown service "${only}" (one of: ${SERVICES.join(', ')})`);
@@ -518,7 +525,7 @@ async function main() {
       return sandbox(await prepare(env.DATABASE_URL, { skippable: true }));
     }
     default:
-      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults | import-go <links.db> [--dry-run]\n');
+      process.stderr.write('usage: node scripts/dwld.mjs test [turbo args] | migrate | start [registry|scheduler|bot-gateway] | sandbox | bench [scenario…] [--quick] | faults | import-go <links.db> [--dry-run] | events-replay <stream> [--dry-run]\n');
       return command === 'help' ? 0 : 2;
   }
 }

@@ -17,10 +17,26 @@ export function classifyGrpcStatus(code: grpc.status): DownloaderFailure {
 }
 
 /**
+ * Whether grpc-js's status says the call was on its way, or there, when the connection went: a
+ * drop or reset mid-call ("Connection dropped", "read ECONNRESET"), a stream reset, or a call
+ * cancelled by the other side (this client never cancels its own). Not a call that never left
+ * (no connection, a refused stream) nor a status the downloader chose, whose details are its own.
+ */
+export function droppedInFlight(code: grpc.status | undefined, details: string): boolean {
+  if (/^(No connection established|Channel closed before call started|Stream refused)/.test(details)) return false;
+  if (code === grpc.status.CANCELLED) return true;
+  if (code === grpc.status.UNAVAILABLE) return /^Connection dropped$|ECONNRESET|ETIMEDOUT|EPIPE|^Write (error|failed)/.test(details);
+  if (code === grpc.status.INTERNAL) return /^Received RST_STREAM/.test(details);
+  return false;
+}
+
+/**
  * A failed call to a grpc.v1 downloader: a DownloaderError that also keeps the gRPC status.
- * DEADLINE_EXCEEDED loses the answer (the request may have arrived and be at work still);
- * UNKNOWN, the deployed downloaders' answer to every error ("I hold that link already"
- * included), leaves the outcome uncertain too: only reading the Queue tells.
+ * DEADLINE_EXCEEDED loses the answer (the request may have arrived and be at work still), and so
+ * does a connection that dropped mid-call (droppedInFlight): the downloader may have queued the
+ * link and its answer been cut off. UNKNOWN, the deployed downloaders' answer to every error
+ * ("I hold that link already" included), leaves the outcome uncertain too: only reading the
+ * Queue tells.
  */
 export class DownloaderCallError extends DownloaderError {
   constructor(
@@ -31,10 +47,11 @@ export class DownloaderCallError extends DownloaderError {
     readonly code?: grpc.status,
     options?: { cause?: unknown; details?: string },
   ) {
+    const answerLost = code === grpc.status.DEADLINE_EXCEEDED || (code !== undefined && droppedInFlight(code, options?.details ?? ''));
     super(failure, downloader, method, message, {
       ...options,
-      answerLost: code === grpc.status.DEADLINE_EXCEEDED,
-      outcomeUncertain: code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.UNKNOWN,
+      answerLost,
+      outcomeUncertain: answerLost || code === grpc.status.UNKNOWN,
     });
   }
 }

@@ -1,7 +1,9 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { DownloaderError } from '@dwld/errors';
 import { freePort } from '@dwld/testkit';
 import {
+  droppedInFlight,
   GrpcStatusError,
   GrpcV1Downloaders,
   serveDownloader,
@@ -215,6 +217,43 @@ describe('GrpcV1Downloaders: the DownloaderPort over grpc.v1 (real gRPC servers 
       expect(err).toMatchObject({ failure: 'unavailable', kind: 'unavailable', downloader: 'slow', outcomeUncertain: true, answerLost: true });
     });
 
+    it('unavailable, the answer lost, when the connection drops after the downloader took the call', async () => {
+      // A relay in front of the downloader, reset from inside the handler: the request arrived, its answer cannot leave.
+      const relayed = new Set<Socket>();
+      let release: (() => void) | undefined;
+      const { address } = await downloader({
+        SetToQueue: async (req) => {
+          for (const socket of relayed) socket.resetAndDestroy();
+          await new Promise<void>((resolve) => (release = resolve));
+          return { linksInWork: [{ link: req.link, status: 'NEW', maxQuantity: '' }] };
+        },
+      });
+      const relay = createServer((client) => {
+        const upstream = connect(address.port, address.host);
+        relayed.add(client);
+        for (const socket of [client, upstream]) socket.on('error', () => undefined);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      const front = { host: '127.0.0.1', port: (relay.address() as AddressInfo).port };
+      try {
+        const err = await at(front).handOver({ name: 'cut', address: front }, { url: 'https://a', destination: 'bob' }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DownloaderError);
+        expect(err).toMatchObject({ failure: 'unavailable', downloader: 'cut', outcomeUncertain: true, answerLost: true });
+      } finally {
+        release?.();
+        await new Promise<void>((resolve) => relay.close(() => resolve()));
+      }
+    });
+
+    it('the outcome certain when the downloader itself answers UNAVAILABLE', async () => {
+      const { address } = await downloader({ SetToQueue: async () => { throw new GrpcStatusError(grpc.status.UNAVAILABLE, 'disk not mounted'); } });
+      const err = await at(address).handOver({ name: 'busy', address }, { url: 'https://a', destination: 'bob' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ failure: 'unavailable', details: 'disk not mounted', outcomeUncertain: false, answerLost: false });
+    });
+
     it('unavailable, the outcome certain, when nothing listens', async () => {
       const address = { host: '127.0.0.1', port: await freePort() };
       const err = await at(address).handOver({ name: 'down', address }, { url: 'https://a', destination: 'bob' }).catch((e: unknown) => e);
@@ -241,5 +280,23 @@ describe('GrpcV1Downloaders: the DownloaderPort over grpc.v1 (real gRPC servers 
       const { address } = await downloader({ CleanHistory: failing(grpc.status.UNIMPLEMENTED, 'not here') });
       expect(await at(address).clean('nas').catch((e: unknown) => e)).toMatchObject({ failure: 'internal', details: 'not here', outcomeUncertain: false, answerLost: false });
     });
+  });
+});
+
+describe('droppedInFlight: which transport failures leave a call possibly delivered', () => {
+  it.each([
+    [grpc.status.UNAVAILABLE, 'Connection dropped', true],
+    [grpc.status.UNAVAILABLE, 'read ECONNRESET', true],
+    [grpc.status.UNAVAILABLE, 'Write error: write EPIPE', true],
+    [grpc.status.INTERNAL, 'Received RST_STREAM with code 2 (Internal server error)', true],
+    [grpc.status.CANCELLED, 'Call cancelled', true],
+    [grpc.status.UNAVAILABLE, 'No connection established. Last error: read ECONNRESET', false],
+    [grpc.status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1', false],
+    [grpc.status.UNAVAILABLE, 'Stream refused by server', false],
+    [grpc.status.UNAVAILABLE, 'nas is unavailable (simulated failure)', false],
+    [grpc.status.INTERNAL, 'database is locked', false],
+    [grpc.status.INVALID_ARGUMENT, 'Connection dropped', false],
+  ])('%s %j: %s', (code, details, expected) => {
+    expect(droppedInFlight(code, details)).toBe(expected);
   });
 });

@@ -5,11 +5,12 @@ import { createPool, type DatabaseOptions } from './pool';
 import { Sql } from './sql';
 
 export { PrismaClient, Prisma } from './generated/prisma/client';
-export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus } from './generated/prisma/client';
+export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus, OutboxEvent } from './generated/prisma/client';
 export * from './errors';
 export * from './settings';
 export { Sql } from './sql';
 export { DATABASE_DEFAULTS, type DatabaseOptions, type ReachabilityLogger } from './pool';
+export { EventOutbox, type OutboxRow, type OutboxEntry } from './event-outbox';
 export * from './shapes';
 
 export type Database = PrismaClient;

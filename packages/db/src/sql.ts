@@ -46,4 +46,30 @@ export class Sql {
       client.release(unusable);
     }
   }
+
+  /**
+   * Several statements in one transaction on one connection, committed when `work` resolves and
+   * rolled back when it throws. For work that must hold row locks across something outside the
+   * database (the outbox relay publishes while its rows stay locked): keep it short.
+   */
+  async transaction<T>(work: (tx: Pick<Sql, 'rows'>) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw asDatabaseError(err);
+    });
+    let unusable: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const tx = {
+        rows: async <Row>(statement: Prisma.Sql): Promise<Row[]> => (await client.query(statement.text, statement.values)).rows as Row[],
+      };
+      const result = await work(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (unusable = rollbackErr));
+      throw asDatabaseError(err);
+    } finally {
+      client.release(unusable);
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { extractLinks, isPrivateHost, isPublicIpAddress, validateLink, type LinkPolicy, type MessageEntity } from './links';
+import { extractLinks, isPrivateHost, isPublicIpAddress, resolvesOnlyToPrivate, validateLink, type LinkPolicy, type MessageEntity } from './links';
 
 const strict: LinkPolicy = { maxLength: 2048, allowPrivateHosts: false };
 const permissive: LinkPolicy = { maxLength: 2048, allowPrivateHosts: true };
@@ -253,5 +253,28 @@ describe('isPublicIpAddress', () => {
     ['not an address', false],
   ])('%s is public: %s', (address, expected) => {
     expect(isPublicIpAddress(address)).toBe(expected);
+  });
+});
+
+describe('resolvesOnlyToPrivate', () => {
+  it.each([
+    [['127.0.0.1'], true],
+    [['169.254.169.254'], true],
+    [['10.0.0.5', '192.168.1.2'], true],
+    [['::1'], true],
+    [['fe80::1%eth0'], true],
+    [['fd00::1', '100.64.0.1'], true],
+    [['::ffff:127.0.0.1'], true],
+    [['::ffff:169.254.169.254'], true],
+    [['::ffff:8.8.8.8'], false],
+    [['127.0.0.1', '93.184.215.14'], false],
+    [['::1', '2001:4860:4860::8888'], false],
+    [['8.8.8.8'], false],
+  ])('%j: %s', (addresses, expected) => {
+    expect(resolvesOnlyToPrivate(addresses)).toBe(expected);
+  });
+
+  it('is false for a name that resolved to nothing: no answer is no evidence', () => {
+    expect(resolvesOnlyToPrivate([])).toBe(false);
   });
 });

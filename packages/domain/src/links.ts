@@ -23,8 +23,11 @@ export interface AcceptedLink {
   host: string;
 }
 
-/** Why a link was refused; the caller turns it into words. */
-export type LinkRejection = 'too_long' | 'not_a_url' | 'scheme' | 'credentials' | 'private_host' | 'no_host';
+/**
+ * Why a link was refused; the caller turns it into words. `private_address`: the host's name
+ * resolves only to non-public addresses (see resolvesOnlyToPrivate); validateLink never says it.
+ */
+export type LinkRejection = 'too_long' | 'not_a_url' | 'scheme' | 'credentials' | 'private_host' | 'private_address' | 'no_host';
 
 export type LinkValidation = { ok: true; link: AcceptedLink } | { ok: false; reason: LinkRejection };
 
@@ -153,6 +156,15 @@ export function isPrivateHost(host: string): boolean {
   if (isIP(name) !== 0) return !isPublicIpAddress(name);
   if (!name.includes('.')) return true;
   return LOCAL_SUFFIXES.some((suffix) => name === suffix || name.endsWith(`.${suffix}`));
+}
+
+/**
+ * True when a name's addresses, as resolved, are all outside public unicast space (loopback,
+ * private, link-local, IPv4-mapped ones of those…): a link to it can only lead inward. False
+ * for none at all (an unresolved name is no evidence) and whenever one address is public.
+ */
+export function resolvesOnlyToPrivate(addresses: readonly string[]): boolean {
+  return addresses.length > 0 && !addresses.some(isPublicIpAddress);
 }
 
 type Cidr4 = readonly [network: number, prefixLength: number];

@@ -126,8 +126,8 @@ end
 return removed
 `;
 
-// Field names the consumer adds to a dead-letter entry; same-named fields of the original are dropped.
-const DEAD_LETTER_FIELDS = new Set(['error', 'streamId', 'group', 'consumer', 'deliveries', 'deadAt']);
+/** Field names the consumer adds to a dead-letter entry; same-named fields of the original are dropped (and a replay drops them again). */
+export const DEAD_LETTER_FIELDS = new Set(['error', 'streamId', 'group', 'consumer', 'deliveries', 'deadAt']);
 
 /**
  * Reads one event type's stream as a member of a consumer group, at least once: an entry is

@@ -33,6 +33,8 @@ export interface EventBus {
   /** Adds a consumer; it starts with {@link start}, or at once when the bus already started. */
   subscribe<D extends AnyEventDef>(subscription: SubscribeOptions<D>): EventConsumer<D>;
   start(): Promise<void>;
+  /** How many entries each subscribed stream's dead-letter stream holds (for a gauge: one XLEN each, pipelined). */
+  deadLetters(): Promise<Array<{ stream: string; count: number }>>;
   /** Stops every consumer (letting running handlers finish), then closes an owned connection. */
   stop(): Promise<void>;
 }
@@ -51,7 +53,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
   }
   const publisher = new EventPublisher({ redis, prefix: options.prefix, ...(options.trim ? { trim: options.trim } : {}) });
   const consumerName = options.consumerName ?? defaultConsumerName();
-  type Lifecycle = Pick<EventConsumer<AnyEventDef>, 'start' | 'stop' | 'stream'>;
+  type Lifecycle = Pick<EventConsumer<AnyEventDef>, 'start' | 'stop' | 'stream' | 'deadLetterStream'>;
   const consumers: Lifecycle[] = [];
   let started = false;
 
@@ -76,6 +78,19 @@ export function createEventBus(options: EventBusOptions): EventBus {
       if (started) throw new Error('The event bus was already started');
       started = true;
       await Promise.all(consumers.map((consumer) => consumer.start()));
+    },
+    async deadLetters() {
+      const dead = new Map(consumers.map((consumer) => [consumer.stream, consumer.deadLetterStream]));
+      const streams = [...dead.keys()];
+      if (streams.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const stream of streams) pipeline.xlen(dead.get(stream)!);
+      const results = (await pipeline.exec()) ?? [];
+      return streams.map((stream, i) => {
+        const [err, count] = results[i] ?? [new Error('missing XLEN reply'), 0];
+        if (err) throw err;
+        return { stream, count: Number(count) };
+      });
     },
     async stop() {
       await Promise.all(consumers.map((consumer) => consumer.stop()));

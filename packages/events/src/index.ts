@@ -18,6 +18,8 @@ export {
   EventPublisher,
   outgoing,
   DEFAULT_MAX_LEN,
+  DEFAULT_TRIM_EVERY,
+  type EncodedEntry,
   type TrimPolicy,
   type PublisherOptions,
   type PublishOptions,

@@ -13,6 +13,8 @@ import type { GatewayConfig } from './config';
 import { handleDispatchResult } from './dispatch-results';
 import { linksApi } from './http/links-api';
 import { AddLinks, type IntakeOutcome } from './use-cases/add-links';
+import { PrivateHostCheck } from './use-cases/private-host-check';
+import { NodeDnsResolver } from './dns/node-dns-resolver';
 import { LinkRateLimiter } from './rate-limit';
 import { LinkQueue } from './store/link-queue';
 import { UserStore } from './store/users';
@@ -58,6 +60,7 @@ export class GatewayApp {
     const metrics = createMetricsRegistry('bot-gateway');
     const updatesHandled = new Counter({ name: 'dwld_updates_total', help: 'Telegram updates handled, by type', labelNames: ['type'], registers: [metrics] });
     const linksAccepted = new Counter({ name: 'dwld_links_intake_total', help: 'Links received, by outcome', labelNames: ['status'], registers: [metrics] });
+    const hostLookups = new Counter({ name: 'dwld_link_host_lookups_total', help: 'DNS lookups of link hosts (cache misses), by result', labelNames: ['result'], registers: [metrics] });
 
     this.links = new LinkQueue(db, gateway.sql);
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName: gateway.consumerName, consumerDefaults: eventConsumerDefaults(config) });
@@ -86,6 +89,13 @@ export class GatewayApp {
       publisher: this.bus.publisher,
       logger,
       policy: { maxLength: config.MAX_LINK_LENGTH, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS },
+      hosts: new PrivateHostCheck({
+        resolver: new NodeDnsResolver({ servers: config.DNS_SERVERS, timeoutMs: config.DNS_TIMEOUT_S }),
+        cacheMs: config.DNS_CACHE_S,
+        unresolvedCacheMs: Math.min(config.DNS_CACHE_S, 10_000),
+        logger,
+        onLookup: (result) => hostLookups.inc({ result }),
+      }),
       defaultQuality: config.DEFAULT_QUALITY,
       dispatchDelayMs: config.DISPATCH_DELAY_S,
       choices: config,
@@ -129,6 +139,17 @@ export class GatewayApp {
       logger,
     });
     this.bus.subscribe({ group: GATEWAY_GROUP, event: downloaderChanged, handler: this.alerts.handle });
+    const bus = this.bus;
+    new Gauge({
+      name: 'dwld_events_dead_letters',
+      help: 'Entries set aside in a consumed stream\'s dead-letter stream (<stream>:dead), by stream, at scrape time; replay with `pnpm events:replay <stream>`',
+      labelNames: ['stream'],
+      registers: [metrics],
+      async collect() {
+        const dead = await bus.deadLetters().catch(() => null);
+        for (const { stream, count } of dead ?? []) this.set({ stream }, count);
+      },
+    });
     new Gauge({
       name: 'dwld_stream_lag',
       help: 'dispatch.result entries not yet handled by this group',

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { bool, commonEnv, databaseEnv, int, list, parseEnv, parsedWith, secondsAsMs, secret, url } from '@dwld/config';
 import { DEFAULT_QUALITY_OPTIONS, NOT_A_QUALITY, parseQualityOptions, QUALITY_FORMAT } from '@dwld/domain';
@@ -6,6 +7,13 @@ const telegramId = z.string().regex(/^\d{1,20}$/, 'is not a Telegram user id');
 const phone = z.string().regex(/^\+?[\d\s()-]{5,24}$/, 'is not a phone number');
 const quality = z.string().regex(QUALITY_FORMAT, NOT_A_QUALITY);
 const folder = z.string().min(1).max(48, 'is longer than 48 characters');
+/** A DNS server: an IPv4 address or a bracketed IPv6 one, with an optional port, or a bare IPv6 address. */
+const dnsServer = z.string().refine((v) => {
+  const match = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-fA-F:.]+)\])(?::(\d{1,5}))?$/.exec(v);
+  if (match === null) return isIP(v) === 6;
+  const port = match[3] === undefined ? 53 : Number(match[3]);
+  return isIP(match[1] ?? match[2] ?? '') !== 0 && port >= 1 && port <= 65535;
+}, 'must be an IP address, optionally with a port (1.1.1.1, 127.0.0.1:5353, [::1]:53)');
 const BOT_TOKEN = /^\d{3,20}:[A-Za-z0-9_-]{20,}$/;
 
 export const gatewayEnv = z
@@ -30,7 +38,20 @@ export const gatewayEnv = z
     MAX_LINK_LENGTH: int({ min: 16, max: 8192, default: 2048 }),
     /** Links one person may send a minute; more get a polite refusal instead of filling the queue. */
     LINKS_PER_MINUTE: int({ min: 1, max: 100_000, default: 30 }),
+    /**
+     * Lets links to private, loopback and link-local hosts in: literal addresses, local names, and
+     * names that resolve only to such addresses. Off: those are refused.
+     */
     ALLOW_PRIVATE_HOSTS: bool(false),
+    /** The DNS servers a link's host is resolved with (host[:port], comma-separated); unset: the system's. */
+    DNS_SERVERS: list(dnsServer),
+    /** The longest a link's host lookup may take; a name not resolved by then is not refused. */
+    DNS_TIMEOUT_S: secondsAsMs(1.5, { min: 0.05, max: 30 }),
+    /**
+     * How long a host's lookup is remembered (a name that could not be resolved: at most 10 s);
+     * for as long again it still answers while a fresh lookup runs.
+     */
+    DNS_CACHE_S: secondsAsMs(60, { max: 3600 }),
     DEFAULT_LANGUAGE: z.enum(['en', 'ru'], { message: 'must be en or ru' }).optional().transform((v) => v ?? 'en'),
     /** How long service replies (menus, notices, "taken" notes) stay before the bot deletes them; 0 keeps them. */
     SERVICE_MESSAGE_TTL_S: secondsAsMs(300),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, freePort, spawnService, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, freePort, spawnService, TestDnsServer, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 
 // The gateway as it ships: dist/main.js in its own process (turbo builds before testing).
 const MAIN = path.resolve(__dirname, '../dist/main.js');
@@ -12,14 +12,15 @@ describe('gateway process (dist/main.js)', () => {
   let apiRoot: string;
   let database: TestDatabase;
   let ns: RedisNamespace;
+  let dns: TestDnsServer;
   beforeAll(async () => {
     emulator = new TelegramEmulator();
     ({ url: apiRoot } = await emulator.start());
-    [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('gateway-main')]);
+    [database, ns, dns] = await Promise.all([createTestDatabase(), createRedisNamespace('gateway-main'), TestDnsServer.start()]);
   });
   afterAll(async () => {
     await emulator.stop();
-    await Promise.all([database.drop(), ns.cleanup()]);
+    await Promise.all([database.drop(), ns.cleanup(), dns.stop()]);
   });
 
   it.each([
@@ -52,6 +53,8 @@ describe('gateway process (dist/main.js)', () => {
       TELEGRAM_API_ROOT: apiRoot,
       ADMIN_IDS: '100',
       API_TOKEN,
+      // Link hosts are looked up here, not on the network.
+      DNS_SERVERS: dns.address,
     });
     try {
       await waitFor(() => proc.output().includes('gateway started'), { what: 'the gateway to start', timeout: 20_000 });

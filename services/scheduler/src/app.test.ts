@@ -1,6 +1,6 @@
 import { DownloaderClient } from '@dwld/contract';
 import { connectDatabase, type Database, type DatabaseAccess } from '@dwld/db';
-import { EventPublisher, linkAdded, linkUrgent, type EventInput } from '@dwld/events';
+import { EventPublisher, linkAdded, linkUrgent, streamKey, type EventInput } from '@dwld/events';
 import { silentLogger } from '@dwld/logger';
 import { createRedisNamespace, createTestDatabase, deferred, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { CONSUMER_GROUP, SchedulerApp } from './app';
@@ -757,7 +757,20 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       expect(nas.links()).toEqual(['https://example.com/paused-urgent']);
     });
 
-    it('is dispatched while PostgreSQL is down and written down once it is back, neither lost nor sent twice', async () => {
+    it('is counted in /metrics, by stream, when it is set aside as a dead letter', async () => {
+      const { httpPort } = await startApp();
+      const deadLetters = async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+        const line = metrics.split('\n').find((l) => l.startsWith('dwld_events_dead_letters{') && l.includes(`stream="${streamKey(redisNs.prefix, linkUrgent)}"`));
+        return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      expect(await deadLetters()).toBe(0);
+      // An entry no version of the scheduler can read: set aside at once.
+      await redisNs.redis.xadd(streamKey(redisNs.prefix, linkUrgent), '*', 'v', '1', 'data', '{}');
+      await waitFor(async () => (await deadLetters()) === 1, { what: 'the dead letter counted' });
+    });
+
+    it('is dispatched while PostgreSQL is down and written down once it is back, with its result, neither lost nor sent nor told twice', async () => {
       const target = new URL(database.url);
       const proxy = await CuttableProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
       const proxied = connectDatabase(proxy.urlFor(database.url), { connectionTimeoutMs: 1000, poolSize: 4 });
@@ -773,12 +786,16 @@ describe('scheduler (real PostgreSQL, Redis and gRPC downloaders)', () => {
       await publisher().publish(linkUrgent, urgent('https://example.com/db-down'), { id: 'urgent-3' });
       await waitFor(() => nas.calls.length === 1, { what: 'the urgent link dispatched with the database down' });
       await waitFor(async () => (await redisNs.redis.hget(`${redisNs.prefix}:scheduler:urgent:urgent-3`, 'stage')) === 'dispatched');
+      // Nothing told while the database is down: the gateway could not tell the person without it either.
       expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([]);
 
       await proxy.up();
       await waitFor(() => groupCaughtUp(redisNs.redis, redisNs.prefix, linkUrgent, CONSUMER_GROUP), { what: 'the event written down and acknowledged' });
       expect(await db.dispatch.findMany()).toEqual([expect.objectContaining({ linkId: null, url: 'https://example.com/db-down', downloader: 'nas' })]);
-      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([{ eventId: urgentResultEventId('urgent-3'), payload: expect.objectContaining({ ok: true, urgentEventId: 'urgent-3' }) }]);
+      // Its result went through the outbox with the history row: on the stream once, the row deleted.
+      await waitFor(async () => (await readResults(redisNs.redis, redisNs.prefix)).length === 1, { what: 'the result relayed' });
+      expect(await readResults(redisNs.redis, redisNs.prefix)).toEqual([{ eventId: urgentResultEventId('urgent-3'), payload: expect.objectContaining({ ok: true, urgentEventId: 'urgent-3', downloader: 'nas' }) }]);
+      await waitFor(async () => (await db.outboxEvent.count()) === 0, { what: 'the outbox row deleted' });
       expect(nas.calls).toHaveLength(1);
     });
   });

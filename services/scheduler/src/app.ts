@@ -1,7 +1,7 @@
 import { eventConsumerDefaults } from '@dwld/config';
 import { randomBytes } from 'node:crypto';
 import { GrpcV1Downloaders, type DownloaderPort } from '@dwld/contract';
-import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
+import { EventOutbox, isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import {
   createEventBus,
   defaultConsumerName,
@@ -20,6 +20,7 @@ import type { SchedulerConfig } from './config';
 import { DownloaderDirectory } from './downloader-directory';
 import { DispatchLedger } from './dispatch-ledger';
 import { SchedulerMetrics } from './metrics';
+import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 import { Scheduler } from './scheduler';
 import { UrgentDispatcher } from './urgent';
 
@@ -38,6 +39,8 @@ export interface SchedulerDeps {
   random?: () => number;
   /** Overrides for the event consumers (tests shorten their reclaim times). */
   consumerOptions?: EventConsumerOptions;
+  /** Overrides for the outbox relay's sweeps (tests shorten them). */
+  relayOptions?: Pick<OutboxRelayOptions, 'sweepIntervalMs' | 'graceMs' | 'batchSize'>;
 }
 
 /** One scheduler replica: the dispatch loop, its event consumers and its ops endpoints. */
@@ -48,6 +51,7 @@ export class SchedulerApp {
   readonly metrics: SchedulerMetrics;
   readonly store: DispatchLedger;
   readonly directory: DownloaderDirectory;
+  readonly relay: OutboxRelay;
   private readonly downloaders: DownloaderPort;
   private readonly bus: EventBus;
   private readonly ops: OpsServer;
@@ -61,7 +65,8 @@ export class SchedulerApp {
     const consumerName = config.CONSUMER_NAME ?? defaultConsumerName();
     this.owner = `${consumerName}#${randomBytes(4).toString('hex')}`;
     this.store = new DispatchLedger(db, sql);
-    this.metrics = new SchedulerMetrics(() => this.store.countDue());
+    const outbox = new EventOutbox(sql);
+    this.metrics = new SchedulerMetrics(() => this.store.countDue(), { outboxPending: () => outbox.count(), deadLetters: () => this.bus.deadLetters() });
     this.directory = new DownloaderDirectory(db, logger);
     // The downloaders speak grpc.v1; another protocol would be another DownloaderPort here.
     this.downloaders = new GrpcV1Downloaders({ lookup: this.directory.lookup, deadlineMs: config.DOWNLOADER_DEADLINE_S });
@@ -73,11 +78,13 @@ export class SchedulerApp {
       random,
     });
     this.bus = createEventBus({ redis, prefix: config.STREAM_PREFIX, logger, consumerName, consumerDefaults: eventConsumerDefaults(config) });
+    this.relay = new OutboxRelay({ outbox, publisher: this.bus.publisher, logger, metrics: this.metrics, ...deps.relayOptions });
     const shared = {
       store: this.store,
       directory: this.directory,
       dispatcher,
       publisher: this.bus.publisher,
+      relay: this.relay,
       metrics: this.metrics,
       logger,
       owner: this.owner,
@@ -130,6 +137,7 @@ export class SchedulerApp {
     const { config, logger } = this.deps;
     const httpPort = await this.ops.start();
     await this.bus.start();
+    this.relay.start();
     this.scheduler.start();
     logger.info('scheduler started', {
       owner: this.owner,
@@ -149,6 +157,8 @@ export class SchedulerApp {
     this.stopped ??= (async () => {
       this.stopping = true;
       await Promise.all([this.scheduler.stop(), this.bus.stop()]);
+      // After the last outcome was recorded: its result goes out now, or stays in the outbox for another replica.
+      await this.relay.stop();
       // Every call has ended with the scheduler's stop: the channels to downloaders can go.
       this.downloaders.close();
       await this.ops.stop();

@@ -1,4 +1,4 @@
-import { connectDatabase, Prisma, type Database, type Sql } from '@dwld/db';
+import { connectDatabase, Prisma, type Database, type OutboxEntry, type Sql } from '@dwld/db';
 import { createTestDatabase, type TestDatabase } from '@dwld/testkit';
 import { CLAIM_SETTINGS, claimStatement, DispatchLedger, type UrgentLink } from './dispatch-ledger';
 
@@ -25,7 +25,14 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     await db.dispatch.deleteMany();
     await db.setting.deleteMany();
     await db.downloader.deleteMany();
+    await db.outboxEvent.deleteMany();
   });
+
+  /** A dispatch.result for the outbox as the scheduler writes one: message ids as claimed. */
+  const told = (linkId: number, extra: Record<string, unknown> = {}): OutboxEntry => ({
+    eventId: `dispatch.result:${linkId}:1`, type: 'dispatch.result', version: 1, data: JSON.stringify({ linkId, ok: true, messageId: null, replyMessageId: null, ...extra }),
+  });
+  const outbox = async () => (await db.outboxEvent.findMany({ orderBy: { id: 'asc' } })).map((e) => ({ eventId: e.eventId, data: JSON.parse(e.data) as Record<string, unknown> }));
 
   /** Runs `body` with autovacuum off for `links`, so the statistics it sets up stay as they are. */
   async function withStatisticsKept(body: () => Promise<void>): Promise<void> {
@@ -179,19 +186,27 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     expect(new Set(taken.values()).size).toBeGreaterThan(1);
   });
 
-  it('records a hand-over only for the claim owner, with a history row and the latest message ids', async () => {
+  it('records a hand-over only for the claim owner, with a history row, its result in the outbox and the latest message ids', async () => {
     await addLinks(1);
     const [link] = await claim('me', 1, 30_000);
     // The gateway records its reply after the claim.
     await db.link.update({ where: { id: link!.id }, data: { replyMessageId: 77 } });
-    expect(await store.completeMany([{ link: link!, downloader: 'nas' }], 'me')).toEqual([{ replyMessageId: 77, messageId: null }]);
+    const [settled] = await store.completeMany([{ link: link!, downloader: 'nas', told: told(link!.id) }], 'me');
+    expect(settled!.messages).toEqual({ replyMessageId: 77, messageId: null });
+    // The result as the outbox holds it: the reply id the row held when it was settled.
+    expect(settled!.told).toMatchObject({ eventId: `dispatch.result:${link!.id}:1`, type: 'dispatch.result', version: 1 });
+    expect(JSON.parse(settled!.told.data)).toEqual({ linkId: link!.id, ok: true, messageId: null, replyMessageId: 77 });
+    expect(await outbox()).toEqual([{ eventId: settled!.told.eventId, data: JSON.parse(settled!.told.data) }]);
     expect(await db.link.count()).toBe(0);
     const [history] = await db.dispatch.findMany();
     expect(history).toMatchObject({ linkId: link!.id, downloader: 'nas', attempts: 1, userId: 9_007_199_254_740_993n, url: link!.url });
 
-    // A row that is gone: the history is still written, and null says so.
-    expect(await store.completeMany([{ link: link!, downloader: 'nas' }], 'me')).toEqual([null]);
+    // A row that is gone: the history and the result are still written (as claimed), and null says so.
+    const [gone] = await store.completeMany([{ link: link!, downloader: 'nas', told: told(link!.id, { replyMessageId: 5 }) }], 'me');
+    expect(gone!.messages).toBeNull();
+    expect(JSON.parse(gone!.told.data)).toMatchObject({ replyMessageId: 5 });
     expect(await db.dispatch.count()).toBe(2);
+    expect(await db.outboxEvent.count()).toBe(2);
   });
 
   it('records many hand-overs in one go: each its own downloader and message ids, nothing for rows not its own', async () => {
@@ -200,8 +215,11 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     await db.link.update({ where: { id: b!.id }, data: { messageId: 5 } });
     // c's lease ran out and another replica took it: not deleted here, but the call was made, so history says so.
     await db.link.update({ where: { id: c!.id }, data: { claimOwner: 'other' } });
-    const settled = await store.completeMany([{ link: a!, downloader: 'nas' }, { link: b!, downloader: 'box' }, { link: c!, downloader: 'nas' }], 'me');
-    expect(settled).toEqual([{ replyMessageId: null, messageId: null }, { replyMessageId: null, messageId: 5 }, null]);
+    const settled = await store.completeMany([{ link: a!, downloader: 'nas', told: told(a!.id) }, { link: b!, downloader: 'box', told: told(b!.id) }, { link: c!, downloader: 'nas', told: told(c!.id) }], 'me');
+    expect(settled.map((s) => s.messages)).toEqual([{ replyMessageId: null, messageId: null }, { replyMessageId: null, messageId: 5 }, null]);
+    // Each result in the outbox with its own row's ids, in the same statement.
+    expect(settled.map((s) => [s.told.eventId, JSON.parse(s.told.data).messageId])).toEqual([[`dispatch.result:${a!.id}:1`, null], [`dispatch.result:${b!.id}:1`, 5], [`dispatch.result:${c!.id}:1`, null]]);
+    expect(await db.outboxEvent.count()).toBe(3);
     expect((await db.link.findMany()).map((l) => l.id)).toEqual([c!.id]);
     const history = await db.dispatch.findMany({ orderBy: { linkId: 'asc' } });
     expect(history.map((h) => [h.linkId, h.downloader, h.attempts, h.messageId])).toEqual([[a!.id, 'nas', 1, null], [b!.id, 'box', 1, 5], [c!.id, 'nas', 1, null]]);
@@ -214,9 +232,15 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     const next = new Date(Date.now() + 30_000);
     const firstFailedAt = new Date(Date.now() - 5_000);
     const kept = { firstFailedAt, unconfirmedDownloader: null };
-    expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next, ...kept })).toBeNull();
-    expect(await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', kind: 'unavailable', nextAttemptAt: next, firstFailedAt, unconfirmedDownloader: 'nas' })).toEqual({ replyMessageId: null, messageId: null });
-    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', kind: 'refused', reason: 'unsupported site', nextAttemptAt: null, ...kept })).not.toBeNull();
+    expect(await store.recordFailure(a!, 'someone-else', { attempts: 1, lastError: 'x', nextAttemptAt: next, ...kept }, told(a!.id))).toBeNull();
+    // Not its owner: nothing written, nobody told.
+    expect(await db.outboxEvent.count()).toBe(0);
+    await db.link.update({ where: { id: a!.id }, data: { replyMessageId: 12 } });
+    const failedA = await store.recordFailure(a!, 'me', { attempts: 1, lastError: 'down', kind: 'unavailable', nextAttemptAt: next, firstFailedAt, unconfirmedDownloader: 'nas' }, told(a!.id, { ok: false }));
+    expect(failedA!.messages).toEqual({ replyMessageId: 12, messageId: null });
+    expect(JSON.parse(failedA!.told.data)).toEqual({ linkId: a!.id, ok: false, messageId: null, replyMessageId: 12 });
+    expect(await store.recordFailure(b!, 'me', { attempts: 3, lastError: 'refused', kind: 'refused', reason: 'unsupported site', nextAttemptAt: null, ...kept }, told(b!.id, { ok: false }))).not.toBeNull();
+    expect((await outbox()).map((e) => e.eventId)).toEqual([`dispatch.result:${a!.id}:1`, `dispatch.result:${b!.id}:1`]);
     const rowA = await db.link.findUniqueOrThrow({ where: { id: a!.id } });
     expect(rowA).toMatchObject({ attempts: 1, lastError: 'down', lastErrorKind: 'unavailable', lastErrorReason: null, status: 'queued', claimOwner: null, claimExpiresAt: null, sendAt: next, firstFailedAt, unconfirmedDownloader: 'nas' });
     const rowB = await db.link.findUniqueOrThrow({ where: { id: b!.id } });
@@ -247,20 +271,28 @@ describe('DispatchLedger (real PostgreSQL)', () => {
     expect(await store.countDue()).toBe(3);
   });
 
-  it('writes an urgent link down once, and its history once', async () => {
+  it('writes an urgent link down once, with its result for its new id, and its history once, with its result', async () => {
     const link: UrgentLink = {
       eventId: 'evt-1', url: 'https://vk.com/v', host: 'vk.com', userId: 5n, chatId: 5n, username: 'ann', quality: 'max', folder: 'Films', messageId: 3, replyMessageId: null,
     };
     const row = { sendAt: new Date(), attempts: 1, lastError: 'down', failed: false };
-    const first = await store.writeDownUrgent(link, row);
-    expect(first.created).toBe(true);
-    expect(await store.writeDownUrgent(link, row)).toEqual({ id: first.id, created: false });
+    const first = await store.writeDownUrgent(link, row, (id) => told(id, { ok: false }));
+    expect(first).toMatchObject({ created: true, told: { eventId: `dispatch.result:${first.id}:1` } });
+    expect(JSON.parse(first.told!.data)).toMatchObject({ linkId: first.id });
+    expect(await store.writeDownUrgent(link, row, (id) => told(id))).toEqual({ id: first.id, created: false, told: null });
+    expect(await db.outboxEvent.count()).toBe(1);
     expect(await store.findUrgent('evt-1')).toBe(first.id);
     expect(await db.link.findUniqueOrThrow({ where: { id: first.id } })).toMatchObject({ urgentEventId: 'evt-1', attempts: 1, folder: 'Films', messageId: 3, status: 'queued' });
+    // Paused: written down with nothing to tell.
+    expect(await store.writeDownUrgent({ ...link, eventId: 'evt-3', url: 'https://vk.com/p' }, row, null)).toMatchObject({ created: true, told: null });
+    expect(await db.outboxEvent.count()).toBe(1);
 
     const acceptedAt = new Date();
-    await store.recordUrgentDispatch({ ...link, eventId: 'evt-2', url: 'https://vk.com/w' }, 'nas', acceptedAt, 1);
-    await store.recordUrgentDispatch({ ...link, eventId: 'evt-2', url: 'https://vk.com/w' }, 'nas', acceptedAt, 1);
+    const result: OutboxEntry = { eventId: 'dispatch.result:urgent:evt-2', type: 'dispatch.result', version: 1, data: '{"ok":true}' };
+    expect(await store.recordUrgentDispatch({ ...link, eventId: 'evt-2', url: 'https://vk.com/w' }, 'nas', acceptedAt, 1, result)).toMatchObject({ eventId: 'dispatch.result:urgent:evt-2', data: '{"ok":true}' });
+    // A second delivery: its history and result were written by the first.
+    expect(await store.recordUrgentDispatch({ ...link, eventId: 'evt-2', url: 'https://vk.com/w' }, 'nas', acceptedAt, 1, result)).toBeNull();
     expect(await db.dispatch.count({ where: { url: 'https://vk.com/w' } })).toBe(1);
+    expect(await db.outboxEvent.count({ where: { eventId: 'dispatch.result:urgent:evt-2' } })).toBe(1);
   });
 });

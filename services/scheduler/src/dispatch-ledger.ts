@@ -5,10 +5,13 @@ import {
   downloaderRouteJson,
   isDispatchPaused,
   LINKS,
+  OUTBOX_ROW,
   Prisma,
   routesFromJson,
   type Database,
   type LinkRow,
+  type OutboxEntry,
+  type OutboxRow,
   type RowOf,
   type Sql,
 } from '@dwld/db';
@@ -28,6 +31,9 @@ const ROUTE_JSON = downloaderRouteJson();
 /** The message ids a settled row held (the reply's may have been stored after the claim). */
 const SETTLED = LINKS.pick(['id', 'replyMessageId', 'messageId']);
 const SETTLED_SELECT = SETTLED.select();
+const SETTLED_JSON = SETTLED.json();
+/** An outbox row as a statement returns it (RETURNING … AS entry), read back with OUTBOX_ROW. */
+const OUTBOX_ROW_JSON = OUTBOX_ROW.json();
 /** A history row (a hand-over's, an urgent link's): the link it was, where it went, which try, and the copy of the link as it stood. */
 const HISTORY = DISPATCHES.pick(['linkId', 'downloader', 'attempts', ...DISPATCH_COPIES_OF_LINK]);
 const HISTORY_COLUMNS = HISTORY.columns();
@@ -58,6 +64,24 @@ export interface ClaimRound {
 /** The message ids as the row held them when it was settled (the gateway may have stored the reply id late). */
 export type SettledMessages = LinkRow<'replyMessageId' | 'messageId'>;
 
+/**
+ * A settled try: the message ids its row held (null when the row was gone or no longer this
+ * owner's), and its dispatch.result as written to the outbox in the same statement, for the relay.
+ */
+export interface Settled {
+  messages: SettledMessages | null;
+  told: OutboxRow;
+}
+
+/**
+ * The outbox's copy of a dispatch.result carries the message ids the row held when it was
+ * settled, not the ones claimed: the gateway may have stored the reply id since. Only
+ * dispatch.result payloads have these fields; `data` is the payload's JSON text.
+ */
+function withSettledIds(data: Prisma.Sql, row: 'g' | 'f'): Prisma.Sql {
+  const ids = Prisma.raw(`jsonb_build_object('messageId', ${row}.message_id, 'replyMessageId', ${row}.reply_message_id)`);
+  return Prisma.sql`(${data}::jsonb || ${ids})::text`;
+}
 export interface FailureRecord {
   /** Tries made, this one included. */
   attempts: number;
@@ -121,18 +145,20 @@ export class DispatchLedger {
   }
 
   /**
-   * Records hand-overs in one statement: deletes each row this owner still holds and keeps a
-   * history row. For each entry, the message ids its row held at that moment (the gateway may
-   * have stored the reply id late), or null when the row was gone or no longer this owner's;
-   * the history row is written either way.
+   * Records hand-overs in one statement: deletes each row this owner still holds, keeps a
+   * history row, and writes each entry's dispatch.result (`told`) to the outbox, with the message
+   * ids its row held at that moment (the gateway may have stored the reply id late). For each
+   * entry, those message ids (null when the row was gone or no longer this owner's: the history
+   * row and the result are written either way) and its outbox row.
    */
-  async completeMany(entries: ReadonlyArray<{ link: ClaimedLink; downloader: string }>, owner: string): Promise<Array<SettledMessages | null>> {
+  async completeMany(entries: ReadonlyArray<{ link: ClaimedLink; downloader: string; told: OutboxEntry }>, owner: string): Promise<Settled[]> {
     if (entries.length === 0) return [];
     const ids = entries.map((e) => e.link.id);
     const downloaders = entries.map((e) => e.downloader);
-    const rows = await this.sql.rows(Prisma.sql`
+    const [row] = await this.sql.rows<{ settled: string; told: string }>(Prisma.sql`
       WITH done AS (
-        SELECT * FROM unnest(${ids}::int[], ${downloaders}::text[]) AS d(id, downloader)
+        SELECT * FROM unnest(${ids}::int[], ${downloaders}::text[], ${entries.map((e) => e.told.eventId)}::text[], ${entries.map((e) => e.told.type)}::text[],
+                             ${entries.map((e) => e.told.version)}::int[], ${entries.map((e) => e.told.data)}::text[]) AS d(id, downloader, event_id, type, version, data)
       ), gone AS (
         DELETE FROM links l USING done d WHERE l.id = d.id AND l.claim_owner = ${owner}
         RETURNING ${GONE_COLUMNS}, d.downloader
@@ -140,12 +166,16 @@ export class DispatchLedger {
         INSERT INTO dispatches (${HISTORY_COLUMNS})
         SELECT id, downloader, attempts + 1, ${COPIED_COLUMNS} FROM gone
         RETURNING id
+      ), told AS (
+        INSERT INTO event_outbox (event_id, type, version, data)
+        SELECT d.event_id, d.type, d.version, CASE WHEN g.id IS NULL THEN d.data ELSE ${withSettledIds(Prisma.raw('d.data'), 'g')} END
+          FROM done d LEFT JOIN gone g ON g.id = d.id
+        RETURNING ${OUTBOX_ROW_JSON} AS entry
       )
-      SELECT ${SETTLED_SELECT} FROM gone`);
-    const settled = new Map(rows.map((raw) => {
-      const row = SETTLED.read(raw);
-      return [row.id, { replyMessageId: row.replyMessageId, messageId: row.messageId }];
-    }));
+      SELECT (SELECT COALESCE(json_agg(${SETTLED_JSON}), '[]') FROM gone)::text AS settled,
+             (SELECT COALESCE(json_agg(entry), '[]') FROM told)::text AS told`);
+    const settled = new Map(SETTLED.readJsonArray(row!.settled).map((r) => [r.id, { replyMessageId: r.replyMessageId, messageId: r.messageId }]));
+    const told = new Map(OUTBOX_ROW.readJsonArray(row!.told).map((r) => [r.eventId, r]));
     const missing = entries.filter((e) => !settled.has(e.link.id));
     if (missing.length > 0) {
       await this.db.dispatch.createMany({
@@ -155,11 +185,15 @@ export class DispatchLedger {
         })),
       });
     }
-    return entries.map((e) => settled.get(e.link.id) ?? null);
+    return entries.map((e) => ({ messages: settled.get(e.link.id) ?? null, told: told.get(e.told.eventId)! }));
   }
 
-  /** Records a failed try and lets go of the claim; null when the row is gone or no longer this replica's. */
-  async recordFailure(link: ClaimedLink, owner: string, failure: FailureRecord): Promise<SettledMessages | null> {
+  /**
+   * Records a failed try, lets go of the claim and writes its dispatch.result (`told`) to the
+   * outbox, with the message ids the row held, in one statement; null (and nothing written)
+   * when the row is gone or no longer this replica's.
+   */
+  async recordFailure(link: ClaimedLink, owner: string, failure: FailureRecord, told: OutboxEntry): Promise<Settled | null> {
     const failed = failure.nextAttemptAt === null;
     const written = FAILURE.set({
       attempts: failure.attempts,
@@ -169,19 +203,26 @@ export class DispatchLedger {
       firstFailedAt: failure.firstFailedAt,
       unconfirmedDownloader: failure.unconfirmedDownloader,
     });
-    const rows = await this.db.$queryRaw<unknown[]>(Prisma.sql`
-      UPDATE links
-         SET ${written},
-             send_at = COALESCE(${failure.nextAttemptAt}::timestamptz, send_at),
-             status = CASE WHEN ${failed}::boolean THEN 'failed'::"LinkStatus" ELSE status END,
-             claim_owner = NULL,
-             claim_expires_at = NULL,
-             updated_at = now()
-       WHERE id = ${link.id}::int AND claim_owner = ${owner}
-      RETURNING ${SETTLED_SELECT}`);
+    const rows = await this.sql.rows<{ settled: unknown; told: unknown }>(Prisma.sql`
+      WITH failed AS (
+        UPDATE links
+           SET ${written},
+               send_at = COALESCE(${failure.nextAttemptAt?.toISOString() ?? null}::timestamptz, send_at),
+               status = CASE WHEN ${failed}::boolean THEN 'failed'::"LinkStatus" ELSE status END,
+               claim_owner = NULL,
+               claim_expires_at = NULL,
+               updated_at = now()
+         WHERE id = ${link.id}::int AND claim_owner = ${owner}
+        RETURNING id, reply_message_id, message_id
+      ), told AS (
+        INSERT INTO event_outbox (event_id, type, version, data)
+        SELECT ${told.eventId}, ${told.type}, ${told.version}::int, ${withSettledIds(Prisma.sql`${told.data}::text`, 'f')} FROM failed f
+        RETURNING ${OUTBOX_ROW_JSON} AS entry
+      )
+      SELECT ${SETTLED_JSON} AS settled, (SELECT entry FROM told) AS told FROM failed`);
     if (rows[0] === undefined) return null;
-    const { replyMessageId, messageId } = SETTLED.read(rows[0]);
-    return { replyMessageId, messageId };
+    const { replyMessageId, messageId } = SETTLED.read(rows[0].settled);
+    return { messages: { replyMessageId, messageId }, told: OUTBOX_ROW.read(rows[0].told) };
   }
 
   /**
@@ -239,9 +280,11 @@ export class DispatchLedger {
   /**
    * Writes a link.urgent event's link down as a queued row, once: `urgent_event_id` is unique,
    * so a second delivery finds the first row. When the person queued the same link again in
-   * the meantime, that row stands for it. Returns the row's id and whether it was created here.
+   * the meantime, that row stands for it. A row created here gets the dispatch.result `told`
+   * makes for its id (if any) written to the outbox in the same transaction. Returns the row's
+   * id, whether it was created here, and that outbox row.
    */
-  async writeDownUrgent(link: UrgentLink, row: UrgentRow): Promise<{ id: number; created: boolean }> {
+  async writeDownUrgent(link: UrgentLink, row: UrgentRow, told: ((linkId: number) => OutboxEntry) | null): Promise<{ id: number; created: boolean; told: OutboxRow | null }> {
     const values = URGENT_ROW.values({
       url: link.url,
       host: link.host,
@@ -262,26 +305,38 @@ export class DispatchLedger {
       firstFailedAt: row.firstFailedAt ?? null,
       unconfirmedDownloader: row.unconfirmedDownloader ?? null,
     });
-    const inserted = await this.db.$queryRaw<Array<{ id: number }>>(Prisma.sql`
-      INSERT INTO links (${URGENT_ROW_COLUMNS}, updated_at)
-      VALUES (${values}, now())
-      ON CONFLICT DO NOTHING
-      RETURNING id`);
-    if (inserted[0]) return { id: inserted[0].id, created: true };
+    const created = await this.sql.transaction(async (tx) => {
+      const [inserted] = await tx.rows<{ id: number }>(Prisma.sql`
+        INSERT INTO links (${URGENT_ROW_COLUMNS}, updated_at)
+        VALUES (${values}, now())
+        ON CONFLICT DO NOTHING
+        RETURNING id`);
+      if (!inserted) return null;
+      if (!told) return { id: inserted.id, told: null };
+      const entry = told(inserted.id);
+      const [written] = await tx.rows<{ entry: unknown }>(Prisma.sql`
+        INSERT INTO event_outbox (event_id, type, version, data)
+        VALUES (${entry.eventId}, ${entry.type}, ${entry.version}::int, ${entry.data})
+        RETURNING ${OUTBOX_ROW_JSON} AS entry`);
+      return { id: inserted.id, told: OUTBOX_ROW.read(written!.entry) };
+    });
+    if (created) return { id: created.id, created: true, told: created.told };
     const existing = await this.db.link.findFirst({
       where: { OR: [{ urgentEventId: link.eventId }, { userId: link.userId, url: link.url }] },
       orderBy: { id: 'asc' },
       select: { id: true },
     });
     if (!existing) throw new Error('urgent link was neither inserted nor found');
-    return { id: existing.id, created: false };
+    return { id: existing.id, created: false, told: null };
   }
 
   /**
-   * The history row of a link.urgent dispatched straight from the event, once: a second
-   * delivery finds the first by user, link and acceptance time.
+   * The history row of a link.urgent dispatched straight from the event, once (a second
+   * delivery finds the first by user, link and acceptance time), and with it, in the same
+   * statement, its dispatch.result `told` in the outbox; that outbox row, or null when the
+   * history row was there already (its result was written with it).
    */
-  async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number): Promise<void> {
+  async recordUrgentDispatch(link: UrgentLink, downloader: string, acceptedAt: Date, attempts: number, told: OutboxEntry): Promise<OutboxRow | null> {
     const values = HISTORY.values({
       linkId: null,
       downloader,
@@ -295,13 +350,22 @@ export class DispatchLedger {
       messageId: link.messageId,
       sendAt: acceptedAt,
     });
-    await this.db.$executeRaw(Prisma.sql`
-      INSERT INTO dispatches (${HISTORY_COLUMNS})
-      SELECT ${values}
-       WHERE NOT EXISTS (
-             SELECT 1 FROM dispatches
-              WHERE link_id IS NULL AND user_id = ${link.userId}::bigint AND url = ${link.url}
-                AND send_at = ${acceptedAt}::timestamptz)`);
+    const [row] = await this.sql.rows<{ told: unknown }>(Prisma.sql`
+      WITH history AS (
+        INSERT INTO dispatches (${HISTORY_COLUMNS})
+        SELECT ${values}
+         WHERE NOT EXISTS (
+               SELECT 1 FROM dispatches
+                WHERE link_id IS NULL AND user_id = ${String(link.userId)}::bigint AND url = ${link.url}
+                  AND send_at = ${acceptedAt.toISOString()}::timestamptz)
+        RETURNING id
+      ), told AS (
+        INSERT INTO event_outbox (event_id, type, version, data)
+        SELECT ${told.eventId}, ${told.type}, ${told.version}::int, ${told.data} FROM history
+        RETURNING ${OUTBOX_ROW_JSON} AS entry
+      )
+      SELECT (SELECT entry FROM told) AS told`);
+    return row?.told ? OUTBOX_ROW.read(row.told) : null;
   }
 }
 

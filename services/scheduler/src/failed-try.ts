@@ -39,10 +39,11 @@ export interface SettledFailure<T> {
 /**
  * What follows a failed try, wherever the link came from (the polls' claimed rows, and urgent
  * links that no downloader took): tried again later (backoff) or given up (the retry limits),
- * recorded by `write` (the ledger's statement for that kind of link), then counted. Nothing
+ * recorded by `write` (the ledger's statement for that kind of link, which writes the result
+ * event with it), then counted. Nothing
  * is counted when the write throws: the caller retries or leaves the link to its lease.
  */
-export async function settleFailedTry<T>(policy: FailurePolicy, tried: FailedTry, write: (record: FailureRecord) => Promise<T>): Promise<SettledFailure<T>> {
+export async function settleFailedTry<T>(policy: FailurePolicy, tried: FailedTry, write: (record: FailureRecord, result: SettledFailure<T>['result']) => Promise<T>): Promise<SettledFailure<T>> {
   const { metrics, backoff, limits, random } = policy;
   const { failure, attempt, at: now } = tried;
   const firstFailedAt = tried.firstFailedAt ?? now;
@@ -60,10 +61,11 @@ export async function settleFailedTry<T>(policy: FailurePolicy, tried: FailedTry
     firstFailedAt,
     unconfirmedDownloader: tried.unconfirmed,
   };
-  const written = await write(record);
+  const result: SettledFailure<T>['result'] = { ok: false, downloader: null, error: { kind: failure.kind, message: failure.message }, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, failed: nextAttemptAt === null };
+  // The result is written with the record (the outbox), so it is known before.
+  const written = await write(record, result);
   metrics.failures.inc({ reason: failure.kind });
   const gaveUp = decision.action === 'fail' ? decision.why : null;
   if (gaveUp !== null) metrics.givenUp.inc({ reason: gaveUp !== 'refused' ? `gave_up_${gaveUp}` : failure.kind });
-  const result: SettledFailure<T>['result'] = { ok: false, downloader: null, error: { kind: failure.kind, message: failure.message }, nextAttemptAt: nextAttemptAt?.toISOString() ?? null, failed: nextAttemptAt === null };
   return { written, record, gaveUp, result };
 }

@@ -1,12 +1,14 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { dispatchResult, outgoing, type EventInput, type OutgoingEvent } from '@dwld/events';
+import type { OutboxEntry } from '@dwld/db';
+import { dispatchResult, type EncodedEntry, type EventInput } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import { Batcher } from '@dwld/runtime';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, type AttemptFailure } from './decisions';
 import type { KnownDownloader } from './downloader-directory';
 import type { DispatchParts } from './dispatch-parts';
 import { settleFailedTry } from './failed-try';
-import type { ClaimedLink, SettledMessages } from './dispatch-ledger';
+import type { ClaimedLink, Settled } from './dispatch-ledger';
+import { outboxEntry } from './outbox-relay';
 import { errorMessage } from '@dwld/errors';
 
 /** How old the remembered downloader list (used while the database is down) may get. */
@@ -50,9 +52,9 @@ export class Scheduler {
   // Group commit: the links of one replica are renewed, recorded and announced together, one
   // round trip for all that are ready at once, instead of one per link.
   private readonly renewals: Batcher<number, boolean>;
-  private readonly completions: Batcher<{ link: ClaimedLink; downloader: string }, SettledMessages | null>;
-  /** Each event's publishing error, or null once it is on the stream. */
-  private readonly results: Batcher<OutgoingEvent, string | null>;
+  private readonly completions: Batcher<{ link: ClaimedLink; downloader: string; told: OutboxEntry }, Settled>;
+  /** Results that could not be written to the outbox: each one's publishing error, or null once it is on the stream. */
+  private readonly direct: Batcher<EncodedEntry, string | null>;
 
   constructor(private readonly options: SchedulerOptions) {
     this.logger = options.logger.child({ component: 'scheduler' });
@@ -64,13 +66,13 @@ export class Scheduler {
       return ids.map((id) => kept.has(id));
     }, { maxBatch: MAX_GROUP });
     this.completions = new Batcher((entries) => store.completeMany(entries, owner), { maxBatch: MAX_GROUP });
-    this.results = new Batcher(async (events) => {
+    this.direct = new Batcher(async (entries) => {
       try {
-        await publisher.publishMany(events);
-        return events.map(() => null);
+        await publisher.publishEncoded(entries);
+        return entries.map(() => null);
       } catch {
         // One by one, so one bad event (or a hiccup) costs no other its announcement.
-        const outcomes = await Promise.allSettled(events.map((e) => publisher.publishMany([e])));
+        const outcomes = await Promise.allSettled(entries.map((e) => publisher.publishEncoded([e])));
         return outcomes.map((o) => (o.status === 'fulfilled' ? null : errorMessage(o.reason)));
       }
     }, { maxBatch: MAX_GROUP });
@@ -266,24 +268,27 @@ export class Scheduler {
 
   private async settleSuccess(link: ClaimedLink, attempt: number, downloader: string, leaseEndsAt: number): Promise<void> {
     const { metrics } = this.options;
-    let messages: SettledMessages | null = { replyMessageId: link.replyMessageId, messageId: link.messageId };
+    const told = this.resultEntry(link, attempt, { ok: true, downloader, error: null, nextAttemptAt: null, failed: false });
     try {
-      messages = await this.persist(() => this.completions.submit({ link, downloader }), leaseEndsAt);
-      if (messages === null) this.logger.info('link was removed while it was being dispatched', { linkId: link.id, downloader });
+      // The row's delete, its history row and its result in the outbox: one statement.
+      const settled = await this.persist(() => this.completions.submit({ link, downloader, told }), leaseEndsAt);
+      if (settled.messages === null) this.logger.info('link was removed while it was being dispatched', { linkId: link.id, downloader });
+      void this.options.relay.written([settled.told]);
     } catch (err) {
-      // Told anyway: the downloader has it. If another replica sends it again, its result has the same event id.
+      // Told anyway, straight to the stream: the downloader has it. If another replica sends it again, its result has the same event id.
       this.logger.error('link dispatched but not recorded; it may be dispatched again', { linkId: link.id, downloader, error: errorMessage(err) });
+      await this.publishDirect(link, attempt, told);
     }
     metrics.dispatched.inc({ downloader });
     metrics.dispatchLag.observe(Math.max(0, Date.now() - link.sendAt.getTime()) / 1000);
     this.logger.debug('link dispatched', { linkId: link.id, downloader, attempt });
-    await this.publish(link, attempt, messages, { ok: true, downloader, error: null, nextAttemptAt: null, failed: false });
   }
 
   private async settleFailure(link: ClaimedLink, attempt: number, failure: AttemptFailure, giveUp: boolean, leaseEndsAt: number, unconfirmed: string | null = null): Promise<void> {
     const { store, owner } = this.options;
     const tried = { failure, attempt, firstFailedAt: link.firstFailedAt, giveUp, unconfirmed, at: new Date() };
-    const { written: messages, record, gaveUp, result } = await settleFailedTry(this.options, tried, (record) => this.persist(() => store.recordFailure(link, owner, record), leaseEndsAt));
+    const { written, record, gaveUp } = await settleFailedTry(this.options, tried, (record, result) =>
+      this.persist(() => store.recordFailure(link, owner, record, this.resultEntry(link, attempt, result)), leaseEndsAt));
     const { nextAttemptAt } = record;
     this.logger[nextAttemptAt === null ? 'warn' : 'info'](nextAttemptAt === null ? 'link failed for good' : 'dispatch failed; will retry', {
       linkId: link.id,
@@ -294,9 +299,8 @@ export class Scheduler {
       ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
       ...(unconfirmed ? { mayHoldIt: unconfirmed } : {}),
     });
-    // Gone (removed meanwhile): nobody to tell.
-    if (messages === null) return;
-    await this.publish(link, attempt, messages, result);
+    // Gone (removed meanwhile): nothing was written, nobody to tell.
+    if (written !== null) void this.options.relay.written([written.told]);
   }
 
   private async releaseUnstarted(link: ClaimedLink): Promise<void> {
@@ -317,26 +321,34 @@ export class Scheduler {
     }
   }
 
-  private async publish(
+  /**
+   * A try's dispatch.result, for the outbox, with the message ids as claimed (the ledger's
+   * statement puts in the ones the row holds when it is settled).
+   */
+  private resultEntry(
     link: ClaimedLink,
     attempt: number,
-    messages: SettledMessages | null,
     outcome: Pick<EventInput<typeof dispatchResult>, 'ok' | 'downloader' | 'error' | 'nextAttemptAt' | 'failed'>,
-  ): Promise<void> {
+  ): OutboxEntry {
     const payload: EventInput<typeof dispatchResult> = {
       linkId: link.id,
       urgentEventId: link.urgentEventId,
       url: link.url,
       userId: String(link.userId),
       chatId: String(link.chatId),
-      messageId: messages?.messageId ?? link.messageId,
-      replyMessageId: messages?.replyMessageId ?? link.replyMessageId,
+      messageId: link.messageId,
+      replyMessageId: link.replyMessageId,
       attempts: attempt,
       ...outcome,
     };
+    return outboxEntry(dispatchResult, payload, resultEventId(link.id, attempt));
+  }
+
+  /** A result the database could not take, straight to its stream (Redis may be up while PostgreSQL is not). */
+  private async publishDirect(link: ClaimedLink, attempt: number, told: OutboxEntry): Promise<void> {
     let error: string | null;
     try {
-      error = await this.results.submit(outgoing(dispatchResult, payload, { id: resultEventId(link.id, attempt) }));
+      error = await this.direct.submit({ type: told.type, fields: { id: told.eventId, v: String(told.version), at: String(Date.now()), data: told.data } });
     } catch (err) {
       error = errorMessage(err);
     }

@@ -1,11 +1,13 @@
 import { isDatabaseUnavailable } from '@dwld/db';
-import { dispatchResult, type DispatchResult, type EventMeta, type LinkUrgent } from '@dwld/events';
+import type { OutboxEntry } from '@dwld/db';
+import { dispatchResult, type EventInput, type EventMeta, type LinkUrgent } from '@dwld/events';
 import type { Logger } from '@dwld/logger';
 import type { Redis } from 'ioredis';
 import { callFitsLease, leaseMarginMs, planRequest, resultEventId, urgentResultEventId, type AttemptFailure } from './decisions';
 import type { DispatchParts } from './dispatch-parts';
 import { settleFailedTry } from './failed-try';
 import type { UrgentLink } from './dispatch-ledger';
+import { outboxEntry } from './outbox-relay';
 
 export interface UrgentOptions extends DispatchParts {
   redis: Redis;
@@ -32,6 +34,9 @@ export class RetryLater extends Error {
  * A per-event marker in Redis (the store that delivered the event, so it is up) records how far
  * the handling got: `dispatched` (a downloader took it; only the writing down is left) and
  * `done`. A lock per event keeps two replicas from dispatching duplicates of one event at once.
+ * The result of a dispatched urgent link goes to the outbox with its history row, once the
+ * database takes them: not straight to the stream while it is down, since the gateway cannot
+ * tell the person without the database either (it would only retry the event later).
  * When every downloader failed, the link is written down as a `links` row carrying the event id
  * (unique), and the regular polls retry it. An event the database cannot take yet is left
  * pending and handled again after URGENT_RETRY_S.
@@ -82,7 +87,8 @@ export class UrgentDispatcher {
       return this.markDone(meta, 'queued');
     }
     if (state === 'paused') {
-      const { id } = await store.writeDownUrgent(link, { sendAt: new Date(event.acceptedAt), attempts: 0, lastError: null, failed: false });
+      // No result to tell: nothing was tried.
+      const { id } = await store.writeDownUrgent(link, { sendAt: new Date(event.acceptedAt), attempts: 0, lastError: null, failed: false }, null);
       this.logger.info('dispatching is paused: urgent link queued instead', { eventId: meta.eventId, linkId: id });
       return this.markDone(meta, 'paused');
     }
@@ -105,45 +111,51 @@ export class UrgentDispatcher {
     return this.writeDownFailed(event, meta, link, outcome.failure, false, outcome.unconfirmed ?? null);
   }
 
-  /** The history row and the result event of an urgent link a downloader took; then done. */
+  /**
+   * The history row and the result event of an urgent link a downloader took, in one
+   * statement (the result to the outbox); then done. With the database down, both wait for a
+   * later delivery.
+   */
   private async writeDownDispatched(event: LinkUrgent, meta: EventMeta, downloader: string, attempts: number): Promise<void> {
+    const result = this.resultEntry(event, meta, { linkId: null, ok: true, downloader, error: null, attempts, nextAttemptAt: null, failed: false }, urgentResultEventId(meta.eventId));
     try {
-      await this.options.store.recordUrgentDispatch(toUrgentLink(event, meta.eventId), downloader, new Date(event.acceptedAt), attempts);
+      const written = await this.options.store.recordUrgentDispatch(toUrgentLink(event, meta.eventId), downloader, new Date(event.acceptedAt), attempts, result);
+      if (written) void this.options.relay.written([written]);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       throw new RetryLater(`urgent link dispatched to "${downloader}"; the database is unavailable to record it, retrying later`);
     }
-    await this.publishResult(event, meta, { linkId: null, ok: true, downloader, error: null, attempts, nextAttemptAt: null, failed: false }, urgentResultEventId(meta.eventId));
     await this.markDone(meta, 'dispatched');
   }
 
-  /** No downloader took it: a queued (or failed) row carrying the event id, retried by the polls. */
+  /** No downloader took it: a queued (or failed) row carrying the event id, retried by the polls, and its result in the outbox with it. */
   private async writeDownFailed(event: LinkUrgent, meta: EventMeta, link: UrgentLink, failure: AttemptFailure, giveUp: boolean, unconfirmed: string | null = null): Promise<void> {
     const { store } = this.options;
     // The event's only try: the first, and the first to fail.
     const tried = { failure, attempt: 1, firstFailedAt: null, giveUp, unconfirmed, at: new Date() };
-    const { written, result } = await settleFailedTry(this.options, tried, async (record) => {
+    const { written } = await settleFailedTry(this.options, tried, async (record, result) => {
       try {
-        return await store.writeDownUrgent(link, { ...record, sendAt: record.nextAttemptAt ?? tried.at, failed: record.nextAttemptAt === null });
+        const told = (linkId: number) => this.resultEntry(event, meta, { linkId, attempts: 1, ...result }, resultEventId(linkId, 1));
+        return await store.writeDownUrgent(link, { ...record, sendAt: record.nextAttemptAt ?? tried.at, failed: record.nextAttemptAt === null }, told);
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
         throw new RetryLater(`no downloader took the urgent link (${failure.kind}) and the database is unavailable: retrying later`);
       }
     });
     this.logger.warn('urgent link not dispatched: written down for retries', { eventId: meta.eventId, linkId: written.id, reason: failure.kind, error: failure.message });
-    if (written.created) await this.publishResult(event, meta, { linkId: written.id, attempts: 1, ...result }, resultEventId(written.id, 1));
+    if (written.told) void this.options.relay.written([written.told]);
     await this.markDone(meta, 'written_down');
   }
 
   /** The dispatch.result of an urgent link: who asked and where to answer come from the event. */
-  private publishResult(
+  private resultEntry(
     event: LinkUrgent,
     meta: EventMeta,
-    outcome: Pick<DispatchResult, 'linkId' | 'ok' | 'downloader' | 'error' | 'attempts' | 'nextAttemptAt' | 'failed'>,
+    outcome: Pick<EventInput<typeof dispatchResult>, 'linkId' | 'ok' | 'downloader' | 'error' | 'attempts' | 'nextAttemptAt' | 'failed'>,
     id: string,
-  ): Promise<string> {
+  ): OutboxEntry {
     const { url, userId, chatId, messageId, replyMessageId } = event;
-    return this.options.publisher.publish(dispatchResult, { urgentEventId: meta.eventId, url, userId, chatId, messageId, replyMessageId, ...outcome }, { id });
+    return outboxEntry(dispatchResult, { urgentEventId: meta.eventId, url, userId, chatId, messageId, replyMessageId, ...outcome }, id);
   }
 
   private async withLock(key: string, work: (lockedAt: number) => Promise<void>): Promise<void> {

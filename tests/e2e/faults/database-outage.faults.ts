@@ -1,5 +1,5 @@
 import { waitFor } from '@dwld/testkit';
-import { recordFault } from '../support/reliability';
+import { peopleTold, recordFault } from '../support/reliability';
 import { ALICE, BOB, startSystem, type Sim, type System } from '../support/system';
 
 const OUTAGE_MS = 10_000;
@@ -50,6 +50,10 @@ describe('fault: PostgreSQL unreachable for 10 seconds', () => {
     expect(accepted).toHaveLength(15);
     expect(duplicates).toBe(0);
     for (const proc of system.processes.values()) expect(proc.child.exitCode).toBeNull();
-    recordFault({ fault: 'PostgreSQL unreachable for 10 s (connections cut) mid-run', times: 1, linksIn: accepted.length, dispatched: counts.size, duplicates, lost: accepted.filter((l) => !counts.has(l)).length });
+    // Each person hears once that their link was taken.
+    await waitFor(() => peopleTold(system.emulator, accepted).told === accepted.length, { what: 'every person told their link was taken', timeout: 60_000, interval: 250 });
+    const people = peopleTold(system.emulator, accepted);
+    expect(people.repeats).toBe(0);
+    recordFault({ fault: 'PostgreSQL unreachable for 10 s (connections cut) mid-run', times: 1, linksIn: accepted.length, dispatched: counts.size, duplicates, lost: accepted.filter((l) => !counts.has(l)).length, owed: people.owed, told: people.told });
   });
 });

@@ -1,7 +1,7 @@
 import { waitFor } from '@dwld/testkit';
 import { startOwnRedis, type OwnRedis } from '../support/own-redis';
 import { ALICE, BOB, startSystem, type Sim, type System } from '../support/system';
-import { recordFault } from '../support/reliability';
+import { peopleTold, recordFault } from '../support/reliability';
 
 // Redis (append-only) restarts while links flow: every service reconnects on its own, no
 // event is lost, BullMQ jobs survive, every accepted link is dispatched once.
@@ -47,6 +47,10 @@ describe('fault: Redis restarts mid-run', () => {
     expect(accepted).toHaveLength(20);
     expect(duplicates).toBe(0);
     for (const proc of system.processes.values()) expect(proc.child.exitCode).toBeNull();
-    recordFault({ fault: 'Redis (append-only) restarted once mid-run', times: 1, linksIn: accepted.length, dispatched: counts.size, duplicates, lost: accepted.filter((l) => !counts.has(l)).length });
+    // Each person hears once that their link was taken.
+    await waitFor(() => peopleTold(system.emulator, accepted).told === accepted.length, { what: 'every person told their link was taken', timeout: 60_000, interval: 250 });
+    const people = peopleTold(system.emulator, accepted);
+    expect(people.repeats).toBe(0);
+    recordFault({ fault: 'Redis (append-only) restarted once mid-run', times: 1, linksIn: accepted.length, dispatched: counts.size, duplicates, lost: accepted.filter((l) => !counts.has(l)).length, owed: people.owed, told: people.told });
   });
 });

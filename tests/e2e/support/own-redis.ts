@@ -9,6 +9,9 @@ import { freePort, waitFor } from '@dwld/testkit';
 export interface OwnRedis {
   url: string;
   restart(): Promise<void>;
+  /** Stops the server (an outage: every connection refused) until up(); what it held comes back from its append-only file. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +47,8 @@ export async function startOwnRedis(options: { args?: string[] } = {}): Promise<
       await halt();
       await launch();
     },
+    down: halt,
+    up: launch,
     async stop() {
       await halt();
       rmSync(dir, { recursive: true, force: true });

@@ -48,7 +48,8 @@ export function takenMessages(emulator: TelegramEmulator, links: readonly string
     if (!call.response.ok) continue;
     const text = String(call.params.text ?? '');
     if (!/was taken by|взял/.test(text)) continue;
-    for (const link of links) if (text.includes(link)) counts.set(link, counts.get(link)! + 1);
+    // The link as a whole word: https://x/late/1 must not count for https://x/late/10.
+    for (const link of links) if (text.includes(`${link} `)) counts.set(link, counts.get(link)! + 1);
   }
   return counts;
 }

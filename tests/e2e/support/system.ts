@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
 import { Redis } from 'ioredis';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, CuttableProxy, freePort, spawnService, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, CuttableProxy, freePort, spawnService, TestDnsServer, waitFor, type RedisNamespace, type ServiceProcess, type TestDatabase } from '@dwld/testkit';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const main = (service: string) => path.join(ROOT, 'services', service, 'dist', 'main.js');
@@ -24,6 +24,8 @@ export interface Received {
   userName: string;
   maxQuality?: number;
   outcome: string;
+  /** Set by the sim's modes cut and late: the call's answer was cut off or held back (the outcome still happened). */
+  reply?: 'cut' | 'late';
 }
 
 export interface Sim {
@@ -32,7 +34,7 @@ export interface Sim {
   grpcPort: number;
   process: ServiceProcess;
   received(): Promise<Received[]>;
-  setMode(mode: 'ok' | 'fail' | 'refuse' | 'hang', count?: number): Promise<void>;
+  setMode(mode: 'ok' | 'fail' | 'refuse' | 'hang' | 'cut' | 'late', count?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,11 +57,14 @@ export interface System {
    */
   database?: { cut(): Promise<void>; restore(): Promise<void>; hold(): void; release(): void };
   processes: Map<string, ServiceProcess>;
+  /** The DNS server the gateways resolve link hosts with (DNS_SERVERS): it knows only the names a test adds. */
+  dns: TestDnsServer;
   /** The STREAM_PREFIX every service was started with (stream keys are `<prefix>:<event type>`). */
   streamPrefix: string;
   /** A Redis connection of the test's own, on the Redis the services use. */
   redis: Redis;
-  startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string }): Promise<Sim>;
+  /** `env`: more of the sim's settings (FLAVOUR, LATE_REPLY_S…). */
+  startSim(name: string, patterns: string, options?: { grpcPort?: number; mode?: string; env?: Record<string, string> }): Promise<Sim>;
   stop(): Promise<void>;
 }
 
@@ -127,7 +132,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   ] });
   const { url: apiRoot } = await emulator.start();
   emulator.addBot(BOT_TOKEN);
-  const [database, ns]: [TestDatabase, RedisNamespace] = await Promise.all([createTestDatabase(), createRedisNamespace('e2e')]);
+  const [database, ns, dns]: [TestDatabase, RedisNamespace, TestDnsServer] = await Promise.all([createTestDatabase(), createRedisNamespace('e2e'), TestDnsServer.start()]);
   const db = createDatabase(database.url, { poolSize: 3 });
   const [registryGrpc, registryHttp, gatewayHttp] = await Promise.all([freePort(), freePort(), freePort()]);
   const processes = new Map<string, ServiceProcess>();
@@ -171,6 +176,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         TELEGRAM_CHAT_INTERVAL_S: '0.05',
         API_TOKEN,
         LINKS_PER_MINUTE: '100000',
+        // Link hosts are resolved with the test's own DNS server: no lookup leaves the machine.
+        DNS_SERVERS: dns.address,
         ...(webhookProxy ? { WEBHOOK_URL: `http://127.0.0.1:${webhookProxy.port}/telegram/hook`, WEBHOOK_SECRET: 'e2e-webhook-secret-0123456789' } : {}),
         ...options.env,
       },
@@ -186,6 +193,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     registryHttp,
     schedulerHttp,
     processes,
+    dns,
     streamPrefix: ns.prefix,
     redis: options.redisUrl ? new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 }) : ns.redis,
     async crashAndRestart(name) {
@@ -202,6 +210,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       const proc = spawnService(path.join(ROOT, 'tools', 'downloader-sim', 'dist', 'main.js'), {
         SIM_NAME: name, PATTERNS: patterns, REGISTRY_ADDRESS: `127.0.0.1:${registryGrpc}`, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort),
         HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), REGISTER_INTERVAL_S: '2', DOWNLOAD_SECONDS: '1', MODE: simOptions.mode ?? 'ok',
+        ...simOptions.env,
       });
       const control = `http://127.0.0.1:${httpPort}`;
       const sim: Sim = {
@@ -224,7 +233,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await emulator.stop();
       await db.$disconnect();
       if (system.redis !== ns.redis) system.redis.disconnect();
-      await Promise.all([database.drop(), ns.cleanup()]);
+      await Promise.all([database.drop(), ns.cleanup(), dns.stop()]);
     },
   };
   try {

@@ -233,6 +233,39 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
       expect((await client.setToQueue('sim', { link: LINK, userName: 'u' })).linksInWork.map((t) => t.link)).toContain(LINK);
     });
 
+    it('cut: SetToQueue takes the link, then the connection drops before the answer leaves; the next call connects afresh', async () => {
+      const { app, client, postMode } = await startSim();
+      expect((await postMode({ mode: 'cut', count: 1 })).status).toBe(200);
+      const err = await failureOf(client.setToQueue('sim', { link: LINK, userName: 'u' }));
+      // A dropped connection, as the transport reports it: no status the sim chose.
+      expect(err.code).toBe(grpc.status.UNAVAILABLE);
+      expect(err.message).toMatch(/Connection dropped|ECONNRESET/);
+      expect((await client.queue('sim')).queue.map((t) => t.link)).toEqual([LINK]);
+      expect(app.received()).toEqual([expect.objectContaining({ link: LINK, outcome: 'queued', reply: 'cut' })]);
+      // The count is used up: the next answer arrives.
+      expect((await client.setToQueue('sim', { link: `${LINK}&2`, userName: 'u' })).linksInWork).toHaveLength(2);
+      expect(app.received()[1]).not.toHaveProperty('reply');
+    });
+
+    it("late: SetToQueue takes the link at once and answers after LATE_REPLY_S, past the caller's deadline", async () => {
+      const { app, client, clientWithDeadline } = await startSim({ MODE: 'late', LATE_REPLY_S: '1' });
+      const err = await failureOf(clientWithDeadline(200).setToQueue('sim', { link: LINK, userName: 'u' }));
+      expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      // In the queue already, while its answer is still held.
+      expect((await client.queue('sim')).queue.map((t) => t.link)).toEqual([LINK]);
+      expect(app.received()).toEqual([expect.objectContaining({ link: LINK, outcome: 'queued', reply: 'late' })]);
+      // A caller that waits long enough gets the answer.
+      expect((await client.setToQueue('sim', { link: `${LINK}&2`, userName: 'u' })).linksInWork).toHaveLength(2);
+    });
+
+    it('stopping sends the answers late mode holds', async () => {
+      const { app, client } = await startSim({ MODE: 'late', LATE_REPLY_S: '3600' });
+      const held = client.setToQueue('sim', { link: LINK, userName: 'u' });
+      await waitFor(() => app.received().length === 1, { what: 'the call to arrive' });
+      await app.stop();
+      expect((await held).linksInWork.map((t) => t.link)).toEqual([LINK]);
+    });
+
     it('stopping answers calls held by hang mode', async () => {
       const { app, client } = await startSim({ MODE: 'hang' });
       const held = failureOf(client.setToQueue('sim', { link: LINK, userName: 'u' }));
@@ -429,6 +462,18 @@ describe('simulated downloader (real gRPC and HTTP)', () => {
       expect(refused).toMatchObject({ code: grpc.status.UNKNOWN, details: 'disk full' });
       await client.setToQueue('sim', { link: `${LINK}&3`, userName: 'u' });
       expect(app.received().map((r) => r.outcome)).toEqual(['queued', 'duplicate', 'refused', 'queued']);
+    });
+
+    it('as the Go one, cut and late happen to its answers on the way: the link is in its table, the caller gets no answer', async () => {
+      const { app, client, clientWithDeadline, postMode } = await startSim({ FLAVOUR: 'go', LATE_REPLY_S: '1' });
+      expect((await postMode({ mode: 'cut', count: 1 })).status).toBe(200);
+      expect((await failureOf(client.setToQueue('sim', { link: LINK, userName: 'u' }))).code).toBe(grpc.status.UNAVAILABLE);
+      app.setMode('late', 1);
+      expect((await failureOf(clientWithDeadline(200).setToQueue('sim', { link: `${LINK}&2`, userName: 'u' }))).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect((await client.queue('sim')).queue.map((t) => [t.link, t.status])).toEqual([[LINK, 'NEW'], [`${LINK}&2`, 'NEW']]);
+      // The same link again: the Go one's own answer, UNKNOWN, now that nothing goes astray.
+      expect((await failureOf(client.setToQueue('sim', { link: LINK, userName: 'u' }))).code).toBe(grpc.status.UNKNOWN);
+      expect(app.received().map((r) => [r.outcome, r.reply])).toEqual([['queued', 'cut'], ['queued', 'late'], ['duplicate', undefined]]);
     });
   });
 });

@@ -2,6 +2,7 @@ import { serveDownloader, type RunningServer } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
 import { Counter, Gauge, OpsServer, createMetricsRegistry, type Registry } from '@dwld/runtime';
 import { advertisedHost, type SimConfig } from './config';
+import { ConnectionFront } from './connection-front';
 import { controlRoutes, type SimControl } from './control';
 import { DownloadQueue } from './download-queue';
 import { GoFlavour } from './go-flavour';
@@ -38,7 +39,9 @@ export class DownloaderSimApp implements SimControl {
   private readonly ops: OpsServer;
   /** Set with FLAVOUR=go: it then serves and registers instead of `downloader` and `registrar`. */
   private readonly go: GoFlavour | undefined;
+  /** The gRPC server itself, on a loopback port of its own; callers reach it through `front`. */
   private grpc: RunningServer | undefined;
+  private front: ConnectionFront | undefined;
 
   constructor(private readonly deps: SimDeps) {
     const { config, logger, now } = deps;
@@ -65,6 +68,8 @@ export class DownloaderSimApp implements SimControl {
       logger,
       now,
       onSetToQueue: (outcome) => calls.inc({ outcome }),
+      cutConnections: () => this.cutConnections(),
+      lateReplyMs: config.LATE_REPLY_S,
     });
     this.registrar = new Registrar({
       target: config.REGISTRY_ADDRESS,
@@ -77,7 +82,7 @@ export class DownloaderSimApp implements SimControl {
       request: () => ({ serverName: config.SIM_NAME, allowedRootLinks: config.PATTERNS, serverHost: advertisedHost(config), serverPort: this.grpcPort() }),
       onAttempt: (outcome) => registrations.inc({ outcome }),
     });
-    this.go = config.FLAVOUR === 'go' ? new GoFlavour(config, logger) : undefined;
+    this.go = config.FLAVOUR === 'go' ? new GoFlavour(config, logger, () => this.cutConnections()) : undefined;
     this.ops = new OpsServer({
       host: config.HTTP_HOST,
       port: config.HTTP_PORT,
@@ -88,31 +93,39 @@ export class DownloaderSimApp implements SimControl {
     });
   }
 
-  /** Serves gRPC and the ops endpoints, then starts registering; resolves with the bound ports. */
+  /**
+   * Serves gRPC (behind a relay whose connections mode cut can cut) and the ops endpoints, then
+   * starts registering; resolves with the bound ports.
+   */
   async start(): Promise<{ grpcPort: number; httpPort: number }> {
     const { config, logger } = this.deps;
-    this.grpc = await serveDownloader((this.go ?? this.downloader).handlers(), config.GRPC_HOST, config.GRPC_PORT);
+    this.grpc = await serveDownloader((this.go ?? this.downloader).handlers(), '127.0.0.1', 0);
     let httpPort: number;
     try {
+      this.front = new ConnectionFront(this.grpc.port);
+      await this.front.start(config.GRPC_HOST, config.GRPC_PORT);
       httpPort = await this.ops.start();
     } catch (err) {
+      await this.front?.stop();
       await this.grpc.stop(0);
       this.grpc = undefined;
+      this.front = undefined;
       throw err;
     }
-    if (this.go) this.go.start(this.grpc.port);
+    const port = this.front.port;
+    if (this.go) this.go.start(port);
     else this.registrar.start();
     logger.info('downloader-sim started', {
       name: config.SIM_NAME,
       flavour: config.FLAVOUR,
-      grpc: `${config.GRPC_HOST}:${this.grpc.port}`,
-      advertised: `${advertisedHost(config)}:${this.grpc.port}`,
+      grpc: `${config.GRPC_HOST}:${port}`,
+      advertised: `${advertisedHost(config)}:${port}`,
       http: `${config.HTTP_HOST}:${httpPort}`,
       registry: config.REGISTRY_ADDRESS,
       patterns: this.go ? config.ASSIGN.split(',') : config.PATTERNS,
       mode: config.MODE,
     });
-    return { grpcPort: this.grpc.port, httpPort };
+    return { grpcPort: port, httpPort };
   }
 
   /** Stops re-registering, answers calls held by hang mode, stops the gRPC server, then the ops endpoints. */
@@ -120,9 +133,11 @@ export class DownloaderSimApp implements SimControl {
     await this.registrar.stop();
     await this.go?.stop();
     this.downloader.releaseHung();
-    const grpc = this.grpc;
+    const [grpc, front] = [this.grpc, this.front];
     this.grpc = undefined;
+    this.front = undefined;
     await grpc?.stop(Math.max(100, this.deps.config.SHUTDOWN_TIMEOUT_S / 2));
+    await front?.stop();
     await this.ops.stop();
   }
 
@@ -158,7 +173,7 @@ export class DownloaderSimApp implements SimControl {
   /** Registers now (operators and tests need not wait for the interval); nothing once stopped. */
   registerNow(): Promise<void> {
     // FLAVOUR=go: once more, as restarting a Go downloader by hand would.
-    if (this.go) return this.grpc ? this.go.registerNow(this.grpc.port) : Promise.resolve();
+    if (this.go) return this.front ? this.go.registerNow(this.front.port) : Promise.resolve();
     return this.registrar.registerNow();
   }
 
@@ -176,7 +191,13 @@ export class DownloaderSimApp implements SimControl {
   }
 
   private grpcPort(): number {
-    if (!this.grpc) throw new Error('the gRPC server is not running');
-    return this.grpc.port;
+    if (!this.front) throw new Error('the gRPC server is not running');
+    return this.front.port;
+  }
+
+  /** Mode cut: every connection to the gRPC port is reset, as a network path that drops would. */
+  private cutConnections(): void {
+    const cut = this.front?.cutAll() ?? 0;
+    this.deps.logger.info('connections cut (mode cut)', { connections: cut });
   }
 }

@@ -19,6 +19,7 @@ describe('simulated downloader configuration', () => {
       DOWNLOAD_SECONDS: 10_000,
       DOWNLOAD_SIZE_MB: 100,
       CONCURRENT_DOWNLOADS: 2,
+      LATE_REPLY_S: 10_000,
       MODE: 'ok',
       HTTP_HOST: '0.0.0.0',
       HTTP_PORT: 8090,

@@ -57,6 +57,8 @@ export const simEnv = z.object({
   DOWNLOAD_SECONDS: secondsAsMs(10, { min: 0 }),
   DOWNLOAD_SIZE_MB: int({ min: 1, max: 1_000_000, default: 100 }),
   CONCURRENT_DOWNLOADS: int({ min: 1, max: 1000, default: 2 }),
+  /** How long mode late holds a SetToQueue answer after taking the link (past the caller's deadline, it goes nowhere). */
+  LATE_REPLY_S: secondsAsMs(10, { min: 0.05, max: 3600 }),
   MODE: z.enum(MODES, { message: `must be one of ${MODES.join(', ')}` }).optional().transform((v) => v ?? 'ok'),
   HTTP_HOST: z.string().optional().transform((v) => v ?? '0.0.0.0'),
   HTTP_PORT: listenPort(8090),

@@ -1,4 +1,4 @@
-import { isMode, ModeSwitch } from './mode';
+import { isMode, MODES, ModeSwitch } from './mode';
 
 describe('ModeSwitch', () => {
   it('starts in the configured mode', () => {
@@ -62,5 +62,12 @@ describe('ModeSwitch', () => {
 
   it('recognises modes', () => {
     expect(['ok', 'fail', 'refuse', 'hang', 'OK', '', 3].map(isMode)).toEqual([true, true, true, true, false, false, false]);
+  });
+});
+
+describe('MODES', () => {
+  it('has the network faults beside the downloader ones', () => {
+    expect(MODES).toEqual(['ok', 'fail', 'refuse', 'hang', 'cut', 'late']);
+    expect(isMode('cut') && isMode('late')).toBe(true);
   });
 });

@@ -3,9 +3,13 @@
  * - ok: does its work;
  * - fail: acts as down — every rpc answers UNAVAILABLE (a counted fail: only SetToQueue);
  * - refuse: SetToQueue answers INVALID_ARGUMENT with a reason;
- * - hang: SetToQueue never answers (the caller's deadline expires).
+ * - hang: SetToQueue never answers and takes nothing (the caller's deadline expires);
+ * - cut: SetToQueue takes the link, then the connection is cut before the answer leaves (the
+ *   caller sees its connection drop);
+ * - late: SetToQueue takes the link at once and answers only after LATE_REPLY_S (past the
+ *   caller's deadline, the answer goes nowhere).
  */
-export const MODES = ['ok', 'fail', 'refuse', 'hang'] as const;
+export const MODES = ['ok', 'fail', 'refuse', 'hang', 'cut', 'late'] as const;
 export type Mode = (typeof MODES)[number];
 
 export function isMode(value: unknown): value is Mode {

@@ -8,6 +8,9 @@ import { isDownloadableLink, sensorsLine } from './simulation';
 /** What became of one SetToQueue call. */
 export type SetToQueueOutcome = 'queued' | 'duplicate' | 'invalid' | 'failed' | 'refused' | 'hung';
 
+/** What became of a SetToQueue answer that did not simply go back: its connection was cut, or it was held past LATE_REPLY_S. */
+export type LostReply = 'cut' | 'late';
+
 /** One SetToQueue call as received, for tests and operators (GET /received). */
 export interface ReceivedRequest {
   /** ISO time of arrival. */
@@ -17,6 +20,8 @@ export interface ReceivedRequest {
   /** Absent when the caller sent none (the field has presence on the wire). */
   maxQuality?: number;
   outcome: SetToQueueOutcome;
+  /** Set when the answer was cut off or held back (modes cut and late); the outcome still happened. */
+  reply?: LostReply;
 }
 
 export interface SimulatedDownloaderOptions {
@@ -29,6 +34,10 @@ export interface SimulatedDownloaderOptions {
   /** Oldest received requests are forgotten beyond this many. */
   maxReceived?: number;
   onSetToQueue?: (outcome: SetToQueueOutcome) => void;
+  /** Cuts the connections calls arrive on (mode cut). */
+  cutConnections?: () => void;
+  /** How long mode late holds an answer (LATE_REPLY_S). */
+  lateReplyMs?: number;
 }
 
 /**
@@ -40,6 +49,8 @@ export class SimulatedDownloader {
   private log: ReceivedRequest[] = [];
   /** Releases of the SetToQueue calls held open by hang mode. */
   private readonly hung = new Set<(err: GrpcStatusError) => void>();
+  /** Answers held back by late mode, each sent early on release. */
+  private readonly late = new Set<() => void>();
 
   constructor(private readonly options: SimulatedDownloaderOptions) {
     this.now = options.now ?? Date.now;
@@ -51,9 +62,13 @@ export class SimulatedDownloader {
       SetToQueue: async (request, call) => {
         const behaviour = modes.take();
         const outcome = this.outcomeOf(behaviour, request);
-        this.record(request, outcome);
+        const reply = behaviour.mode === 'cut' || behaviour.mode === 'late' ? behaviour.mode : undefined;
+        this.record(request, outcome, reply);
         this.options.onSetToQueue?.(outcome);
-        logger.info('SetToQueue', { link: request.link, userName: request.userName, maxQuality: request.maxQuality, outcome });
+        logger.info('SetToQueue', { link: request.link, userName: request.userName, maxQuality: request.maxQuality, outcome, ...(reply ? { reply } : {}) });
+        // The link is taken (or refused as usual); only its answer goes astray.
+        if (reply === 'cut') this.options.cutConnections?.();
+        if (reply === 'late') await this.holdAnswer();
         switch (outcome) {
           case 'failed':
             throw this.failure(behaviour);
@@ -108,9 +123,10 @@ export class SimulatedDownloader {
     this.options.modes.reset();
   }
 
-  /** Answers every call held open by hang mode with UNAVAILABLE (on stop, so the server can close). */
+  /** Answers every call held open by hang mode with UNAVAILABLE, and late mode's at once (on stop, so the server can close). */
   releaseHung(): void {
     for (const release of [...this.hung]) release(new GrpcStatusError(grpc.status.UNAVAILABLE, `${this.options.name} is stopping`));
+    for (const answer of [...this.late]) answer();
   }
 
   private outcomeOf(behaviour: Behaviour, request: SetToQueueRequest): SetToQueueOutcome {
@@ -122,18 +138,20 @@ export class SimulatedDownloader {
       case 'hang':
         return 'hung';
       default:
+        // ok, cut and late: the link is taken.
         if (!isDownloadableLink(request.link)) return 'invalid';
         return this.options.queue.add({ link: request.link, userName: request.userName, ...(request.maxQuality === undefined ? {} : { maxQuality: request.maxQuality }) }) ? 'queued' : 'duplicate';
     }
   }
 
-  private record(request: SetToQueueRequest, outcome: SetToQueueOutcome): void {
+  private record(request: SetToQueueRequest, outcome: SetToQueueOutcome, reply?: LostReply): void {
     this.log.push({
       at: new Date(this.now()).toISOString(),
       link: request.link,
       userName: request.userName,
       ...(request.maxQuality === undefined ? {} : { maxQuality: request.maxQuality }),
       outcome,
+      ...(reply ? { reply } : {}),
     });
     const max = this.options.maxReceived ?? 10_000;
     if (this.log.length > max) this.log.splice(0, this.log.length - max);
@@ -147,6 +165,19 @@ export class SimulatedDownloader {
   private failIfDown(): void {
     const behaviour = this.options.modes.current();
     if (behaviour.mode === 'fail') throw this.failure(behaviour);
+  }
+
+  /** Waits LATE_REPLY_S (whatever the caller does meanwhile), or until released on stop. */
+  private holdAnswer(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const answer = () => {
+        clearTimeout(timer);
+        this.late.delete(answer);
+        resolve();
+      };
+      const timer = setTimeout(answer, this.options.lateReplyMs ?? 10_000);
+      this.late.add(answer);
+    });
   }
 
   /** Never answers: settles only when the caller gives up (deadline, cancel) or on releaseHung. */

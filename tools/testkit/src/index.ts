@@ -5,3 +5,4 @@ export * from './ports';
 export * from './process';
 export * from './proxy';
 export * from './http';
+export * from './dns';

@@ -4,6 +4,7 @@ import { connectDatabase, Prisma, type Database, type Link, type Sql } from '../
 import { DISPATCHES } from './dispatches';
 import { DOWNLOADERS, downloaderRouteJson, routeOf, routeRowOf, routesFromJson } from './downloaders';
 import { LINKS, linkFromRow } from './links';
+import { OUTBOX } from './outbox';
 import type { TableShape } from './table';
 
 /** How information_schema names each shape type. */
@@ -32,7 +33,7 @@ describe('table shapes (real PostgreSQL, migrated schema)', () => {
 
   // The compiler ties each shape to Prisma's model (fields, types, nullability); this ties it to
   // the table the migrations made: a column renamed, added, dropped or retyped fails here.
-  it.each([['links', LINKS], ['dispatches', DISPATCHES], ['downloaders', DOWNLOADERS]] as unknown as Array<[string, TableShape<unknown>]>)('names every column of %s as the migrated table has it', async (table, shape) => {
+  it.each([['links', LINKS], ['dispatches', DISPATCHES], ['downloaders', DOWNLOADERS], ['event_outbox', OUTBOX]] as unknown as Array<[string, TableShape<unknown>]>)('names every column of %s as the migrated table has it', async (table, shape) => {
     const columns = await sql.rows<{ column_name: string; type: string; is_nullable: string }>(Prisma.sql`
       SELECT column_name, data_type || ' ' || udt_name AS type, is_nullable
         FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ${table}`);

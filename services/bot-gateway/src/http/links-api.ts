@@ -87,6 +87,7 @@ export function linksApi(deps: {
     if (!config.ADMIN_IDS.includes(owner) && !config.ALLOWED_IDS.includes(owner)) return sendJson(res, 403, { error: 'userId must be an admin or allowed id' });
 
     const results: Array<Record<string, unknown>> = [];
+    addLinks.prepare(parsed.data.links.map((item) => item.link));
     for (const item of parsed.data.links) {
       // Quality and folder are held to the options the card's buttons offer (AddLinks.add).
       const outcome = await addLinks.add({

@@ -3,7 +3,7 @@ import { connectDatabase, type Database, type DatabaseAccess } from '@dwld/db';
 import { streamKey } from '@dwld/events';
 import { silentLogger, type Logger } from '@dwld/logger';
 import { TelegramEmulator } from '@dwld/telegram-emulator';
-import { createRedisNamespace, createTestDatabase, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, TestDnsServer, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { Redis } from 'ioredis';
 import { GatewayApp } from '../app';
 import { parseGatewayConfig } from '../config';
@@ -24,6 +24,8 @@ export interface Harness {
   app: GatewayApp;
   httpPort: number;
   env: Record<string, string>;
+  /** The DNS server the gateways resolve link hosts with (DNS_SERVERS): it knows only the names a test adds. */
+  dns: TestDnsServer;
   /** The payloads published to an event's stream, oldest first. */
   events(type: string, prefix?: string): Promise<Array<Record<string, unknown>>>;
   /** Starts another gateway on the same emulator, database and Redis (stopped by stop()). */
@@ -34,7 +36,7 @@ export interface Harness {
 export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
   const emulator = new TelegramEmulator();
   const { url: apiRoot } = await emulator.start();
-  const [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('gateway')]);
+  const [database, ns, dns] = await Promise.all([createTestDatabase(), createRedisNamespace('gateway'), TestDnsServer.start()]);
   const access = connectDatabase(database.url, { poolSize: 5 });
   const { db } = access;
   const env: Record<string, string> = {
@@ -53,6 +55,8 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     API_TOKEN,
     SERVICE_MESSAGE_TTL_S: '0',
     TELEGRAM_CHAT_INTERVAL_S: '0.01',
+    // Link hosts are resolved with the test's own DNS server: no lookup leaves the machine.
+    DNS_SERVERS: dns.address,
     ...overrides,
   };
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -76,6 +80,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     app,
     httpPort,
     env,
+    dns,
     startGateway,
     async events(type, prefix = ns.prefix) {
       const entries = await ns.redis.xrange(streamKey(prefix, type), '-', '+');
@@ -85,7 +90,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
       for (const cleanup of cleanups.reverse()) await cleanup();
       await emulator.stop();
       await db.$disconnect();
-      await Promise.all([database.drop(), ns.cleanup()]);
+      await Promise.all([database.drop(), ns.cleanup(), dns.stop()]);
     },
   };
 }

@@ -5,7 +5,22 @@ import { createRedisNamespace, createTestDatabase, freePort, type RedisNamespace
 import { Redis } from 'ioredis';
 import { LinkRateLimiter } from '../rate-limit';
 import { LinkQueue } from '../store/link-queue';
+import type { HostResolution, HostResolver } from '../dns/host-resolver';
 import { AddLinks } from './add-links';
+import { PrivateHostCheck } from './private-host-check';
+
+/** The resolver port answered from a table (the DNS adapter has its own tests against a DNS server). */
+class TableResolver implements HostResolver {
+  readonly asked: string[] = [];
+  constructor(private readonly table: Record<string, string[]> = {}) {}
+  async resolve(host: string): Promise<HostResolution> {
+    this.asked.push(host);
+    const addresses = this.table[host];
+    return addresses ? { addresses, complete: true } : { addresses: [], complete: true, failure: 'ENOTFOUND' };
+  }
+}
+
+const hostCheck = (resolver: HostResolver = new TableResolver()) => new PrivateHostCheck({ resolver, cacheMs: 60_000, unresolvedCacheMs: 10_000, logger: silentLogger() });
 
 describe('AddLinks when everything is down', () => {
   it('says not_queued when neither PostgreSQL nor Redis takes the link', async () => {
@@ -17,6 +32,7 @@ describe('AddLinks when everything is down', () => {
       publisher: new EventPublisher({ redis, prefix: 'nowhere' }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
+      hosts: hostCheck(),
       defaultQuality: '720',
       dispatchDelayMs: 60_000,
       choices: { QUALITY_OPTIONS: ['720'], FOLDERS: [] },
@@ -29,6 +45,8 @@ describe('AddLinks when everything is down', () => {
       expect(outcome).toEqual({ status: 'not_queued', url: 'https://youtube.com/watch?v=lost' });
       // Rejections do not touch either store.
       expect(await intake.add({ raw: 'ftp://x.org/a', userId: '1', chatId: '1', username: null, messageId: 6 })).toEqual({ status: 'rejected', reason: 'scheme' });
+      // The rate limit lives in Redis: while it cannot be asked, links are let in (PostgreSQL may take them).
+      expect(await intake.admit('1', ['a', 'b'])).toEqual({ taken: ['a', 'b'], refused: 0, retryAfterMs: 0 });
     } finally {
       redis.disconnect();
       await db.$disconnect();
@@ -46,6 +64,7 @@ describe('AddLinks with a message seen before', () => {
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
+      hosts: hostCheck(),
       defaultQuality: '720',
       dispatchDelayMs: 0,
       choices: { QUALITY_OPTIONS: ['720'], FOLDERS: [] },
@@ -82,6 +101,7 @@ describe('AddLinks: the per-message cap, the per-person rate limit and the choic
   let db: Database;
   let addLinks: AddLinks;
   const now = new Date('2026-11-27T12:00:00.000Z');
+  const resolver = new TableResolver({ 'inward.test': ['127.0.0.1', '::1'], 'metadata.test': ['169.254.169.254'], 'mixed.test': ['10.0.0.1', '93.184.215.14'], 'public.test': ['93.184.215.14'] });
 
   beforeAll(async () => {
     [database, ns] = await Promise.all([createTestDatabase(), createRedisNamespace('add-links')]);
@@ -92,6 +112,7 @@ describe('AddLinks: the per-message cap, the per-person rate limit and the choic
       publisher: new EventPublisher({ redis: ns.redis, prefix: ns.prefix }),
       logger: silentLogger(),
       policy: { maxLength: 2048, allowPrivateHosts: false },
+      hosts: hostCheck(resolver),
       defaultQuality: '1080',
       dispatchDelayMs: 60_000,
       choices: { QUALITY_OPTIONS: ['720', '1080'], FOLDERS: ['Music'] },
@@ -130,5 +151,31 @@ describe('AddLinks: the per-message cap, the per-person rate limit and the choic
     // A default is no choice: POST /link's max need not be an option.
     expect(await addLinks.add({ ...request, raw: 'https://example.com/max', defaultQuality: 'max' })).toMatchObject({ status: 'queued', link: { quality: 'max' } });
     expect(await addLinks.add({ ...request, raw: 'https://example.com/plain' })).toMatchObject({ status: 'queued', link: { quality: '1080', folder: null } });
+  });
+
+  it('refuses a host whose name resolves only to private addresses, and stores and announces nothing', async () => {
+    const request = { userId: '4', chatId: '4', username: null, messageId: null };
+    const before = await db.link.count();
+    const entries = async () => {
+      let total = 0;
+      for (const key of await ns.redis.keys(`${ns.prefix}:*`)) if ((await ns.redis.type(key)) === 'stream') total += await ns.redis.xlen(key);
+      return total;
+    };
+    const published = await entries();
+    expect(published).toBeGreaterThan(0);
+    expect(await addLinks.add({ ...request, raw: 'https://inward.test/admin' })).toEqual({ status: 'rejected', reason: 'private_address' });
+    expect(await addLinks.add({ ...request, raw: 'http://metadata.test/latest/meta-data/' })).toEqual({ status: 'rejected', reason: 'private_address' });
+    expect(await db.link.count()).toBe(before);
+    expect(await entries()).toBe(published);
+    // One public address among them, or no answer at all: taken.
+    expect(await addLinks.add({ ...request, raw: 'https://mixed.test/v' })).toMatchObject({ status: 'queued' });
+    expect(await addLinks.add({ ...request, raw: 'https://public.test/v' })).toMatchObject({ status: 'queued' });
+    expect(await addLinks.add({ ...request, raw: 'https://unknown.test/v' })).toMatchObject({ status: 'queued' });
+  });
+
+  it('starts the lookups of a message\'s hosts together, once per host', async () => {
+    const asked = resolver.asked.length;
+    addLinks.prepare(['https://a.test/1', 'https://b.test/2', 'https://a.test/3', 'ftp://c.test/x', 'https://10.0.0.1/']);
+    expect(resolver.asked.slice(asked).sort()).toEqual(['a.test', 'b.test']);
   });
 });

@@ -7,6 +7,7 @@ import { announceLinkAdded } from './announce-link';
 import { errorMessage } from '@dwld/errors';
 import type { LinkRateLimiter } from '../rate-limit';
 import type { LinkQueue } from '../store/link-queue';
+import type { PrivateHostCheck } from './private-host-check';
 import { isFolderChoice, isQualityChoice, type LinkChoices } from './change-link';
 
 export interface LinkRequest {
@@ -47,6 +48,8 @@ export interface AddLinksOptions {
   publisher: EventPublisher;
   logger: Logger;
   policy: LinkPolicy;
+  /** Refuses hosts whose name resolves only inward (unless policy.allowPrivateHosts). */
+  hosts: Pick<PrivateHostCheck, 'resolvesInward' | 'warm'>;
   defaultQuality: string;
   dispatchDelayMs: number;
   choices: LinkChoices;
@@ -74,8 +77,8 @@ export interface Admitted {
 }
 
 /**
- * The one way a link gets in, for chat messages and POST /links alike: validate, store,
- * announce (add). A chat message's links are first held to the per-message cap (cap) and the
+ * The one way a link gets in, for chat messages and POST /links alike: validate, check where
+ * its host resolves to, store, announce (add). A chat message's links are first held to the per-message cap (cap) and the
  * person's rate limit (admit); the HTTP API, for scripts, to neither. A link is only reported
  * queued once PostgreSQL (or, when it is down, a Redis stream) holds it.
  */
@@ -87,10 +90,34 @@ export class AddLinks {
     return { taken, dropped: found.length - taken.length };
   }
 
-  /** Takes the links from this person's allowance: one Redis call for all of them. */
+  /**
+   * Takes the links from this person's allowance: one Redis call for all of them. While Redis
+   * cannot be asked, every link is let in (the per-message cap still holds): a limit that
+   * refused everything would turn away links PostgreSQL can take and the schedulers dispatch.
+   */
   async admit(userId: string, links: readonly string[]): Promise<Admitted> {
-    const rate = await this.options.rate.take(userId, links.length);
+    let rate;
+    try {
+      rate = await this.options.rate.take(userId, links.length);
+    } catch (err) {
+      this.options.logger.warn('rate limit unavailable (Redis): links let in unlimited', { userId, links: links.length, error: errorMessage(err) });
+      return { taken: [...links], refused: 0, retryAfterMs: 0 };
+    }
     return { taken: links.slice(0, rate.allowed), refused: links.length - rate.allowed, retryAfterMs: rate.retryAfterMs };
+  }
+
+  /**
+   * Starts resolving the hosts of links about to be added one by one, so that their lookups run
+   * side by side rather than in turn.
+   */
+  prepare(raws: readonly string[]): void {
+    const { policy, hosts } = this.options;
+    // One link gains nothing from starting early; its check in add() is the only one.
+    if (policy.allowPrivateHosts || raws.length < 2) return;
+    hosts.warm(raws.flatMap((raw) => {
+      const checked = validateLink(raw, policy);
+      return checked.ok ? [checked.link.host] : [];
+    }));
   }
 
   async add(request: LinkRequest): Promise<IntakeOutcome> {
@@ -106,6 +133,7 @@ export class AddLinks {
     const checked = validateLink(request.raw, policy);
     if (!checked.ok) return { status: 'rejected', reason: checked.reason };
     const { url, host } = checked.link;
+    if (!policy.allowPrivateHosts && (await this.options.hosts.resolvesInward(host))) return { status: 'rejected', reason: 'private_address' };
     const quality = request.quality ?? request.defaultQuality ?? this.options.defaultQuality;
     const folder = request.folder ?? null;
     const now = this.options.clock();

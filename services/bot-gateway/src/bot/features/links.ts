@@ -51,6 +51,7 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
       });
     };
 
+    addLinks.prepare(admitted.taken);
     for (const raw of admitted.taken) {
       const outcome = await addLinks.add({
         raw,
