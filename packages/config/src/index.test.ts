@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, commonEnv, ConfigError, eventConsumerDefaults, int, list, parseEnv, parsedWith, port, secondsAsMs, secret, url } from './index';
+import { bool, commonEnv, ConfigError, databaseOptions, eventConsumerDefaults, int, list, parseEnv, parsedWith, port, secondsAsMs, secret, url } from './index';
 
 describe('parseEnv', () => {
   const schema = z.object({
@@ -96,5 +96,29 @@ describe('parsedWith', () => {
   });
   it('reports the parser’s words in one line', () => {
     expect(() => parseEnv(s, { SIZES: '5,x' })).toThrow('Invalid configuration: SIZES is invalid: must be numbers separated by commas');
+  });
+});
+
+describe('database settings', () => {
+  const schema = z.object(commonEnv(8080));
+  const base = { DATABASE_URL: 'postgresql://u:p@localhost:5432/db' };
+
+  it('has timeouts and keepalive by default, the client waiting a little longer than the server', () => {
+    expect(databaseOptions(parseEnv(schema, base))).toEqual({
+      poolSize: 10,
+      connectionTimeoutMs: 5_000,
+      statementTimeoutMs: 15_000,
+      queryTimeoutMs: 20_000,
+      idleInTransactionTimeoutMs: 30_000,
+      keepAliveMs: 10_000,
+    });
+  });
+
+  it('follows the statement timeout unless the query timeout is given, and takes 0 for off', () => {
+    expect(databaseOptions(parseEnv(schema, { ...base, DATABASE_STATEMENT_TIMEOUT_S: '60' }))).toMatchObject({ statementTimeoutMs: 60_000, queryTimeoutMs: 65_000 });
+    expect(databaseOptions(parseEnv(schema, { ...base, DATABASE_STATEMENT_TIMEOUT_S: '0' }))).toMatchObject({ statementTimeoutMs: 0, queryTimeoutMs: 20_000 });
+    expect(databaseOptions(parseEnv(schema, { ...base, DATABASE_QUERY_TIMEOUT_S: '2.5', DATABASE_KEEPALIVE_S: '0' }))).toMatchObject({ queryTimeoutMs: 2_500, keepAliveMs: 0 });
+    expect(() => parseEnv(schema, { ...base, DATABASE_QUERY_TIMEOUT_S: 'soon' })).toThrow('DATABASE_QUERY_TIMEOUT_S is invalid: must be a number of seconds');
+    expect(() => parseEnv(schema, { ...base, DATABASE_CONNECT_TIMEOUT_S: '0' })).toThrow('DATABASE_CONNECT_TIMEOUT_S is invalid: must be at least 0.1 s');
   });
 });

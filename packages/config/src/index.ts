@@ -95,6 +95,18 @@ export function secondsAsMs(defaultSeconds: number, options: { min?: number; max
     .transform((s) => Math.round((s ?? defaultSeconds) * 1000));
 }
 
+/** Like secondsAsMs, but undefined when unset (the caller derives a default from other settings). */
+export function optionalSecondsAsMs(options: { min?: number; max?: number } = {}) {
+  const { min = 0, max = 7 * 24 * 3600 } = options;
+  return z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of seconds')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min} s`).max(max, `must be at most ${max} s`))
+    .transform((s) => Math.round(s * 1000))
+    .optional();
+}
+
 export function bool(defaultValue: boolean) {
   return z
     .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
@@ -170,14 +182,61 @@ export const logLevel = z
   .optional()
   .transform((v) => v ?? 'info');
 
+/**
+ * How a process talks to PostgreSQL when the network misbehaves (see @dwld/db DatabaseOptions;
+ * 0 turns one off). The statement timeout is the server's, so it does nothing while packets are
+ * held on the way: the query timeout (the client's own, a little longer) and keepalive cover that.
+ */
+export function databaseEnv(defaults: { connectTimeoutS?: number } = {}) {
+  return {
+    /** Connections this process opens to PostgreSQL at most (replicas × this must fit max_connections). */
+    DATABASE_POOL_SIZE: int({ min: 1, max: 200, default: 10 }),
+    /** Opening a connection (or waiting for a free one) fails after this long. */
+    DATABASE_CONNECT_TIMEOUT_S: secondsAsMs(defaults.connectTimeoutS ?? 5, { min: 0.1, max: 600 }),
+    /** The server cancels a statement running longer than this (statement_timeout). */
+    DATABASE_STATEMENT_TIMEOUT_S: secondsAsMs(15, { max: 86_400 }),
+    /** The client gives up on an answer after this long and drops the connection; unset: the statement timeout + 5 s. */
+    DATABASE_QUERY_TIMEOUT_S: optionalSecondsAsMs({ max: 86_400 }),
+    /** The server ends a session left idle inside a transaction this long, freeing its locks. */
+    DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_S: secondsAsMs(30, { max: 86_400 }),
+    /** TCP keepalive, both ways: a silent peer is probed after this much quiet. */
+    DATABASE_KEEPALIVE_S: secondsAsMs(10, { max: 7200 }),
+  };
+}
+
+type DatabaseEnv = z.infer<z.ZodObject<ReturnType<typeof databaseEnv>>>;
+
+/** The database settings of a parsed environment, as @dwld/db's connectDatabase takes them. */
+export function databaseOptions(config: DatabaseEnv): {
+  poolSize: number;
+  connectionTimeoutMs: number;
+  statementTimeoutMs: number;
+  queryTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  keepAliveMs: number;
+} {
+  const statement = config.DATABASE_STATEMENT_TIMEOUT_S;
+  return {
+    poolSize: config.DATABASE_POOL_SIZE,
+    connectionTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_S,
+    statementTimeoutMs: statement,
+    // Past the server's own timeout, so a slow statement is cancelled by the server (the
+    // connection stays) before the client gives up on it (the connection goes).
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_S ?? (statement > 0 ? statement : 15_000) + 5_000,
+    idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_S,
+    keepAliveMs: config.DATABASE_KEEPALIVE_S,
+  };
+}
+
 /** Env vars every service reads. */
 export function commonEnv(defaultHttpPort: number) {
   return {
     NODE_ENV: z.enum(['production', 'development', 'test']).optional().transform((v) => v ?? 'development'),
     DATABASE_URL: url(['postgres', 'postgresql']),
-    /** Connections this process opens to PostgreSQL at most (replicas × this must fit max_connections). */
-    DATABASE_POOL_SIZE: int({ min: 1, max: 200, default: 10 }),
+    ...databaseEnv(),
     REDIS_URL: url(['redis', 'rediss'], 'redis://127.0.0.1:6379'),
+    /** Run even though Redis's maxmemory-policy may evict keys (anything but noeviction): a full Redis then loses events and jobs. */
+    REDIS_ALLOW_EVICTION: bool(false),
     LOG_LEVEL: logLevel,
     HTTP_PORT: listenPort(defaultHttpPort),
     HTTP_HOST: z.string().optional().transform((v) => v ?? '0.0.0.0'),

@@ -7,9 +7,10 @@ const SOCKET_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET',
  * PostgreSQL's SQLSTATEs for a server that is away or ended the session: class 08 (connection
  * exception), class 57 (57P01 admin shutdown, 57P02 crash, 57P03 starting up or shutting down,
  * 57P04 database dropped, 57P05 idle-session timeout) and 25P03 (idle-in-transaction timeout:
- * the connection is closed, a new one works).
+ * the connection is closed, a new one works) and 57014 (statement_timeout, or a cancel: the
+ * server is too slow for now, the statement may be tried again).
  */
-const SERVER_CODES: ReadonlySet<string> = new Set(['08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '57P04', '57P05', '25P03']);
+const SERVER_CODES: ReadonlySet<string> = new Set(['08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '57P04', '57P05', '25P03', '57014']);
 
 /** Prisma's: P1001 can't reach, P1002 timed out, P1008 operation timed out, P1017 server closed the connection, P2024 pool timeout. */
 const PRISMA_CODES: ReadonlySet<string> = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
@@ -21,12 +22,13 @@ const ADAPTER_KINDS: ReadonlySet<string> = new Set(['DatabaseNotReachable', 'Con
  * Only for errors that carry no code. node-postgres reports a connection that died, or never
  * came, with a bare Error ("Connection terminated unexpectedly", "Connection terminated due to
  * connection timeout", "timeout exceeded when trying to connect", "Client has encountered a
- * connection error and is not queryable"), and Prisma's adapter passes those on as they are:
+ * connection error and is not queryable", "Query read timeout" when no answer came within the
+ * query timeout, "Client was closed…" for a statement sent after that), and Prisma's adapter passes those on as they are:
  * their message is all there is. The rest are the coded errors' messages, for one that lost
  * its code on the way (re-thrown as a new Error by some layer).
  */
 const UNCODED_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|connection error and is not queryable|ECONNREFUSED|ECONNRESET|terminating connection|the database system is (starting up|shutting down)|Can't reach database/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|connection error and is not queryable|Query read timeout|Client was closed and is not queryable|ECONNREFUSED|ECONNRESET|terminating connection|the database system is (starting up|shutting down)|Can't reach database/i;
 
 /**
  * Whether an error from the database (the Prisma client, `Sql`, or an AppError of kind

@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
+import type pg from 'pg';
 import { PrismaClient } from './generated/prisma/client';
+import { createPool, type DatabaseOptions } from './pool';
 import { Sql } from './sql';
 
 export { PrismaClient, Prisma } from './generated/prisma/client';
@@ -8,15 +9,9 @@ export type { Link, Dispatch, Downloader, User, Setting, Role, LinkStatus, Outbo
 export * from './errors';
 export * from './settings';
 export { Sql } from './sql';
+export { DATABASE_DEFAULTS, type DatabaseOptions, type ReachabilityLogger } from './pool';
 export { EventOutbox, type OutboxRow, type OutboxEntry } from './event-outbox';
 export * from './shapes';
-
-export interface DatabaseOptions {
-  /** Connections in this process's pool. */
-  poolSize?: number;
-  /** How long a query may wait for a free connection before failing (ms). */
-  connectionTimeoutMs?: number;
-}
 
 export type Database = PrismaClient;
 
@@ -32,29 +27,37 @@ export interface DatabaseAccess {
  * root and passed in.
  */
 export function connectDatabase(databaseUrl: string, options: DatabaseOptions = {}): DatabaseAccess {
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
-  });
-  // An idle connection that breaks (the server restarted) is dropped; without a listener the
-  // pool's 'error' event would end the process. The next query reports the outage.
-  pool.on('error', () => {});
+  const pool = createPool(databaseUrl, options);
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
-  return { db: new PrismaClient({ adapter }), sql: new Sql(pool) };
+  const db = new PrismaClient({ adapter });
+  pools.set(db, pool);
+  return { db, sql: new Sql(pool) };
 }
+
+/** Each client's pool, for the readiness check (a query of its own, with its own timeout). */
+const pools = new WeakMap<Database, pg.Pool>();
 
 /** The Prisma client alone (see connectDatabase). */
 export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   return connectDatabase(databaseUrl, options).db;
 }
 
-/** True when the database answers a trivial query: for /readyz. */
-export async function isDatabaseReachable(db: Database): Promise<boolean> {
+/**
+ * True when the database answers a trivial query within `timeoutMs` (waiting for a connection
+ * included): for /readyz, which must turn false within seconds of a silent partition, not
+ * after the pool's longer query timeout. A query that times out takes its connection with it.
+ */
+export async function isDatabaseReachable(db: Database, timeoutMs = 2_000): Promise<boolean> {
+  const pool = pools.get(db);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const asked = (pool ? pool.query({ text: 'SELECT 1', query_timeout: timeoutMs } as pg.QueryConfig) : db.$queryRawUnsafe('SELECT 1')).then(
+    () => true,
+    () => false,
+  );
   try {
-    await db.$queryRawUnsafe('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([asked, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

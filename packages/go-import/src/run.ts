@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { bool, commonEnv, ConfigError, int, parseEnv } from '@dwld/config';
+import { bool, commonEnv, ConfigError, databaseEnv, databaseOptions, int, parseEnv } from '@dwld/config';
 import { connectDatabase, Prisma, type DatabaseAccess } from '@dwld/db';
 import { NOT_A_QUALITY, QUALITY_FORMAT } from '@dwld/domain';
 import { OUTBOX_QUEUE, type OutboxDeleteJob } from '@dwld/events';
@@ -17,6 +17,7 @@ const common = commonEnv(0);
 /** What the importer reads from the environment: where dwld's state is, and the gateway's link rules. */
 export const importEnv = z.object({
   DATABASE_URL: common.DATABASE_URL,
+  ...databaseEnv(),
   REDIS_URL: common.REDIS_URL,
   STREAM_PREFIX: common.STREAM_PREFIX,
   /** The gateway's: the quality of a link whose own is missing or not a quality. */
@@ -107,7 +108,7 @@ export async function runImport(argv: readonly string[], env: Record<string, str
   let outcome: ApplyOutcome;
   let writing = false;
   try {
-    access = connectDatabase(config.DATABASE_URL, { poolSize: 2 });
+    access = connectDatabase(config.DATABASE_URL, { ...databaseOptions(config), poolSize: 2 });
     // Connected through Prisma, so that $disconnect below ends the pool (an unused client leaves it open for its idle timeout).
     await access.db.$connect();
     const [schema] = await access.sql.rows<{ migrated: boolean }>(Prisma.sql`

@@ -1,5 +1,7 @@
+import { Agent } from 'node:http';
 import { silentLogger } from '@dwld/logger';
-import { Counter, createMetricsRegistry, OpsServer, readBody, sendJson } from './index';
+import { requestOn } from '@dwld/testkit';
+import { Counter, createMetricsRegistry, OpsServer, readBody, sendJson, sendTooLarge } from './index';
 
 describe('OpsServer (real HTTP)', () => {
   let database = true;
@@ -82,6 +84,44 @@ describe('OpsServer routes', () => {
       expect((await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x'.repeat(11) })).status).toBe(413);
       expect((await fetch(`http://127.0.0.1:${port}/other`, { method: 'POST' })).status).toBe(405);
     } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('an oversized body', () => {
+  it('is answered 413 with Connection: close, and the next request on a keep-alive agent goes out on a new connection at once', async () => {
+    const server = new OpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics: createMetricsRegistry('too-large'),
+      logger: silentLogger(),
+      readiness: [],
+      routes: {
+        'POST /echo': async (req, res) => {
+          const body = await readBody(req, 1024);
+          if (body === null) return sendTooLarge(req, res, { error: 'too large' });
+          sendJson(res, 200, { bytes: body.length });
+        },
+      },
+    });
+    const port = await server.start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const send = (method: string, path: string, body?: Buffer | string) => requestOn(agent, { port, method, path, body });
+      const small = await send('POST', '/echo', 'hello');
+      expect(small).toMatchObject({ status: 200, reused: false, body: '{"bytes":5}' });
+      // The agent keeps one socket: a well-behaved request reuses it.
+      expect(await send('POST', '/echo', 'again')).toMatchObject({ status: 200, reused: true });
+
+      // Far more than the limit, so most of it is still on its way when the answer comes.
+      const big = await send('POST', '/echo', Buffer.alloc(4 * 1024 * 1024, 'x'));
+      expect(big).toMatchObject({ status: 413, headers: expect.objectContaining({ connection: 'close' }), body: '{"error":"too large"}' });
+      // Not sent down the connection the server is closing (which would hang, then reset): a new one, answered.
+      expect(await send('GET', '/healthz')).toMatchObject({ status: 200, reused: false });
+      expect(await send('GET', '/healthz')).toMatchObject({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
       await server.stop();
     }
   });

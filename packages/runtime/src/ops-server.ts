@@ -24,16 +24,66 @@ export interface OpsServerOptions {
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
-/** Reads a request body up to `limit` bytes; null when it is larger. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a request body up to `limit` bytes; null as soon as it is larger. The rest is left
+ * unread, so answer with sendTooLarge, which closes the connection (a connection whose last
+ * body was not read to its end cannot carry another request).
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      done();
+      // Not destroyed (that would take the socket with it before the answer could be sent).
+      req.pause();
+      resolve(null);
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => {
+      done();
+      reject(new Error('the client closed the connection before the body ended'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** How long a connection answered 413 keeps taking (and dropping) what its client still sends. */
+const LINGER_MS = 5_000;
+
+/**
+ * 413 for a body over its limit (readBody said null), then the connection is closed: the
+ * answer says `Connection: close`, so the client opens a new one for its next request instead
+ * of sending it down one the server is about to drop. What the client is still sending is read
+ * and dropped meanwhile (for LINGER_MS at most), so the close does not reset the connection
+ * before the client has read the answer.
+ */
+export function sendTooLarge(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+  res.end(JSON.stringify(body));
+  req.resume();
+  const socket = req.socket;
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { bool, commonEnv, int, list, parseEnv, parsedWith, secondsAsMs, secret, url } from '@dwld/config';
+import { bool, commonEnv, databaseEnv, int, list, parseEnv, parsedWith, secondsAsMs, secret, url } from '@dwld/config';
 import { DEFAULT_QUALITY_OPTIONS, NOT_A_QUALITY, parseQualityOptions, QUALITY_FORMAT } from '@dwld/domain';
 
 const telegramId = z.string().regex(/^\d{1,20}$/, 'is not a Telegram user id');
@@ -19,6 +19,8 @@ const BOT_TOKEN = /^\d{3,20}:[A-Za-z0-9_-]{20,}$/;
 export const gatewayEnv = z
   .object({
     ...commonEnv(8081),
+    // A person waits for the reply while a link is stored: a database that does not let one in soon goes the urgent way.
+    ...databaseEnv({ connectTimeoutS: 3 }),
     TELEGRAM_BOT_TOKEN: z.string().regex(BOT_TOKEN, 'must look like 123456:ABC… (from @BotFather)'),
     TELEGRAM_API_ROOT: url(['http', 'https'], 'https://api.telegram.org'),
     /** Set: webhook mode (Telegram POSTs updates to this URL); unset: long polling. */

@@ -1,7 +1,8 @@
 import { connectDatabase } from '@dwld/db';
 import { dispatchResult, EventPublisher, linkAdded, linkUrgent, qualitySet } from '@dwld/events';
 import type { TelegramEmulator } from '@dwld/telegram-emulator';
-import { freePort, waitFor } from '@dwld/testkit';
+import { Agent } from 'node:http';
+import { freePort, requestOn, waitFor } from '@dwld/testkit';
 import type { Database } from '@dwld/db';
 import { ADMIN, ALICE, API_TOKEN, BOB, startHarness, type Harness } from './testing/harness';
 
@@ -233,6 +234,24 @@ describe('bot gateway against the Bot API emulator (real HTTP, PostgreSQL, Redis
     expect(results[1]).toMatchObject({ status: 'rejected', reason: 'scheme' });
     expect(await db.link.findFirst({ where: { url: 'https://vimeo.com/api1' } })).toMatchObject({ userId: BigInt(ADMIN), quality: '720', folder: 'Music' });
     expect(await db.link.count({ where: { url: { startsWith: 'file:' } } })).toBe(0);
+  });
+
+  it('answers a POST /links body over 1 MiB with 413, stores nothing, and closes the connection so the next request gets through at once', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: string) => requestOn(agent, { port: httpPort, method: 'POST', path: '/links', headers: { authorization: `Bearer ${API_TOKEN}` }, body });
+    try {
+      const huge = JSON.stringify({ links: [{ link: 'https://vimeo.com/too-big', folder: 'x'.repeat(2 * 1024 * 1024) }] });
+      const refused = await post(huge);
+      expect(refused).toMatchObject({ status: 413, headers: expect.objectContaining({ connection: 'close' }) });
+      expect(JSON.parse(refused.body)).toEqual({ error: 'the body is larger than 1 MiB' });
+      expect(await db.link.count({ where: { url: 'https://vimeo.com/too-big' } })).toBe(0);
+      // On a new connection (the refused one is closed), answered.
+      const next = await post(JSON.stringify({ links: [{ link: 'https://vimeo.com/after-too-big' }] }));
+      expect(next).toMatchObject({ status: 200, reused: false });
+      expect(await db.link.count({ where: { url: 'https://vimeo.com/after-too-big' } })).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers POST /link (the Go bot\'s address) exactly as POST /links, taking the Go body with its empty folder', async () => {

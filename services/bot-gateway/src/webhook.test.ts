@@ -48,6 +48,8 @@ describe('webhook mode (WEBHOOK_URL set)', () => {
     expect((await post(JSON.stringify([{ update_id: 999_005, message }]))).status).toBe(400);
     const tooLarge = await post(JSON.stringify({ update_id: 999_006, message: { ...message, text: `${link} ${'x'.repeat(1024 * 1024)}` } }));
     expect(tooLarge.status).toBe(413);
+    // The rest of that body was never read: the connection is closed, not offered for the next request.
+    expect(tooLarge.headers.get('connection')).toBe('close');
     expect(await h.db.link.count({ where: { url: { contains: 'not-an-update' } } })).toBe(0);
     // The same message as a proper update still goes in.
     expect((await post(JSON.stringify({ update_id: 999_007, message }))).status).toBe(200);

@@ -126,7 +126,8 @@ async function write(deps: BotServiceDeps, { registration, notes, hostFromPeer, 
   try {
     outcome = await store.register(registration, new Date(), limits.maxDownloaders);
   } catch (err) {
-    logger.error('registration not stored', { peer, downloader: registration.name, error: errorMessage(err) });
+    // An outage is logged once, by the database pool, not at each downloader's every try.
+    logger[isDatabaseUnavailable(err) ? 'debug' : 'error']('registration not stored', { peer, downloader: registration.name, error: errorMessage(err) });
     throw err;
   }
   if (outcome.kind === 'full') return outcome;

@@ -26,6 +26,8 @@ export class HealthPoller {
   /** Silence before this is not held against a downloader (see nextHealth). */
   private watchingSince: Date | undefined;
   private rounds = 0;
+  /** Since when rounds cannot list the downloaders: said once, not every round. */
+  private skippingSince: number | undefined;
 
   constructor(private readonly options: HealthPollerOptions) {}
 
@@ -49,8 +51,13 @@ export class HealthPoller {
     try {
       downloaders = await this.options.store.list();
     } catch (err) {
-      this.options.logger.warn('health round skipped: cannot list downloaders', { error: errorMessage(err) });
+      if (this.skippingSince === undefined) this.options.logger.warn('health rounds skipped: cannot list downloaders', { error: errorMessage(err) });
+      this.skippingSince ??= Date.now();
       return;
+    }
+    if (this.skippingSince !== undefined) {
+      this.options.logger.info('health rounds resumed', { afterMs: Date.now() - this.skippingSince });
+      this.skippingSince = undefined;
     }
     const queue = [...downloaders];
     const workers = Array.from({ length: Math.min(this.options.concurrency ?? 16, queue.length) }, async () => {

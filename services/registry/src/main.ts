@@ -1,8 +1,8 @@
-import { loadEnvOrExit } from '@dwld/config';
+import { databaseOptions, loadEnvOrExit } from '@dwld/config';
 import { createDatabase } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
 import { createServiceLogger } from '@dwld/logger';
-import { openRedis, runUntilSignalled } from '@dwld/runtime';
+import { openRedis, refuseEvictingRedis, runUntilSignalled } from '@dwld/runtime';
 import { RegistryApp } from './app';
 import { registryEnv } from './config';
 
@@ -11,8 +11,10 @@ async function main(): Promise<void> {
   // A missing or malformed variable stops the process here with one line naming it.
   const config = loadEnvOrExit(registryEnv);
   const logger = createServiceLogger('registry', config, [config.REGISTRATION_TOKEN, config.DATABASE_URL, config.REDIS_URL]);
-  const db = createDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE });
+  const db = createDatabase(config.DATABASE_URL, { ...databaseOptions(config), logger });
   const redis = openRedis(config.REDIS_URL, logger);
+  // An evicting Redis would drop events and jobs: one line and exit 78 before anything starts (REDIS_ALLOW_EVICTION overrides).
+  await refuseEvictingRedis(redis, { allowEviction: config.REDIS_ALLOW_EVICTION, logger });
   const publisher = new EventPublisher({ redis, prefix: config.STREAM_PREFIX });
   const app = new RegistryApp({ config, db, redis, publisher, logger });
 

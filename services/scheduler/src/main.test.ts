@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createDatabase, type Database } from '@dwld/db';
-import { createRedisNamespace, createTestDatabase, deferred, spawnService, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
+import { createRedisNamespace, createTestDatabase, CuttableProxy, deferred, spawnService, waitFor, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { FakeDownloader, Status, refuse, register } from './testing/harness';
 
 // The service as it ships: the built dist/main.js in its own process (turbo builds before testing).
@@ -173,6 +173,47 @@ describe('scheduler processes (dist/main.js)', () => {
 
     for (const proc of survivors) proc.child.kill('SIGTERM');
     expect(await Promise.all(survivors.map((p) => p.exited))).toEqual([0, 0]);
+  }, 60_000);
+
+  it('through a silent partition (a proxy holding bytes): /readyz false within its timeout, /metrics answering, one line; then it resumes by itself', async () => {
+    const proxy = await CuttableProxy.start({ host: '127.0.0.1', port: Number(new URL(database.url).port || 5432) });
+    try {
+      const calls = await fleet();
+      const proc = spawnScheduler('partitioned', { DATABASE_URL: proxy.urlFor(database.url), DATABASE_QUERY_TIMEOUT_S: '1.5', DATABASE_CONNECT_TIMEOUT_S: '1' });
+      const port = await started(proc);
+      const [before] = await addLinks(1, 'before-partition');
+      // Dispatched and recorded (a hand-over the partition keeps from being recorded past its lease is tried again: at least once).
+      await waitFor(async () => calls.has(before!) && (await db.link.count()) === 0, { what: 'a link dispatched and recorded before the partition' });
+      const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).json() as Promise<{ status: string; checks: Record<string, string> }>;
+      expect(await readyz()).toMatchObject({ status: 'ready' });
+
+      proxy.hold();
+      const [during] = await addLinks(1, 'during-partition');
+      await waitFor(async () => (await readyz()).status === 'not ready', { what: '/readyz to turn false' });
+      expect((await readyz()).checks).toEqual({ database: expect.stringMatching(/failing|timed out/), redis: 'ok' });
+      // The due count cannot be had; the scrape does not wait for it.
+      expect(await metric(port, /^dwld_scheduler_links_due\{[^}]*\} (\d+)$/gm)).toBeGreaterThanOrEqual(0);
+      await waitFor(() => logLines(proc).some((l) => l.message === 'database unreachable'), { what: 'the outage logged' });
+      // The polls keep failing meanwhile (each by its timeout), and say nothing more.
+      const polls = () => metric(port, /^dwld_scheduler_polls_total\{[^}]*outcome="error"[^}]*\} (\d+)$/gm);
+      await waitFor(async () => (await polls()) >= 3, { what: 'three failed polls', timeout: 20_000 });
+      expect(calls.has(during!)).toBe(false);
+      expect(proc.child.exitCode).toBeNull();
+
+      proxy.release();
+      await waitFor(() => calls.has(during!), { what: 'the link added during the partition dispatched once it healed', timeout: 20_000 });
+      await waitFor(async () => (await readyz()).status === 'ready', { what: '/readyz to turn true again' });
+      const messages = logLines(proc).map((l) => l.message);
+      expect(messages.filter((m) => m === 'database unreachable')).toHaveLength(1);
+      expect(messages.filter((m) => m === 'database unavailable: cannot claim links')).toHaveLength(1);
+      expect(messages).toContain('database reachable again');
+      expect([...calls.values()]).toEqual([1, 1]);
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      proxy.release();
+      await proxy.down();
+    }
   }, 60_000);
 
   it('serves /healthz, /readyz and /metrics, and on SIGTERM finishes calls in flight, releases the rest, and exits 0', async () => {

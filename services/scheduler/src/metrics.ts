@@ -1,5 +1,26 @@
 import { Counter, Gauge, Histogram, createMetricsRegistry, type Registry } from '@dwld/runtime';
 
+/** How long a scrape waits for a value read from the database or Redis before it reports the last one. */
+const SCRAPE_WAIT_MS = 250;
+
+/**
+ * A gauge's collect() for a value read at scrape time: one read in flight at most, waited for
+ * SCRAPE_WAIT_MS at most, so /metrics answers at once while the database (or Redis) is silent,
+ * with the last value; the read still in flight lands for a later scrape. A read that fails
+ * keeps the last value (/readyz tells the story).
+ */
+function boundedCollect<T>(read: () => Promise<T>, apply: (value: T) => void): () => Promise<void> {
+  let reading: Promise<void> | undefined;
+  return async () => {
+    reading ??= read()
+      .then(apply, () => undefined)
+      .finally(() => (reading = undefined));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([reading, new Promise<void>((resolve) => (timer = setTimeout(resolve, SCRAPE_WAIT_MS)))]);
+    clearTimeout(timer);
+  };
+}
+
 /** The scheduler's Prometheus series (every one also carries service="scheduler"). */
 export class SchedulerMetrics {
   readonly registry: Registry;
@@ -26,22 +47,17 @@ export class SchedulerMetrics {
   readonly callSeconds: Histogram;
 
   /**
-   * `countDue` is asked at each scrape (one indexed count), so the gauge is never stale; so are
+   * `countDue` is asked at each scrape (one indexed count), so the gauge is current; so are
    * `reads.outboxPending` (rows in the outbox) and `reads.deadLetters` (per stream consumed).
+   * Each waits SCRAPE_WAIT_MS at most (boundedCollect): /metrics never waits on the database.
    */
   constructor(countDue: () => Promise<number>, reads: { outboxPending?: () => Promise<number>; deadLetters?: () => Promise<ReadonlyArray<{ stream: string; count: number }>> } = {}) {
     const registers = [(this.registry = createMetricsRegistry('scheduler'))];
     this.linksDue = new Gauge({
       name: 'dwld_scheduler_links_due',
-      help: 'Queued links whose send time has passed (claimed or not), at scrape time',
+      help: 'Queued links whose send time has passed (claimed or not), at scrape time (or the last count, while the database does not answer)',
       registers,
-      async collect() {
-        try {
-          this.set(await countDue());
-        } catch {
-          // The database is away: keep the last value; /readyz tells the story.
-        }
-      },
+      collect: boundedCollect(countDue, (due) => this.linksDue.set(due)),
     });
     this.paused = new Gauge({ name: 'dwld_scheduler_paused', help: '1 while dispatching is paused (/pooloff), as last read', registers });
     this.inFlight = new Gauge({ name: 'dwld_scheduler_links_in_flight', help: 'Links this replica holds claimed and is handing over now', registers });
@@ -73,30 +89,16 @@ export class SchedulerMetrics {
     });
     this.outboxPending = new Gauge({
       name: 'dwld_scheduler_outbox_pending',
-      help: 'Events in the outbox (PostgreSQL) not yet on their stream, at scrape time',
+      help: 'Events in the outbox (PostgreSQL) not yet on their stream, at scrape time (or the last count, while the database does not answer)',
       registers,
-      async collect() {
-        if (!reads.outboxPending) return;
-        try {
-          this.set(await reads.outboxPending());
-        } catch {
-          // The database is away: keep the last value.
-        }
-      },
+      ...(reads.outboxPending ? { collect: boundedCollect(reads.outboxPending, (pending) => this.outboxPending.set(pending)) } : {}),
     });
     this.deadLetters = new Gauge({
       name: 'dwld_events_dead_letters',
       help: 'Entries set aside in a consumed stream\'s dead-letter stream (<stream>:dead), by stream, at scrape time; replay with `pnpm events:replay <stream>`',
       labelNames: ['stream'],
       registers,
-      async collect() {
-        if (!reads.deadLetters) return;
-        try {
-          for (const { stream, count } of await reads.deadLetters()) this.set({ stream }, count);
-        } catch {
-          // Redis is away: keep the last values.
-        }
-      },
+      ...(reads.deadLetters ? { collect: boundedCollect(reads.deadLetters, (counts) => counts.forEach(({ stream, count }) => this.deadLetters.set({ stream }, count))) } : {}),
     });
     this.routesLoads = new Counter({
       name: 'dwld_scheduler_routes_loads_total',

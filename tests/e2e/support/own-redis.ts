@@ -15,13 +15,14 @@ export interface OwnRedis {
   stop(): Promise<void>;
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
+/** `args` are added to redis-server's command line (e.g. `['--maxmemory-policy', 'allkeys-lru']`). */
+export async function startOwnRedis(options: { args?: string[] } = {}): Promise<OwnRedis> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dwld-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let server: ChildProcess | undefined;
   const launch = async () => {
-    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', ...(options.args ?? [])], { stdio: 'ignore' });
     await waitFor(async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       try {

@@ -51,8 +51,11 @@ export interface System {
   schedulerHttp: number[];
   /** SIGKILLs a service process (as a crash would) and starts it again with the same settings. */
   crashAndRestart(name: string): Promise<ServiceProcess>;
-  /** With `cuttableDatabase`: cut the services off PostgreSQL and restore them. */
-  database?: { cut(): Promise<void>; restore(): Promise<void> };
+  /**
+   * With `cuttableDatabase`: cut the services off PostgreSQL (connections dropped) and restore
+   * them; or hold (a silent partition: connections stay open, nothing goes through) and release.
+   */
+  database?: { cut(): Promise<void>; restore(): Promise<void>; hold(): void; release(): void };
   processes: Map<string, ServiceProcess>;
   /** The DNS server the gateways resolve link hosts with (DNS_SERVERS): it knows only the names a test adds. */
   dns: TestDnsServer;
@@ -203,7 +206,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await proc.exited;
       return launch(name, spec.main, spec.env);
     },
-    ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up() } } : {}),
+    ...(dbProxy ? { database: { cut: () => dbProxy.down(), restore: () => dbProxy.up(), hold: () => dbProxy.hold(), release: () => dbProxy.release() } } : {}),
     async startSim(name, patterns, simOptions = {}) {
       const [httpPort, grpcPort] = [await freePort(), simOptions.grpcPort ?? (await freePort())];
       const proc = spawnService(path.join(ROOT, 'tools', 'downloader-sim', 'dist', 'main.js'), {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readBody, sendJson, type RouteHandler } from '@dwld/runtime';
+import { readBody, sendJson, sendTooLarge, type RouteHandler } from '@dwld/runtime';
 import { MODES, type Mode, type ModeState } from './mode';
 import type { ReceivedRequest } from './simulated-downloader';
 
@@ -30,7 +30,7 @@ export function controlRoutes(control: SimControl): Record<string, RouteHandler>
     'GET /mode': (_req, res) => sendJson(res, 200, control.mode()),
     'POST /mode': async (req, res) => {
       const body = await readBody(req, MAX_BODY);
-      if (body === null) return sendJson(res, 413, { error: `body larger than ${MAX_BODY} bytes` });
+      if (body === null) return sendTooLarge(req, res, { error: `body larger than ${MAX_BODY} bytes` });
       let json: unknown;
       try {
         json = JSON.parse(body.toString('utf8'));

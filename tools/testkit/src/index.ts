@@ -4,4 +4,5 @@ export * from './postgres';
 export * from './ports';
 export * from './process';
 export * from './proxy';
+export * from './http';
 export * from './dns';

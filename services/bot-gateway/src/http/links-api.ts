@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { NOT_A_QUALITY, QUALITY_FORMAT } from '@dwld/domain';
 import type { Logger } from '@dwld/logger';
-import { bearerToken, readBody, secretsEqual, sendJson } from '@dwld/runtime';
+import { bearerToken, readBody, secretsEqual, sendJson, sendTooLarge } from '@dwld/runtime';
 import type { GatewayConfig } from '../config';
 import type { AddLinks, IntakeOutcome } from '../use-cases/add-links';
 
@@ -70,7 +70,7 @@ export function linksApi(deps: {
       return sendJson(res, 401, { error: 'a valid bearer token is required (Authorization: Bearer <API_TOKEN>)' });
     }
     const raw = await readBody(req, 1_048_576);
-    if (!raw) return sendJson(res, 413, { error: 'the body is larger than 1 MiB' });
+    if (!raw) return sendTooLarge(req, res, { error: 'the body is larger than 1 MiB' });
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));

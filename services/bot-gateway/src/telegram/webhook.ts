@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '@dwld/logger';
-import { readBody, secretMatcher, sendJson, type RouteHandler } from '@dwld/runtime';
+import { readBody, secretMatcher, sendJson, sendTooLarge, type RouteHandler } from '@dwld/runtime';
 
 /** Telegram's updates are a few kB; anything near this is not from Telegram. */
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -25,7 +25,6 @@ export function webhookRoute(options: WebhookOptions): RouteHandler {
   const { logger, handleUpdate } = options;
   const secretMatches = secretMatcher(options.secret);
   return async (req: IncomingMessage, res: ServerResponse) => {
-    // Read now: a body cut off at the limit takes the request's socket with it.
     const remote = req.socket.remoteAddress;
     // Only Telegram knows the secret: anything else posting here is refused before parsing.
     if (!secretMatches(String(req.headers[SECRET_HEADER] ?? ''))) {
@@ -35,7 +34,7 @@ export function webhookRoute(options: WebhookOptions): RouteHandler {
     const body = await readBody(req, WEBHOOK_BODY_LIMIT);
     if (body === null) {
       logger.warn('webhook request refused: body too large', { remote });
-      return sendJson(res, 413, { error: `the body is over ${WEBHOOK_BODY_LIMIT} bytes` });
+      return sendTooLarge(req, res, { error: `the body is over ${WEBHOOK_BODY_LIMIT} bytes` });
     }
     const update = parseUpdate(body);
     if (!update) {
