@@ -204,7 +204,9 @@ export class GatewayApp {
           name: 'telegram',
           informational: true,
           check: async () => {
-            if (!this.telegramHealth.reachable) throw new Error(this.telegramHealth.describe());
+            const problem = this.telegramHealth.problem();
+            if (problem !== undefined) throw new Error(problem);
+            if (!this.receiving) throw new Error('answers, not receiving updates yet');
           },
         },
       ],

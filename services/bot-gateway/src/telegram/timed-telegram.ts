@@ -29,10 +29,10 @@ export function describeTelegramFailure(err: unknown): string {
   return 'network error';
 }
 
-/** Whether a failure says Telegram is unreachable or failing (not: it refused this one call). */
+/** Whether a failure says Telegram is unreachable, failing or rate-limiting (not: it refused this one call). */
 function isOutage(err: unknown): boolean {
   const code = (err as { response?: { error_code?: unknown } })?.response?.error_code;
-  return typeof code !== 'number' || code >= 500;
+  return typeof code !== 'number' || code >= 500 || code === 429;
 }
 
 /**
@@ -67,16 +67,22 @@ export class TelegramHealth {
     return this.state.kind === 'ok';
   }
 
-  /** One line for /readyz: 'ok', or what is wrong and since when. */
-  describe(): string {
+  /** What is wrong and since when ('since <time>: HTTP 500'), or undefined when Telegram answers. */
+  problem(): string | undefined {
     switch (this.state.kind) {
       case 'ok':
-        return 'ok';
+        return undefined;
       case 'unknown':
         return 'not reached yet';
       case 'failing':
-        return `failing since ${new Date(this.state.since).toISOString()}: ${this.state.reason}`;
+        return `since ${new Date(this.state.since).toISOString()}: ${this.state.reason}`;
     }
+  }
+
+  /** One line for logs: 'ok', 'not reached yet' or 'failing since …'. */
+  describe(): string {
+    const problem = this.problem();
+    return problem === undefined ? 'ok' : this.state.kind === 'failing' ? `failing ${problem}` : problem;
   }
 }
 
@@ -97,18 +103,30 @@ export class TimedTelegram extends Telegram {
   override async callApi<M extends keyof Methods>(method: M, payload: Opts<M>, options: CallApiOptions = {}): Promise<ReturnType<Methods[M]>> {
     const pollS = method === 'getUpdates' ? Number((payload as { timeout?: unknown }).timeout ?? 0) || 0 : 0;
     const limitMs = pollS * 1000 + this.callTimeoutMs;
-    const deadline = AbortSignal.timeout(limitMs);
-    const signal = options.signal ? AbortSignal.any([options.signal as AbortSignal, deadline]) : deadline;
+    // One native signal for node-fetch, aborted by the deadline or by the caller's signal
+    // (telegraf's polling passes the abort-controller package's, which AbortSignal.any ignores).
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, limitMs);
+    const callerSignal = options.signal as { aborted: boolean; addEventListener(type: 'abort', listener: () => void): void; removeEventListener(type: 'abort', listener: () => void): void } | undefined;
+    const callerAborted = () => controller.abort();
+    if (callerSignal?.aborted) controller.abort();
+    else callerSignal?.addEventListener('abort', callerAborted);
     try {
-      const result = await super.callApi(method, payload, { signal: signal as CallApiOptions['signal'] });
+      const result = await super.callApi(method, payload, { signal: controller.signal as unknown as CallApiOptions['signal'] });
       this.health?.succeeded();
       return result;
     } catch (err) {
-      const timedOut = deadline.aborted && !(options.signal as AbortSignal | undefined)?.aborted;
       const failure = timedOut ? new TelegramCallTimeout(method, limitMs) : err;
       // The caller's own abort (polling stopping) says nothing about Telegram.
-      if (!(options.signal as AbortSignal | undefined)?.aborted) this.health?.failed(failure);
+      if (!callerSignal?.aborted) this.health?.failed(failure);
       throw failure;
+    } finally {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', callerAborted);
     }
   }
 }

@@ -1,0 +1,64 @@
+import type { TelegramEmulator } from '@dwld/telegram-emulator';
+import { waitFor } from '@dwld/testkit';
+import { ADMIN, ALICE, API_TOKEN, startHarness, type Harness } from './testing/harness';
+
+// The gateway starting while Telegram cannot be reached or rate-limits getMe: it must come up
+// (no crash loop), take links over HTTP, receive nothing until Telegram answers, then catch up.
+describe('gateway start without Telegram (Bot API emulator)', () => {
+  let h: Harness;
+  let emulator: TelegramEmulator;
+  beforeAll(async () => {
+    h = await startHarness();
+    ({ emulator } = h);
+  });
+  afterEach(() => emulator.clearFaults());
+  afterAll(() => h.stop());
+
+  const readiness = async (port: number) => {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    const text = await res.text();
+    return { status: res.status, text, body: JSON.parse(text) as { status: string; checks: Record<string, string> } };
+  };
+  const postLink = (port: number, link: string) =>
+    fetch(`http://127.0.0.1:${port}/links`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` }, body: JSON.stringify({ links: [{ link }] }) });
+
+  it.each([
+    ['answers 429 to getMe', async () => emulator.failUntilCleared('getMe', { errorCode: 429, retryAfter: 1 }), async () => emulator.clearFaults()],
+    ['cannot be reached', () => emulator.down(), async () => void (await emulator.up())],
+  ])('starts while Telegram %s, ready with Telegram reported (no URL), receiving nothing until it answers', async (what, breakTelegram, mendTelegram) => {
+    const token = what.startsWith('answers') ? '2233445:start-while-rate-limited-emulated' : '3344556:start-while-unreachable-emulated';
+    const prefix = `${h.ns.prefix}-${token.split(':')[0]}`;
+    // The admin owns links added over HTTP: their chat with this bot exists.
+    emulator.user({ id: ADMIN, bot: token });
+    await breakTelegram();
+    let started: Awaited<ReturnType<Harness['startGateway']>>;
+    try {
+      started = await h.startGateway({ TELEGRAM_BOT_TOKEN: token, STREAM_PREFIX: prefix, TELEGRAM_RETRY_CAP_S: '0.5' });
+    } catch (err) {
+      await mendTelegram();
+      throw err;
+    }
+    const { app, httpPort } = started;
+    expect(app.receivingUpdates).toBe(false);
+    const ready = await readiness(httpPort);
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toMatchObject({ database: 'ok', redis: 'ok', telegram: expect.stringMatching(/^failing: (not reached yet|since \S+: (ECONNREFUSED|HTTP 429))$/) });
+    expect(ready.text).not.toMatch(/https?:|127\.0\.0\.1|\/bot/);
+    expect((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status).toBe(200);
+    // Links over HTTP are taken meanwhile; their replies wait in the outbox.
+    const accepted = await postLink(httpPort, `https://vimeo.com/while-${token.split(':')[0]}`);
+    expect(accepted.status).toBe(200);
+    expect(((await accepted.json()) as { results: unknown[] }).results).toEqual([expect.objectContaining({ status: 'queued' })]);
+
+    expect(emulator.calls('getUpdates').filter((c) => c.botId === Number(token.split(':')[0]))).toEqual([]);
+
+    await mendTelegram();
+    const alice = emulator.user({ id: ALICE, bot: token });
+    await waitFor(() => app.receivingUpdates, { what: 'the gateway receiving once Telegram answers', timeout: 15_000 });
+    await alice.sendText(`https://youtu.be/after-${token.split(':')[0]}`);
+    await alice.nextBotMessage((m) => (m.text ?? '').includes(`after-${token.split(':')[0]}`), 15_000);
+    // The API link's card reached the admin's chat.
+    await waitFor(() => emulator.calls('sendMessage').some((c) => c.response.ok && String(c.params.text).includes(`while-${token.split(':')[0]}`)), { what: 'the API link’s card sent', timeout: 15_000 });
+    await waitFor(async () => (await readiness(httpPort)).body.checks.telegram === 'ok', { what: 'Telegram reported reachable' });
+  });
+});
