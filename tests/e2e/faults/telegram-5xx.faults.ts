@@ -103,5 +103,5 @@ describe(`fault: Telegram answers 500 to every call for ${OUTAGE_MS / 1000} s`, 
       owed: taken.owed + links.length,
       told: taken.told - taken.repeats + queuedTold,
     });
-  });
+  }, OUTAGE_MS + 180_000);
 });

@@ -71,5 +71,5 @@ describe(`fault: Telegram unreachable when the gateway starts (${DOWN_MS / 1000}
       owed: told.owed + links.length,
       told: told.told - told.repeats + links.filter((l) => queuedReplies(l) === 1).length,
     });
-  });
+  }, DOWN_MS + 120_000);
 });
