@@ -269,6 +269,8 @@ function telegramFailure(err: unknown): TelegramFailure {
 export class TelegramOutbox {
   private readonly jobs: JobQueue<OutboxJob>;
   private readonly queue: Queue<OutboxJob>;
+  /** The coalescing add in flight per chat (see enqueue). */
+  private readonly trackedAdds = new Map<string, Promise<unknown>>();
   /** The call in flight per chat: a chat's jobs run one after another even with concurrency. */
   private readonly chatTails = new Map<string, Promise<unknown>>();
   private readonly sent: Counter;
@@ -302,7 +304,22 @@ export class TelegramOutbox {
     // Tracked per chat: what may coalesce, and service replies (bounded). A job delayed on
     // purpose (a deletion later) is neither.
     const tracked = (key !== '' || (job.kind === 'send' && job.service !== undefined)) && !options.delayMs;
-    if (tracked && (await this.coalesce(job, key))) return;
+    if (!tracked) return this.add(job, options, false);
+    // One at a time per chat (in this process): the replies to a batch of updates handled
+    // together must each see the job the one before added, or none would coalesce.
+    const chatId = job.chatId;
+    const run = (this.trackedAdds.get(chatId) ?? Promise.resolve()).then(async () => {
+      if (!(await this.coalesce(job, key))) await this.add(job, options, true);
+    });
+    const tail = run.catch(() => undefined);
+    this.trackedAdds.set(chatId, tail);
+    void tail.then(() => {
+      if (this.trackedAdds.get(chatId) === tail) this.trackedAdds.delete(chatId);
+    });
+    return run;
+  }
+
+  private async add(job: OutboxJob, options: EnqueueOptions, tracked: boolean): Promise<void> {
     // Real time, not the gateway's clock: BullMQ waits out delays, and Redis keeps the chat slots, on it.
     let notBefore = Date.now() + (options.delayMs ?? 0);
     // Sends and edits keep to the chat's pace; deletions don't count against it.

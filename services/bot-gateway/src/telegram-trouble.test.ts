@@ -4,7 +4,8 @@ import { ADMIN, ALICE, API_TOKEN, startHarness, type Harness } from './testing/h
 
 // The gateway starting while Telegram cannot be reached or rate-limits getMe: it must come up
 // (no crash loop), take links over HTTP, receive nothing until Telegram answers, then catch up.
-describe('gateway start without Telegram (Bot API emulator)', () => {
+// And a chat flooding the bot: its waiting replies stay bounded.
+describe('gateway when Telegram is away or a chat floods it (Bot API emulator)', () => {
   let h: Harness;
   let emulator: TelegramEmulator;
   beforeAll(async () => {
@@ -60,5 +61,32 @@ describe('gateway start without Telegram (Bot API emulator)', () => {
     // The API link's card reached the admin's chat.
     await waitFor(() => emulator.calls('sendMessage').some((c) => c.response.ok && String(c.params.text).includes(`while-${token.split(':')[0]}`)), { what: 'the API link’s card sent', timeout: 15_000 });
     await waitFor(async () => (await readiness(httpPort)).body.checks.telegram === 'ok', { what: 'Telegram reported reachable' });
+  });
+
+  it('leaves a bounded backlog after a flood from one chat: only the newest service reply of a kind, every link’s card', async () => {
+    const token = '4455667:busy-chat-flood-bot-emulated';
+    const { app, httpPort } = await h.startGateway({ TELEGRAM_BOT_TOKEN: token, STREAM_PREFIX: `${h.ns.prefix}-busy`, TELEGRAM_CHAT_INTERVAL_S: '1', ALLOWED_IDS: String(ALICE) });
+    const alice = emulator.user({ id: ALICE, bot: token });
+    const stranger = emulator.user({ id: 998, bot: token });
+    const links = ['https://vimeo.com/busy-1', 'https://vimeo.com/busy-2', 'https://vimeo.com/busy-3'];
+    for (let i = 0; i < 150; i++) {
+      await alice.sendText(`chatter ${i}`);
+      await stranger.sendText(`let me in ${i}`);
+      if (i % 50 === 0) await alice.sendText(links[i / 50]!);
+    }
+    const handled = async () => {
+      const body = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      return body.split('\n').filter((l) => l.startsWith('dwld_updates_total{')).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    };
+    await waitFor(async () => (await handled()) >= 303, { what: 'every update handled', timeout: 30_000 });
+    // Today's replies to 303 updates at one a second per chat would be minutes of backlog; what is
+    // left is Alice's cards, one "no link" and one "access denied" (and those on their way).
+    expect(await app.outbox.backlog()).toBeLessThanOrEqual(links.length + 4);
+    await waitFor(() => links.every((l) => alice.botMessages().some((m) => (m.text ?? '').includes(l))), { what: 'every card', timeout: 20_000 });
+    await waitFor(async () => (await app.outbox.backlog()) === 0, { what: 'the backlog gone', timeout: 20_000 });
+    const noLinks = alice.botMessages().filter((m) => !links.some((l) => (m.text ?? '').includes(l)));
+    expect(noLinks.length).toBeLessThan(10);
+    expect(stranger.botMessages().length).toBeLessThan(10);
+    expect(stranger.botMessages().at(-1)!.text).toContain('Access denied');
   });
 });
