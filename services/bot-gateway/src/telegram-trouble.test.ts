@@ -1,5 +1,5 @@
 import type { TelegramEmulator } from '@dwld/telegram-emulator';
-import { waitFor } from '@dwld/testkit';
+import { freePort, waitFor } from '@dwld/testkit';
 import { ADMIN, ALICE, API_TOKEN, startHarness, type Harness } from './testing/harness';
 
 // The gateway starting while Telegram cannot be reached or rate-limits getMe: it must come up
@@ -61,6 +61,27 @@ describe('gateway when Telegram is away or a chat floods it (Bot API emulator)',
     // The API link's card reached the admin's chat.
     await waitFor(() => emulator.calls('sendMessage').some((c) => c.response.ok && String(c.params.text).includes(`while-${token.split(':')[0]}`)), { what: 'the API link’s card sent', timeout: 15_000 });
     await waitFor(async () => (await readiness(httpPort)).body.checks.telegram === 'ok', { what: 'Telegram reported reachable' });
+  });
+
+  it('in webhook mode, refuses updates with 503 until Telegram answers, then sets its webhook', async () => {
+    const token = '5566778:webhook-while-unreachable-emulated';
+    const port = await freePort();
+    const secret = 'webhook-secret-while-down-0123';
+    await emulator.down();
+    let started: Awaited<ReturnType<Harness['startGateway']>>;
+    try {
+      started = await h.startGateway({ TELEGRAM_BOT_TOKEN: token, STREAM_PREFIX: `${h.ns.prefix}-hook`, HTTP_PORT: String(port), WEBHOOK_URL: `http://127.0.0.1:${port}/telegram/hook`, WEBHOOK_SECRET: secret, TELEGRAM_RETRY_CAP_S: '0.5' });
+      expect(started.app.receivingUpdates).toBe(false);
+      const update = { update_id: 1, message: { message_id: 1, date: 0, chat: { id: ALICE, type: 'private' }, from: { id: ALICE, is_bot: false, first_name: 'Alice' }, text: 'https://vimeo.com/too-early' } };
+      const early = await fetch(`http://127.0.0.1:${port}/telegram/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify(update) });
+      // Telegram is told to deliver it again later; nothing was handled.
+      expect(early.status).toBe(503);
+    } finally {
+      await emulator.up();
+    }
+    expect(await h.db.link.count({ where: { url: 'https://vimeo.com/too-early' } })).toBe(0);
+    await waitFor(() => emulator.webhookInfo(token).url === `http://127.0.0.1:${port}/telegram/hook`, { what: 'the webhook set once Telegram answers', timeout: 15_000 });
+    expect(started!.app.receivingUpdates).toBe(true);
   });
 
   it('leaves a bounded backlog after a flood from one chat: only the newest service reply of a kind, every link’s card', async () => {

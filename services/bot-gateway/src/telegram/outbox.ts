@@ -474,7 +474,10 @@ export class TelegramOutbox {
         throw new UnrecoverableError(`${failure.code}: ${failure.description}`);
       }
       // A 5xx, a network error or a timeout: Telegram may be back any minute. Retried with
-      // capped backoff until the give-up time, however many tries that takes.
+      // capped backoff until the give-up time, however many tries that takes. A timed-out send
+      // may have reached the chat (only its answer lost): it is sent again all the same, since
+      // a repeated reply is the lesser harm than an owed one never sent, and Telegram has no
+      // idempotency key to ask with. Edits, deletions and command menus repeat harmlessly.
       const giveUpAfterMs = this.options.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
       if (Date.now() - job.timestamp >= giveUpAfterMs) {
         this.abandoned.inc({ kind: data.kind });
