@@ -86,10 +86,12 @@ describe(`fault: Telegram answers 500 to every call for ${OUTAGE_MS / 1000} s`, 
     expect(queuedTwice).toEqual([]);
     expect(rateLimited).toEqual([]);
     expect(await metric(system.gatewayHttp, 'dwld_telegram_abandoned_total')).toBe(0);
-    // The calls did fail, each card far more often than the old 8 tries (in the short run; the
-    // recorded one, at the default cap, tries each about a dozen times in 5 minutes).
+    // The calls did fail, every card several times and some far more often than the old 8
+    // tries (in the short run; the recorded one, at the default cap, tries each about a dozen
+    // times in 5 minutes). How often depends on how many messages share the chat's pace.
     const failedTries = viaApi.map(({ link }) => emulator.calls('sendMessage').filter((c) => !c.response.ok && String(c.params.text).includes('Queued') && String(c.params.text).includes(link)).length);
-    expect(Math.min(...failedTries)).toBeGreaterThan(FULL_LENGTH ? 6 : 8);
+    expect(Math.min(...failedTries)).toBeGreaterThan(3);
+    expect(Math.max(...failedTries)).toBeGreaterThan(8);
     for (const proc of system.processes.values()) expect(proc.child.exitCode).toBeNull();
     // Owed per link: its "queued" reply and its "taken by" message.
     const queuedTold = links.filter((l) => queuedReplies(l) === 1).length;
