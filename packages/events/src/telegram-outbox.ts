@@ -22,11 +22,13 @@ export function deleteJobId(chatId: string, messageId: number): string {
 
 /**
  * The options every outbox job is added with (the queue's default job options): retried with
- * backoff, and kept a while once done so that its id, an idempotency key, is still recognised.
+ * the gateway worker's own capped backoff (type 'telegram') for as long as its
+ * TELEGRAM_GIVE_UP_AFTER_S allows (the attempts are not the limit: the time is), and kept a while
+ * once done so that its id, an idempotency key, is still recognised.
  */
 export const OUTBOX_JOB_OPTIONS = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1000 },
+  attempts: 1_000_000,
+  backoff: { type: 'telegram' },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;

@@ -41,6 +41,20 @@ describe('OpsServer (real HTTP)', () => {
     database = true;
   });
 
+  it('shows an informational check in the body without letting it make the service unready', async () => {
+    const server = new OpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      metrics,
+      logger: silentLogger(),
+      readiness: [
+        { name: 'database', check: async () => true },
+        { name: 'telegram', check: async () => { throw new Error('since 2025-01-01T00:00:00.000Z: HTTP 500'); }, informational: true },
+      ],
+    });
+    expect(await server.readiness()).toEqual({ ready: true, checks: { database: 'ok', telegram: 'failing: since 2025-01-01T00:00:00.000Z: HTTP 500' } });
+  });
+
   it('counts a hanging check as failed instead of hanging', async () => {
     const hanging = new OpsServer({ host: '127.0.0.1', port: 0, metrics, logger: silentLogger(), checkTimeoutMs: 50, readiness: [{ name: 'slow', check: () => new Promise(() => {}) }] });
     expect(await hanging.readiness()).toEqual({ ready: false, checks: { slow: 'timed out' } });

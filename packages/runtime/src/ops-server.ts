@@ -8,6 +8,8 @@ import { errorMessage } from '@dwld/errors';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<boolean | void>;
+  /** Shown in /readyz's body but never makes the service unready (something it works around). */
+  informational?: boolean;
 }
 
 export interface OpsServerOptions {
@@ -156,7 +158,8 @@ export class OpsServer {
         }
       }),
     );
-    return { ready: results.every(([, state]) => state === 'ok'), checks: Object.fromEntries(results) };
+    const required = results.filter((_, i) => !this.options.readiness[i]!.informational);
+    return { ready: required.every(([, state]) => state === 'ok'), checks: Object.fromEntries(results) };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

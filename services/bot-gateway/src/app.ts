@@ -1,11 +1,12 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { eventConsumerDefaults } from '@dwld/config';
-import { Telegram, type Telegraf } from 'telegraf';
+import type { Telegraf } from 'telegraf';
 import { GrpcV1Downloaders } from '@dwld/contract';
 import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import { createEventBus, dispatchResult, downloaderChanged, type EventBus } from '@dwld/events';
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
-import { Counter, createMetricsRegistry, Gauge, OpsServer, type RouteHandler } from '@dwld/runtime';
+import { Counter, createMetricsRegistry, Gauge, OpsServer, sendJson, type RouteHandler } from '@dwld/runtime';
 import type { Redis } from 'ioredis';
 import { createBot, registerCommands } from './bot';
 import type { BotContext, BotDeps } from './bot/context';
@@ -20,7 +21,8 @@ import { LinkQueue } from './store/link-queue';
 import { UserStore } from './store/users';
 import { DownloaderList } from './store/downloaders';
 import { HandledUpdates } from './telegram/handled-updates';
-import { TelegramOutbox } from './telegram/outbox';
+import { retryDelayMs, TelegramOutbox } from './telegram/outbox';
+import { describeTelegramFailure, TelegramHealth, TimedTelegram } from './telegram/timed-telegram';
 import { webhookRoute } from './telegram/webhook';
 import { drawCard } from './bot/card';
 import { redrawIfPauseChanged, redrawImportedCards } from './bot/redraw-cards';
@@ -52,7 +54,14 @@ export class GatewayApp {
   private readonly ops: OpsServer;
   private readonly deps: BotDeps;
   private readonly alerts: DownloaderAlerts;
+  /** What the gateway's own calls say of Telegram (shown by /readyz). */
+  readonly telegramHealth: TelegramHealth;
   private polling: Promise<void> | undefined;
+  /** Set once getMe answered and updates flow in (polling runs, or the webhook is set). */
+  private receiving = false;
+  /** The background attempts to reach Telegram; stop() ends them. */
+  private connecting: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly gateway: GatewayDeps) {
     const { config, db, redis, logger } = gateway;
@@ -67,14 +76,18 @@ export class GatewayApp {
     const users = new UserStore(db);
     const pause = new DispatchPauseState(db);
     const fleet = new DownloaderList(db);
+    this.telegramHealth = new TelegramHealth(logger);
     this.outbox = new TelegramOutbox({
       redis,
       prefix: config.STREAM_PREFIX,
-      telegram: new Telegram(config.TELEGRAM_BOT_TOKEN, { apiRoot: config.TELEGRAM_API_ROOT, webhookReply: false }),
+      telegram: new TimedTelegram(config.TELEGRAM_BOT_TOKEN, { apiRoot: config.TELEGRAM_API_ROOT, webhookReply: false }, config.TELEGRAM_CALL_TIMEOUT_S, this.telegramHealth),
       logger,
       metrics,
       maxPerSecond: config.TELEGRAM_MAX_PER_SECOND,
       chatIntervalMs: config.TELEGRAM_CHAT_INTERVAL_S,
+      giveUpAfterMs: config.TELEGRAM_GIVE_UP_AFTER_S,
+      retryCapMs: config.TELEGRAM_RETRY_CAP_S,
+      chatBacklog: config.TELEGRAM_CHAT_BACKLOG,
       onLinkReplySent: async (linkId, messageId, drawnPaused) => {
         const kept = await this.links.setReplyMessageId(linkId, messageId);
         // Dispatching paused or resumed while the card waited in the outbox: it says the wrong thing.
@@ -119,7 +132,7 @@ export class GatewayApp {
       logger,
       clock,
     };
-    this.bot = createBot(this.deps, updatesHandled);
+    this.bot = createBot(this.deps, updatesHandled, this.telegramHealth);
 
     const results = this.bus.subscribe({
       group: GATEWAY_GROUP,
@@ -167,7 +180,11 @@ export class GatewayApp {
     if (config.WEBHOOK_URL) {
       routes[`POST ${new URL(config.WEBHOOK_URL).pathname}`] = webhookRoute({
         secret: config.WEBHOOK_SECRET ?? '',
-        handleUpdate: (update, res) => this.bot.handleUpdate(update, res),
+        handleUpdate: async (update, res) => {
+          // Not connected yet (getMe unanswered): Telegram is told to deliver it again later.
+          if (!this.receiving) return sendJson(res, 503, { error: 'not receiving updates yet' });
+          await this.bot.handleUpdate(update, res);
+        },
         logger,
       });
     }
@@ -180,7 +197,18 @@ export class GatewayApp {
       readiness: [
         { name: 'database', check: () => isDatabaseReachable(db) },
         { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-        { name: 'telegram', check: async () => Boolean(await this.bot.telegram.getMe()) },
+        // Reported, never a reason to take the pod out: every replica shares the one Telegram, the
+        // outbox keeps replies until it answers and POST /links works meanwhile. No call is
+        // made here (a probe must not spend the bot's rate limit) and no URL is shown.
+        {
+          name: 'telegram',
+          informational: true,
+          check: async () => {
+            const problem = this.telegramHealth.problem();
+            if (problem !== undefined) throw new Error(problem);
+            if (!this.receiving) throw new Error('answers, not receiving updates yet');
+          },
+        },
       ],
     });
   }
@@ -191,33 +219,104 @@ export class GatewayApp {
     this.alerts.startWorker();
     await this.bus.start();
     const httpPort = await this.ops.start();
-    await registerCommands(this.bot, config.ADMIN_IDS).catch((err: unknown) => logger.warn('setMyCommands failed', { error: errorMessage(err) }));
-    if (config.WEBHOOK_URL) {
-      this.bot.botInfo ??= await this.bot.telegram.getMe();
-      await this.bot.telegram.setWebhook(config.WEBHOOK_URL, { secret_token: config.WEBHOOK_SECRET, allowed_updates: ['message', 'edited_message', 'callback_query'] });
-    } else {
-      await new Promise<void>((resolve, reject) => {
-        this.polling = this.bot.launch({ allowedUpdates: ['message', 'edited_message', 'callback_query'] }, resolve).catch((err: unknown) => {
-          logger.error('long polling stopped', { error: errorMessage(err) });
-          reject(err);
-        });
-      });
-    }
+    // Telegram down or rate-limiting must not stop the gateway (a crash loop under a restart
+    // policy): it keeps trying in the background. start() waits for the first try only.
+    let firstTry!: () => void;
+    const tried = new Promise<void>((resolve) => (firstTry = resolve));
+    this.connecting = this.connectTelegram(firstTry).finally(firstTry);
+    await tried;
     // An admin who never opened the chat cannot get it ("chat not found"): expected, not a warning.
     for (const admin of config.ADMIN_IDS) await this.outbox.send({ chatId: admin, text: textsFor(config.DEFAULT_LANGUAGE).botStarted, deleteAfterMs: config.SERVICE_MESSAGE_TTL_S || undefined, mayBeRefused: true });
     redrawImportedCards(this.deps, logger);
-    logger.info('gateway started', { mode: config.WEBHOOK_URL ? 'webhook' : 'polling', http: `${config.HTTP_HOST}:${httpPort}` });
+    logger.info('gateway started', { mode: config.WEBHOOK_URL ? 'webhook' : 'polling', http: `${config.HTTP_HOST}:${httpPort}`, telegram: this.telegramHealth.describe() });
     return { httpPort };
   }
 
+  /** Whether updates flow in (getMe answered; polling runs or the webhook is set). */
+  get receivingUpdates(): boolean {
+    return this.receiving;
+  }
+
+  /**
+   * Reaches Telegram and starts receiving, trying again with capped backoff (or as long as a 429
+   * asks) until it works or the gateway stops; long polling that stops for good is started
+   * again the same way.
+   */
+  private async connectTelegram(firstTry: () => void): Promise<void> {
+    const { config, logger } = this.gateway;
+    const signal = this.stopping.signal;
+    // Consecutive failures (to reach Telegram, or of polling that stopped soon after it began).
+    let failures = 0;
+    while (!signal.aborted) {
+      let waitMs: number;
+      try {
+        await this.startReceiving();
+        firstTry();
+        if (failures > 0) logger.info('telegram reached: receiving updates', { mode: config.WEBHOOK_URL ? 'webhook' : 'polling' });
+        if (config.WEBHOOK_URL) return;
+        const since = Date.now();
+        await this.polling;
+        this.receiving = false;
+        if (signal.aborted) return;
+        // Polling ended by itself (logged): started again, sooner when it had been running a while.
+        failures = Date.now() - since > 60_000 ? 1 : failures + 1;
+        waitMs = retryDelayMs(failures, config.TELEGRAM_RETRY_CAP_S);
+      } catch (err) {
+        this.receiving = false;
+        if (signal.aborted) return;
+        failures += 1;
+        const retryAfterS = (err as { response?: { parameters?: { retry_after?: unknown } } }).response?.parameters?.retry_after;
+        waitMs = typeof retryAfterS === 'number' ? retryAfterS * 1000 : retryDelayMs(failures, config.TELEGRAM_RETRY_CAP_S);
+        // Once at warn: Telegram's own state is in /readyz and the outbox's metrics meanwhile.
+        logger[failures === 1 ? 'warn' : 'debug']('telegram not reachable: no updates are received until it answers; trying again in the background', {
+          reason: describeTelegramFailure(err),
+          retryInS: Math.round(waitMs / 100) / 10,
+        });
+        firstTry();
+      }
+      await delay(waitMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  private async startReceiving(): Promise<void> {
+    const { config, logger } = this.gateway;
+    this.bot.botInfo ??= await this.bot.telegram.getMe();
+    if (!this.commandsRegistered) {
+      await registerCommands(this.bot, config.ADMIN_IDS).catch((err: unknown) => logger.warn('setMyCommands failed', { error: describeTelegramFailure(err) }));
+      this.commandsRegistered = true;
+    }
+    if (config.WEBHOOK_URL) {
+      await this.bot.telegram.setWebhook(config.WEBHOOK_URL, { secret_token: config.WEBHOOK_SECRET, allowed_updates: ['message', 'edited_message', 'callback_query'] });
+      this.receiving = true;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.polling = this.bot.launch({ allowedUpdates: ['message', 'edited_message', 'callback_query'] }, resolve).catch((err: unknown) => {
+        if (!this.stopping.signal.aborted) logger.error('long polling stopped', { error: describeTelegramFailure(err) });
+        reject(err);
+      });
+    });
+    this.receiving = true;
+    this.polling = this.polling!.catch(() => undefined);
+  }
+
+  private commandsRegistered = false;
+
   async stop(): Promise<void> {
     const { config, logger } = this.gateway;
+    this.stopping.abort();
     // Sent directly: the outbox is about to stop, and one message per admin is within limits.
-    await Promise.allSettled(config.ADMIN_IDS.map((admin) => this.bot.telegram.sendMessage(admin, textsFor(config.DEFAULT_LANGUAGE).botStopping)));
+    if (this.receiving) await Promise.allSettled(config.ADMIN_IDS.map((admin) => this.bot.telegram.sendMessage(admin, textsFor(config.DEFAULT_LANGUAGE).botStopping)));
     if (!config.WEBHOOK_URL && this.polling) {
-      this.bot.stop('stop');
+      try {
+        this.bot.stop('stop');
+      } catch {
+        // Not running (it never started, or stopped by itself).
+      }
       await this.polling.catch(() => undefined);
     }
+    await this.connecting;
+    this.receiving = false;
     await this.ops.stop();
     await this.bus.stop();
     await this.alerts.stop();

@@ -61,6 +61,14 @@ export const gatewayEnv = z
     API_TOKEN: secret(16).optional(),
     TELEGRAM_MAX_PER_SECOND: int({ min: 1, max: 1000, default: 30 }),
     TELEGRAM_CHAT_INTERVAL_S: secondsAsMs(1),
+    /** How long a message is retried (5xx, network errors, timeouts) before it is given up, counted from when it was queued. */
+    TELEGRAM_GIVE_UP_AFTER_S: secondsAsMs(86_400, { min: 1, max: 30 * 24 * 3600 }),
+    /** The longest wait between two tries of one call (the wait doubles from 1 s up to this). */
+    TELEGRAM_RETRY_CAP_S: secondsAsMs(60, { min: 0.1, max: 3600 }),
+    /** How long one Telegram call may take before it counts as failed (a long poll gets its own 50 s on top). */
+    TELEGRAM_CALL_TIMEOUT_S: secondsAsMs(30, { min: 0.1, max: 600 }),
+    /** Service replies (menus, notices) one chat may have waiting; beyond it the oldest is dropped. */
+    TELEGRAM_CHAT_BACKLOG: int({ min: 1, max: 1000, default: 20 }),
     DOWNLOADER_DEADLINE_S: secondsAsMs(5, { min: 0.05 }),
     SHUTDOWN_TIMEOUT_S: secondsAsMs(15, { min: 1 }),
   })

@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type ApiReply, BotApi, type CallRecord } from './bot-api/bot-api';
+import { type ApiReply, BotApi, type CallRecord, type HungCall } from './bot-api/bot-api';
 import { commandScopeKey } from './bot-api/commands';
-import { type Fault, FaultSwitches } from './bot-api/faults';
+import { type Fault, FaultSwitches, type HangFault } from './bot-api/faults';
+import { FloodControl, type FloodLimits } from './bot-api/flood-control';
 import { webhookInfoOf } from './bot-api/updates';
 import type { WebhookDeliveryOptions } from './bot-api/webhook-delivery';
 import { FakeUser, type FakeUserHost } from './fake-user';
@@ -30,6 +31,11 @@ export interface TelegramEmulatorOptions {
   /** Name and username of bots created from a token (default username `dwld_test_bot`). */
   defaultBotProfile?: BotProfile;
   webhook?: Partial<WebhookDeliveryOptions>;
+  /**
+   * Enforce Telegram's flood limits: a message call over them is answered 429 (see
+   * setFloodLimits). Default: no limits.
+   */
+  floodLimits?: FloodLimits;
   /** How many calls calls() keeps (default 10 000; older ones are dropped). */
   maxCallLog?: number;
   /**
@@ -78,8 +84,10 @@ export interface FakeUserOptions {
  * resolve only once that call is answered and in calls().
  */
 export interface EmulatorEvents {
-  /** Every Bot API call, once answered. */
+  /** Every Bot API call, once answered (or carried out and held by a hang fault). */
   call: [CallRecord];
+  /** A call is being held by a hang fault (accepted, never answered). */
+  hung: [HungCall];
   /** Every update queued for a bot. */
   update: [{ botId: number; update: Update }];
   /** A message sent, edited or deleted, in either direction, or the custom keyboard changed. */
@@ -119,6 +127,11 @@ const DEFAULT_WEBHOOK_OPTIONS: WebhookDeliveryOptions = { retryDelayMs: 100, max
 export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
   private readonly world: World;
   private readonly faults = new FaultSwitches();
+  private readonly flood = new FloodControl();
+  /** Calls held by a hang fault right now. */
+  private readonly held = new Set<HungCall>();
+  /** The port a down() emulator comes up() on again. */
+  private downPort: number | undefined;
   private readonly api: BotApi;
   private readonly userHost: FakeUserHost;
   private readonly maxCallLog: number;
@@ -178,6 +191,7 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
       world: this.world,
       events,
       faults: this.faults,
+      flood: this.flood,
       latencyMs: () => this.latencyMs,
       stopSignal: () => this.stopController.signal,
       webhook: { ...DEFAULT_WEBHOOK_OPTIONS, ...options.webhook },
@@ -186,7 +200,13 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
         if (this.callLog.length > this.maxCallLog) this.callLog.splice(0, this.callLog.length - this.maxCallLog);
         this.emit('call', call);
       },
+      hung: (call) => {
+        this.held.add(call);
+        this.emit('hung', { ...call });
+        return () => this.held.delete(call);
+      },
     });
+    this.flood.set(options.floodLimits);
     this.userHost = { world: this.world, events, pushUpdate: (bot, body) => this.pushUpdate(bot, body), changed: () => this.stateWriter?.changed() };
   }
 
@@ -210,12 +230,13 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     const host = this.options.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.options.port ?? 0, host, () => {
+      server.listen(this.downPort ?? this.options.port ?? 0, host, () => {
         server.off('error', reject);
         resolve();
       });
     });
     this.server = server;
+    this.downPort = undefined;
     const { port } = server.address() as AddressInfo;
     this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     // Webhooks set before a stop() resume delivering.
@@ -247,6 +268,23 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     });
     this.stateWriter?.flush(true);
     this.letGoOfStateFile();
+  }
+
+  /**
+   * Telegram unreachable: stops listening (a bot's connection is refused) and drops every open
+   * connection (held calls and long polls end), keeping everything else. up() listens again on
+   * the same port. In-process only: the control API goes down with the rest.
+   */
+  async down(): Promise<void> {
+    if (!this.server) return;
+    const { port } = this.server.address() as AddressInfo;
+    await this.stop();
+    this.downPort = port;
+  }
+
+  /** Back after down(), on the same port (the url is the same). */
+  async up(): Promise<{ url: string }> {
+    return this.start();
   }
 
   private letGoOfStateFile(): void {
@@ -384,6 +422,48 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
     this.faults.failNext(method, fault, count);
   }
 
+  /** Every call of `method` ('*': of any method) fails with this error until clearFaults(): an outage. */
+  failUntilCleared(method: string, fault: Fault): void {
+    this.faults.failUntilCleared(method, fault);
+  }
+
+  /**
+   * Every call of `method` ('*': of any method) is accepted and never answered until
+   * clearFaults() (calls already held stay held until the bot hangs up). With `afterRunning`
+   * the method is carried out first: its effect happens, its answer is lost.
+   */
+  hang(method: string, options: HangFault = {}): void {
+    this.faults.hang(method, options);
+  }
+
+  /** Disarms every fault (failNext, failUntilCleared, hang). */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  /** The calls held by a hang fault right now, oldest first. */
+  hungCalls(method?: string): HungCall[] {
+    const lower = method?.toLowerCase();
+    return [...this.held].filter((call) => lower === undefined || call.method.toLowerCase() === lower).map((call) => ({ ...call }));
+  }
+
+  /** Resolves with the first call of `method` held by a hang fault (at once if one is held). */
+  async waitForHungCall(method: string, predicate?: (call: HungCall) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<HungCall> {
+    const held = this.hungCalls(method).find((call) => !predicate || predicate(call));
+    if (held) return held;
+    const lower = method.toLowerCase();
+    return waitForEvent(this, 'hung', (call: HungCall) => (call.method.toLowerCase() === lower && (!predicate || predicate(call)) ? call : undefined), timeoutMs, `a held ${method} call`);
+  }
+
+  /**
+   * Enforces Telegram's flood limits from now on (undefined: none): a message call (send…,
+   * edit…, copy…, forward…) over `perSecond` for the bot or within `chatIntervalMs` of the
+   * chat's previous one is answered 429 with retry_after 1 and not carried out.
+   */
+  setFloodLimits(limits: FloodLimits | undefined): void {
+    this.flood.set(limits);
+  }
+
   /** Every Bot API answer is delayed by this long (0: none). */
   setLatency(ms: number): void {
     this.latencyMs = Math.max(0, ms);
@@ -391,12 +471,13 @@ export class TelegramEmulator extends EventEmitter<EmulatorEvents> {
 
   /**
    * Forgets conversations, queued updates, webhooks, commands, callbacks, the call log, faults
-   * and latency. Bots and people stay, and update and message ids keep increasing, so a running
+   * and latency; flood limits go back to the constructor's. Bots and people stay, and update and message ids keep increasing, so a running
    * bot carries on.
    */
   reset(): void {
     this.world.reset();
     this.faults.clear();
+    this.flood.set(this.options.floodLimits);
     this.latencyMs = 0;
     this.callLog = [];
     this.emit('reset');

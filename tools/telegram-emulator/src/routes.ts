@@ -104,8 +104,17 @@ export function createRouter(
   );
   control('GET', '/calls', (request) => emulator.calls(request.query.get('method') ?? undefined));
   control('POST', '/faults', (_request, body) => {
-    const { method = '*', count = 1, ...fault } = body;
-    emulator.failNext(string(method, 'method'), fault as unknown as Fault, integer(count, 'count'));
+    const { method = '*', count = 1, untilCleared, hang, afterRunning, ...fault } = body;
+    if (hang === true) emulator.hang(string(method, 'method'), { afterRunning: afterRunning === true });
+    else if (untilCleared === true) emulator.failUntilCleared(string(method, 'method'), fault as unknown as Fault);
+    else emulator.failNext(string(method, 'method'), fault as unknown as Fault, integer(count, 'count'));
+  });
+  control('POST', '/faults/clear', () => emulator.clearFaults());
+  control('GET', '/hung-calls', (request) => emulator.hungCalls(request.query.get('method') ?? undefined));
+  control('POST', '/flood-limits', (_request, body) => {
+    if (body.off === true) return emulator.setFloodLimits(undefined);
+    const limits = { ...(body.perSecond !== undefined ? { perSecond: integer(body.perSecond, 'perSecond') } : {}), ...(body.chatIntervalMs !== undefined ? { chatIntervalMs: integer(body.chatIntervalMs, 'chatIntervalMs') } : {}) };
+    emulator.setFloodLimits(limits);
   });
   control('POST', '/latency', (_request, body) => emulator.setLatency(integer(body.ms, 'ms')));
   control('POST', '/reset', () => emulator.reset());

@@ -39,7 +39,7 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
         ctx.log.warn('cannot check a phone login: database unavailable');
         const texts = textsFor(pickLanguage(language, config.DEFAULT_LANGUAGE));
         if (ctx.callbackQuery) await ctx.answerCbQuery(texts.unavailable);
-        else await say(deps, ctx, texts.unavailable);
+        else await say(deps, ctx, texts.unavailable, { service: 'unavailable' });
         return;
       }
     }
@@ -61,13 +61,13 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
       const verdict = isContactAcceptable({ senderId: id, contactUserId: contact.user_id === undefined ? undefined : String(contact.user_id), phone: contact.phone_number, allowedPhones: config.ALLOWED_PHONES });
       if (!verdict.ok) {
         ctx.log.info('contact login refused', { reason: verdict.reason });
-        await say(deps, ctx, verdict.reason === 'not_own_contact' ? texts.contactNotOwn : texts.contactPhoneNotAllowed);
+        await say(deps, ctx, verdict.reason === 'not_own_contact' ? texts.contactNotOwn : texts.contactPhoneNotAllowed, { service: 'reply' });
         return;
       }
       await users.authoriseByPhone(id, contact.phone_number, from.language_code ?? null);
       ctx.log.info('authorised by phone');
       // In with the same menu and commands as anyone let in by id, plus /logout.
-      await say(deps, ctx, texts.contactAccepted, { markup: menuKeyboard(texts, 'user') });
+      await say(deps, ctx, texts.contactAccepted, { markup: menuKeyboard(texts, 'user'), service: 'reply' });
       await deps.outbox.setCommands(String(ctx.chat?.id ?? id), commandLists(PHONE_USER_COMMANDS)).catch((err: unknown) => ctx.log.warn('command menu not set', { error: errorMessage(err) }));
       return;
     }
@@ -76,7 +76,7 @@ export function accessControl(deps: BotDeps): Composer<BotContext> {
       await ctx.answerCbQuery(texts.accessDenied(id, false).replace(/<[^>]+>/g, ''));
       return;
     }
-    await say(deps, ctx, texts.accessDenied(id, phoneLogin), phoneLogin ? { markup: Markup.keyboard([[Markup.button.contactRequest(texts.shareContactButton)]]).resize().oneTime().reply_markup } : {});
+    await say(deps, ctx, texts.accessDenied(id, phoneLogin), { service: 'access-denied', ...(phoneLogin ? { markup: Markup.keyboard([[Markup.button.contactRequest(texts.shareContactButton)]]).resize().oneTime().reply_markup } : {}) });
   });
   return composer;
 }
@@ -86,6 +86,6 @@ export function adminOnly(deps: BotDeps) {
   return (ctx: BotContext, next: () => Promise<void>): Promise<void> => {
     if (ctx.actor.role === 'admin') return next();
     ctx.log.info('admin command refused');
-    return say(deps, ctx, ctx.actor.texts.adminOnly, { transient: true });
+    return say(deps, ctx, ctx.actor.texts.adminOnly, { transient: true, service: 'admin-only' });
   };
 }

@@ -1,4 +1,5 @@
-import { Composer, Telegraf } from 'telegraf';
+import { Composer, Context, Telegraf, type Telegram } from 'telegraf';
+import type { Update, UserFromGetMe } from 'telegraf/types';
 import { isDatabaseUnavailable } from '@dwld/db';
 import { ADMIN_COMMANDS, USER_COMMANDS } from './commands-menu';
 import type { Counter } from '@dwld/runtime';
@@ -13,15 +14,29 @@ import { say } from './reply';
 import { fingerprintOf, judgeRedelivery } from '../telegram/handled-updates';
 import { errorMessage } from '@dwld/errors';
 import { commandLists } from './menu';
+import { TimedTelegram, type TelegramHealth } from '../telegram/timed-telegram';
 
 /** The bot: access control first, then each feature as its own composer. */
-export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotContext> {
+export function createBot(deps: BotDeps, updatesHandled: Counter, health?: TelegramHealth): Telegraf<BotContext> {
   const { config } = deps;
+  // Answers go through the outbox, never in the webhook's HTTP response.
+  const options = { apiRoot: config.TELEGRAM_API_ROOT, webhookReply: false };
+  const timed = () => new TimedTelegram(config.TELEGRAM_BOT_TOKEN, options, config.TELEGRAM_CALL_TIMEOUT_S, health);
+  // Every call (polling, getMe, answers to button presses) with its own deadline: Telegraf's
+  // client would wait 500 s for a Telegram that never answers. One client serves every update:
+  // with webhookReply off, the one Telegraf makes per update differs in nothing.
+  const contextTelegram = timed();
+  class TimedContext extends Context {
+    constructor(update: Update, _telegram: Telegram, botInfo: UserFromGetMe) {
+      super(update, contextTelegram, botInfo);
+    }
+  }
   const bot = new Telegraf<BotContext>(config.TELEGRAM_BOT_TOKEN, {
-    // Answers go through the outbox, never in the webhook's HTTP response.
-    telegram: { apiRoot: config.TELEGRAM_API_ROOT, webhookReply: false },
+    telegram: options,
     handlerTimeout: 60_000,
+    contextType: TimedContext as unknown as new (...args: ConstructorParameters<typeof Context>) => BotContext,
   });
+  bot.telegram = timed();
   bot.use(async (ctx, next) => {
     const updateId = ctx.update.update_id;
     // A redelivered update (a crash before Telegram heard it was received) was handled already;
@@ -55,7 +70,7 @@ export function createBot(deps: BotDeps, updatesHandled: Counter): Telegraf<BotC
     const words = unavailable ? texts.unavailable : texts.somethingWrong;
     try {
       if (ctx.callbackQuery) await ctx.answerCbQuery(words);
-      else if (ctx.chat) await say(deps, ctx, words, { transient: true });
+      else if (ctx.chat) await say(deps, ctx, words, { transient: true, service: unavailable ? 'unavailable' : 'something-wrong' });
     } catch (replyErr) {
       log.warn('cannot tell the person about the failure', { error: errorMessage(replyErr) });
     }

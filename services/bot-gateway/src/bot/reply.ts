@@ -1,5 +1,5 @@
 import { splitMessage } from '../telegram/text';
-import type { Markup } from '../telegram/outbox';
+import type { Markup, ServiceReplyKind } from '../telegram/outbox';
 import type { BotContext, BotDeps } from './context';
 import { errorMessage } from '@dwld/errors';
 
@@ -13,6 +13,8 @@ export interface SayOptions {
   drawnPaused?: boolean;
   /** An idempotency key: the outbox drops a second answer with the same key. */
   jobId?: string;
+  /** A service reply of this kind: it may coalesce with one of its kind or make way under a backlog (see SERVICE_REPLY_KINDS); unset: owed. */
+  service?: ServiceReplyKind;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function say(deps: BotDeps, ctx: BotContext, html: string, options:
       ...(ttl ? { deleteAfterMs: ttl } : {}),
       ...(options.linkReplyOf !== undefined ? { linkReplyOf: options.linkReplyOf } : {}),
       ...(options.drawnPaused !== undefined ? { drawnPaused: options.drawnPaused } : {}),
+      ...(options.service ? { service: options.service } : {}),
     }, options.jobId ? { jobId: options.jobId } : undefined);
   } catch (err) {
     ctx.log.warn('outbox unavailable: answering directly', { error: errorMessage(err) });

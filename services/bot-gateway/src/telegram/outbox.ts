@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Telegram } from 'telegraf';
 import type { InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove } from 'telegraf/types';
@@ -7,6 +7,7 @@ import type { Logger } from '@dwld/logger';
 import { Batcher, Counter, type Registry } from '@dwld/runtime';
 import { deleteJobId, OUTBOX_JOB_OPTIONS, OUTBOX_QUEUE, type OutboxDeleteJob } from '@dwld/events';
 import { JobQueue } from '../job-queue';
+import { describeTelegramFailure } from './timed-telegram';
 
 export type Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove;
 
@@ -31,11 +32,44 @@ export type OutboxJob =
        * opened the chat): a refusal is logged at debug, not as a warning.
        */
       mayBeRefused?: boolean;
+      /** A service reply of this kind, which may be coalesced or dropped (SERVICE_REPLY_KINDS); unset: owed. */
+      service?: ServiceReplyKind;
     }
   | { kind: 'edit'; chatId: string; messageId: number; text: string; markup?: InlineKeyboardMarkup }
   | OutboxDeleteJob
   /** The command menu of one chat in one language (none: the default); an empty list removes the chat's own menu. */
   | { kind: 'commands'; chatId: string; languageCode?: string; commands: Array<{ command: string; description: string }> };
+
+/**
+ * Kinds of service reply: not owed, so a chat keeps at most `chatBacklog` of them waiting (the
+ * oldest makes way). All but 'reply' also coalesce: each describes the state of things now (a
+ * listing, a setting, the help) or repeats a generic notice, so the newest one waiting says all
+ * the older ones of its kind did. 'reply' is the outcome of one command (removed, logged
+ * out…): bounded, never merged. Owed, never coalesced or dropped (no kind): a link's card
+ * ("queued"), what became of a link (taken by, urgent, not queued, duplicate, rejected), edits
+ * of a card (edits of one message still coalesce: the newest carries the whole text), admin
+ * alerts, deletions and command menus. See docs/ARCHITECTURE.md.
+ */
+export const SERVICE_REPLY_KINDS = [
+  'help',
+  'welcome',
+  'queue',
+  'no-links',
+  'too-many-links',
+  'slow-down',
+  'edit-ignored',
+  'notifications',
+  'something-wrong',
+  'unavailable',
+  'admin-only',
+  'access-denied',
+  'status',
+  'links-list',
+  'pause',
+  'select',
+  'reply',
+] as const;
+export type ServiceReplyKind = (typeof SERVICE_REPLY_KINDS)[number];
 
 export interface EnqueueOptions {
   /** An idempotency key: a second job with the same id (a redelivered event) is dropped. */
@@ -61,6 +95,26 @@ export interface OutboxOptions {
   lockMs?: number;
   /** How often jobs whose holder died are looked for. */
   stalledCheckMs?: number;
+  /** A call failing (5xx, network, timeout) is retried until this long after it was queued, then given up. */
+  giveUpAfterMs?: number;
+  /** The longest wait between two tries of one call. */
+  retryCapMs?: number;
+  /** Service replies one chat may have waiting. */
+  chatBacklog?: number;
+}
+
+export const DEFAULT_GIVE_UP_AFTER_MS = 24 * 3600 * 1000;
+export const DEFAULT_RETRY_CAP_MS = 60_000;
+export const DEFAULT_CHAT_BACKLOG = 20;
+
+/**
+ * The wait before the next try of a failed call: doubling from 1 s up to the cap, each wait
+ * drawn from its upper half so that calls failed together (an outage) do not all come back at
+ * once.
+ */
+export function retryDelayMs(attemptsMade: number, capMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, 1000 * 2 ** Math.min(30, Math.max(0, attemptsMade - 1)));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /**
@@ -111,6 +165,85 @@ redis.call('SET', KEYS[1], slot + interval, 'PX', interval * 2 + (slot - now))
 return slot
 `;
 
+// A chat's turn at call time: a message goes out only a full interval after the chat's last one,
+// whatever delayed it (retries after an outage, a backlog behind the global limit); the slots
+// taken when jobs are added only spread them out. A call that is not free gets the next free
+// turn reserved (returned as the wait, ms), so jobs bounced together come back one by one.
+const CLAIM_TURN = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '')
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+if last == nil or now >= last + interval then
+  redis.call('HSET', KEYS[1], 'last', now)
+  redis.call('PEXPIRE', KEYS[1], math.max(reserved - now, 0) + interval + 60000)
+  return 0
+end
+local turn = math.max(reserved, last + interval)
+redis.call('HSET', KEYS[1], 'next', turn + interval)
+redis.call('PEXPIRE', KEYS[1], turn - now + interval + 60000)
+return turn - now
+`;
+
+// Coalescing and the bound on a chat's service replies, in one step so that a job cannot start
+// between the look and the change. KEYS: the chat's pending set (job id → when it may go out),
+// BullMQ's delayed set and wait list. ARGV: the job key prefix, the new job's coalescing key
+// ('' for none), whether it is a service reply, the bound, the new job's data. A job counts as
+// pending while it is delayed or waiting; once active (or gone) it cannot be changed.
+// Answers {'merged', id}: the new message took the place of a pending one of the same key;
+// {'shifted', id}: the backlog was full: each waiting service reply moved up one place and the
+// oldest one's message was dropped; {'add'}: add the job.
+const COALESCE = `
+local prefix = ARGV[1]
+local key = ARGV[2]
+local service = ARGV[3] == '1'
+local bound = tonumber(ARGV[4])
+local data = ARGV[5]
+local function keyOf(d)
+  if d.kind == 'send' and type(d.service) == 'string' then return 'service:' .. d.service end
+  if d.kind == 'edit' then return 'edit:' .. tostring(d.messageId) end
+  return ''
+end
+local live = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local waiting = redis.call('ZSCORE', KEYS[2], id) or redis.call('LPOS', KEYS[3], id)
+  if waiting then
+    local raw = redis.call('HGET', prefix .. id, 'data')
+    if raw then
+      local d = cjson.decode(raw)
+      table.insert(live, { id = id, key = keyOf(d), service = d.kind == 'send' and type(d.service) == 'string', raw = raw })
+    end
+  elseif redis.call('EXISTS', prefix .. id) == 0 or redis.call('HEXISTS', prefix .. id, 'finishedOn') == 1 then
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+if key ~= '' then
+  for _, job in ipairs(live) do
+    if job.key == key then
+      redis.call('HSET', prefix .. job.id, 'data', data)
+      return { 'merged', job.id }
+    end
+  end
+end
+if service then
+  local waiting = {}
+  for _, job in ipairs(live) do if job.service then table.insert(waiting, job) end end
+  if #waiting >= bound then
+    for i = 1, #waiting - 1 do redis.call('HSET', prefix .. waiting[i].id, 'data', waiting[i + 1].raw) end
+    redis.call('HSET', prefix .. waiting[#waiting].id, 'data', data)
+    return { 'shifted', waiting[1].id }
+  end
+end
+return { 'add' }
+`;
+
+/** The key a job coalesces on: a service reply's kind, or the message an edit changes. */
+function coalescingKey(job: OutboxJob): string | undefined {
+  if (job.kind === 'send' && job.service && job.service !== 'reply') return `service:${job.service}`;
+  if (job.kind === 'edit') return `edit:${job.messageId}`;
+  return undefined;
+}
+
 /** Telegram's answers that mean "nothing left to do" for an edit or delete. */
 const HARMLESS = /message is not modified|message to edit not found|message to delete not found|message can't be deleted|MESSAGE_ID_INVALID/i;
 
@@ -136,10 +269,14 @@ function telegramFailure(err: unknown): TelegramFailure {
 export class TelegramOutbox {
   private readonly jobs: JobQueue<OutboxJob>;
   private readonly queue: Queue<OutboxJob>;
+  /** The coalescing add in flight per chat (see enqueue). */
+  private readonly trackedAdds = new Map<string, Promise<unknown>>();
   /** The call in flight per chat: a chat's jobs run one after another even with concurrency. */
   private readonly chatTails = new Map<string, Promise<unknown>>();
   private readonly sent: Counter;
   private readonly errors: Counter;
+  private readonly dropped: Counter;
+  private readonly abandoned: Counter;
   /** Group commit: the jobs of updates handled at the same time go to Redis in one pipeline. */
   private readonly adds = new Batcher<NewJob, { error: unknown } | undefined>((jobs) => this.addJobs(jobs), { maxBatch: 100 });
 
@@ -153,9 +290,36 @@ export class TelegramOutbox {
     this.queue = this.jobs.queue;
     this.sent = new Counter({ name: 'dwld_telegram_calls_total', help: 'Telegram calls made by the outbox, by kind', labelNames: ['kind'], registers: [options.metrics] });
     this.errors = new Counter({ name: 'dwld_telegram_errors_total', help: 'Telegram errors met by the outbox, by code', labelNames: ['code'], registers: [options.metrics] });
+    this.dropped = new Counter({
+      name: 'dwld_telegram_dropped_total',
+      help: 'Messages not sent because a newer one took their place: coalesced (same kind or same message edited) or backlog (a chat over its bound of service replies)',
+      labelNames: ['reason'],
+      registers: [options.metrics],
+    });
+    this.abandoned = new Counter({ name: 'dwld_telegram_abandoned_total', help: 'Telegram calls given up after failing for TELEGRAM_GIVE_UP_AFTER_S, by kind', labelNames: ['kind'], registers: [options.metrics] });
   }
 
   async enqueue(job: OutboxJob, options: EnqueueOptions = {}): Promise<void> {
+    const key = coalescingKey(job) ?? '';
+    // Tracked per chat: what may coalesce, and service replies (bounded). A job delayed on
+    // purpose (a deletion later) is neither.
+    const tracked = (key !== '' || (job.kind === 'send' && job.service !== undefined)) && !options.delayMs;
+    if (!tracked) return this.add(job, options, false);
+    // One at a time per chat (in this process): the replies to a batch of updates handled
+    // together must each see the job the one before added, or none would coalesce.
+    const chatId = job.chatId;
+    const run = (this.trackedAdds.get(chatId) ?? Promise.resolve()).then(async () => {
+      if (!(await this.coalesce(job, key))) await this.add(job, options, true);
+    });
+    const tail = run.catch(() => undefined);
+    this.trackedAdds.set(chatId, tail);
+    void tail.then(() => {
+      if (this.trackedAdds.get(chatId) === tail) this.trackedAdds.delete(chatId);
+    });
+    return run;
+  }
+
+  private async add(job: OutboxJob, options: EnqueueOptions, tracked: boolean): Promise<void> {
     // Real time, not the gateway's clock: BullMQ waits out delays, and Redis keeps the chat slots, on it.
     let notBefore = Date.now() + (options.delayMs ?? 0);
     // Sends and edits keep to the chat's pace; deletions don't count against it.
@@ -169,6 +333,34 @@ export class TelegramOutbox {
     const jobId = options.jobId?.replace(/:/g, '_') ?? randomUUID();
     const refused = await this.adds.submit({ name: job.kind, data: job, jobId, notBefore });
     if (refused) throw refused.error;
+    if (tracked) {
+      const pending = this.pendingKey(job.chatId);
+      await this.options.redis.multi().zadd(pending, notBefore, jobId).pexpire(pending, 7 * 24 * 3600 * 1000).exec();
+    }
+  }
+
+  /** True when the message took the place of one waiting in the chat (nothing to add). */
+  private async coalesce(job: OutboxJob, key: string): Promise<boolean> {
+    const { keys } = this.queue;
+    const answer = (await this.options.redis.eval(
+      COALESCE,
+      3,
+      this.pendingKey(job.chatId),
+      keys.delayed!,
+      keys.wait!,
+      this.queue.toKey(''),
+      key,
+      job.kind === 'send' && job.service ? '1' : '0',
+      this.options.chatBacklog ?? DEFAULT_CHAT_BACKLOG,
+      JSON.stringify(job),
+    )) as [string, string?];
+    if (answer[0] === 'add') return false;
+    this.dropped.inc({ reason: answer[0] === 'merged' ? 'coalesced' : 'backlog' });
+    return true;
+  }
+
+  private pendingKey(chatId: string): string {
+    return `${this.options.prefix}:tg-chat-pending:${chatId}`;
   }
 
   /** Adds jobs in one pipeline; per job, the error that kept it out (undefined when added). */
@@ -215,13 +407,15 @@ export class TelegramOutbox {
 
   startWorker(): void {
     const { options } = this;
-    const worker = this.jobs.startWorker((job) => this.process(job), {
+    const capMs = options.retryCapMs ?? DEFAULT_RETRY_CAP_MS;
+    const worker = this.jobs.startWorker((job, token) => this.process(job, token), {
       prefix: options.prefix,
       concurrency: options.concurrency ?? 8,
       limiter: outboxLimiter(options.maxPerSecond),
       lockDuration: options.lockMs ?? OUTBOX_LOCK_MS,
       stalledInterval: options.stalledCheckMs ?? OUTBOX_STALLED_CHECK_MS,
       maxStalledCount: OUTBOX_MAX_STALLS,
+      settings: { backoffStrategy: (attemptsMade) => retryDelayMs(attemptsMade, capMs) },
     });
     worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
@@ -246,10 +440,10 @@ export class TelegramOutbox {
    * Jobs are taken in queue order; chaining them per chat keeps that order on the wire even
    * though several jobs (of different chats) run at once.
    */
-  private process(job: Job<OutboxJob>): Promise<void> {
+  private process(job: Job<OutboxJob>, token: string | undefined): Promise<void> {
     const chatId = job.data.chatId;
     const previous = this.chatTails.get(chatId) ?? Promise.resolve();
-    const run = previous.then(() => this.attempt(job));
+    const run = previous.then(() => this.attempt(job, token));
     const tail = run.catch(() => undefined);
     this.chatTails.set(chatId, tail);
     void tail.then(() => {
@@ -258,13 +452,13 @@ export class TelegramOutbox {
     return run;
   }
 
-  private async attempt(job: Job<OutboxJob>): Promise<void> {
+  private async attempt(job: Job<OutboxJob>, token: string | undefined): Promise<void> {
     const data = job.data;
     try {
-      await this.call(job);
+      await this.call(job, token);
       this.sent.inc({ kind: data.kind });
     } catch (err) {
-      if (err instanceof UnrecoverableError) throw err;
+      if (err instanceof UnrecoverableError || err instanceof DelayedError) throw err;
       const failure = telegramFailure(err);
       this.errors.inc({ code: String(failure.code ?? 'network') });
       if (failure.code === 429) {
@@ -279,8 +473,32 @@ export class TelegramOutbox {
         this.options.logger[expected ? 'debug' : 'warn']('telegram refused a call', { kind: data.kind, chatId: data.chatId, code: failure.code, error: failure.description });
         throw new UnrecoverableError(`${failure.code}: ${failure.description}`);
       }
+      // A 5xx, a network error or a timeout: Telegram may be back any minute. Retried with
+      // capped backoff until the give-up time, however many tries that takes. A timed-out send
+      // may have reached the chat (only its answer lost): it is sent again all the same, since
+      // a repeated reply is the lesser harm than an owed one never sent, and Telegram has no
+      // idempotency key to ask with. Edits, deletions and command menus repeat harmlessly.
+      const giveUpAfterMs = this.options.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
+      if (Date.now() - job.timestamp >= giveUpAfterMs) {
+        this.abandoned.inc({ kind: data.kind });
+        this.options.logger.error('telegram call abandoned', { kind: data.kind, chatId: data.chatId, tries: job.attemptsMade + 1, failingForS: Math.round((Date.now() - job.timestamp) / 1000), reason: describeTelegramFailure(err) });
+        throw new UnrecoverableError(`given up after ${Math.round(giveUpAfterMs / 1000)} s: ${describeTelegramFailure(err)}`);
+      }
       throw err;
     }
+  }
+
+  /**
+   * Waits for the chat's turn: returns at once when it is free, otherwise moves the job to its
+   * reserved turn (BullMQ runs it again then, without counting a try) and ends this run.
+   */
+  private async takeTurn(job: Job<OutboxJob>, token: string | undefined): Promise<void> {
+    const key = `${this.options.prefix}:tg-chat-turn:${job.data.chatId}`;
+    const now = Date.now();
+    const waitMs = Number(await this.options.redis.eval(CLAIM_TURN, 1, key, now, this.options.chatIntervalMs));
+    if (waitMs <= 0) return;
+    await job.moveToDelayed(now + waitMs, token);
+    throw new DelayedError();
   }
 
   private async reserveChatSlot(chatId: string, earliest: number, messages: number): Promise<number> {
@@ -288,7 +506,7 @@ export class TelegramOutbox {
     return Number(await this.options.redis.eval(RESERVE_SLOT, 1, key, earliest, this.options.chatIntervalMs * messages));
   }
 
-  private async call(job: Job<OutboxJob>): Promise<void> {
+  private async call(job: Job<OutboxJob>, token: string | undefined): Promise<void> {
     const data = job.data;
     const { telegram } = this.options;
     switch (data.kind) {
@@ -298,6 +516,8 @@ export class TelegramOutbox {
         let message: { message_id: number } | undefined;
         for (let i = done; i < parts.length; i++) {
           const last = i === parts.length - 1;
+          // Each part is a message: each waits for the chat's turn (the job resumes at its part).
+          await this.takeTurn(job, token);
           message = await telegram.sendMessage(data.chatId, parts[i]!, {
             parse_mode: 'HTML',
             link_preview_options: { is_disabled: true },
@@ -316,6 +536,7 @@ export class TelegramOutbox {
         return;
       }
       case 'edit':
+        await this.takeTurn(job, token);
         await telegram.editMessageText(data.chatId, data.messageId, undefined, data.text, {
           parse_mode: 'HTML',
           link_preview_options: { is_disabled: true },

@@ -4,6 +4,7 @@ import type { BotState, WebhookConfig, World } from '../state/world';
 import type { ApiResponse, Update } from '../types';
 import { ApiError, STATUS_TEXT } from './api-error';
 import type { FaultSwitches } from './faults';
+import type { FloodControl } from './flood-control';
 import { DescribedResult, type MethodContext } from './method-context';
 import { METHODS } from './methods';
 import { Params } from './params';
@@ -24,6 +25,17 @@ export interface CallRecord {
   source: 'http' | 'webhook-reply';
 }
 
+/** A call held by a hang fault: accepted, not answered (yet: never). */
+export interface HungCall {
+  method: string;
+  params: Record<string, unknown>;
+  /** When it arrived (ms since the epoch). */
+  at: number;
+  botId: number;
+  /** Whether the method was carried out before the answer was held back. */
+  ran: boolean;
+}
+
 export interface ApiReply {
   status: number;
   statusText: string;
@@ -34,11 +46,14 @@ export interface BotApiDeps {
   world: World;
   events: EventEmitter;
   faults: FaultSwitches;
+  flood: FloodControl;
   latencyMs(): number;
   /** Aborted when the emulator stops. */
   stopSignal(): AbortSignal;
   webhook: WebhookDeliveryOptions;
   record(call: CallRecord): void;
+  /** A call is being held by a hang fault; the returned function is called when it ends. */
+  hung(call: HungCall): () => void;
 }
 
 function errorReply(error: ApiError): ApiReply {
@@ -60,10 +75,24 @@ export class BotApi {
     const signal = options.signal ? AbortSignal.any([options.signal, stopSignal]) : stopSignal;
     const bot = this.deps.world.botForToken(token);
     const method = METHODS.get(methodName.toLowerCase());
-    const reply = await this.answer(bot, method, values, signal, source);
-    const call: CallRecord = { method: method?.name ?? methodName, params: values, at, response: reply.body, source, ...(bot ? { botId: bot.id } : {}) };
-    this.deps.record(call);
-    return reply;
+    const answer = await this.answer(bot, method, values, signal, source);
+    const record = (reply: ApiReply) => {
+      this.deps.record({ method: method?.name ?? methodName, params: values, at, response: reply.body, source, ...(bot ? { botId: bot.id } : {}) });
+    };
+    if (!('hang' in answer)) {
+      record(answer);
+      return answer;
+    }
+    // Held: a call carried out is in the log (its effect happened); one that was not never is.
+    if (answer.ran) record(answer.reply);
+    const ended = this.deps.hung({ method: method!.name, params: values, at, botId: bot!.id, ran: answer.ran });
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    ended();
+    // Nobody reads this: the bot hung up or the emulator stopped.
+    return errorReply(new ApiError(504, 'Gateway Timeout'));
   }
 
   private async answer(
@@ -72,13 +101,21 @@ export class BotApi {
     values: Record<string, unknown>,
     signal: AbortSignal,
     source: CallRecord['source'],
-  ): Promise<ApiReply> {
+  ): Promise<ApiReply | { hang: true; ran: boolean; reply: ApiReply }> {
     if (!bot) return errorReply(new ApiError(401, 'Unauthorized'));
     if (!method) return errorReply(new ApiError(404, 'Not Found'));
     const latency = this.deps.latencyMs();
     if (latency > 0 && source === 'http') await delay(latency, undefined, { signal }).catch(() => undefined);
     const fault = this.deps.faults.take(method.name);
-    if (fault) return errorReply(fault);
+    if (fault?.kind === 'error') return errorReply(fault.error);
+    if (fault?.kind === 'hang' && !fault.afterRunning) return { hang: true, ran: false, reply: errorReply(new ApiError(504, 'Gateway Timeout')) };
+    const limited = this.deps.flood.admit(bot.id, method.name, values);
+    if (limited) return errorReply(limited);
+    const reply = await this.run(bot, method, values, signal);
+    return fault?.kind === 'hang' ? { hang: true, ran: true, reply } : reply;
+  }
+
+  private async run(bot: BotState, method: { name: string; handler: (ctx: MethodContext) => unknown }, values: Record<string, unknown>, signal: AbortSignal): Promise<ApiReply> {
     try {
       const result = await method.handler({
         world: this.deps.world,

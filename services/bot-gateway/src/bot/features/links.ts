@@ -28,16 +28,16 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
     const text = 'text' in msg ? msg.text : msg.caption;
     const entities = 'text' in msg ? msg.entities : msg.caption_entities;
     // Unknown commands fall through to here; they are not links.
-    if (text.startsWith('/')) return say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin', ctx.actor.wayIn === 'phone'), { transient: true });
+    if (text.startsWith('/')) return say(deps, ctx, ctx.actor.texts.help(ctx.actor.role === 'admin', ctx.actor.wayIn === 'phone'), { transient: true, service: 'help' });
     const { texts } = ctx.actor;
     const found = candidateLinks(text, entities);
-    if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true });
+    if (found.length === 0) return say(deps, ctx, texts.noLinks, { replyTo: msg.message_id, transient: true, service: 'no-links' });
     const capped = addLinks.cap(found);
-    if (capped.dropped > 0) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, capped.dropped), { replyTo: msg.message_id, transient: true });
+    if (capped.dropped > 0) await say(deps, ctx, texts.tooManyLinks(config.MAX_LINKS_PER_MESSAGE, capped.dropped), { replyTo: msg.message_id, transient: true, service: 'too-many-links' });
     const admitted = await addLinks.admit(ctx.actor.id, capped.taken);
     if (admitted.refused > 0) {
       ctx.log.info('link rate limit reached', { wanted: capped.taken.length, allowed: admitted.taken.length });
-      await say(deps, ctx, texts.slowDown(config.LINKS_PER_MINUTE, Math.ceil(admitted.retryAfterMs / 1000), admitted.refused), { replyTo: msg.message_id, transient: true });
+      await say(deps, ctx, texts.slowDown(config.LINKS_PER_MINUTE, Math.ceil(admitted.retryAfterMs / 1000), admitted.refused), { replyTo: msg.message_id, transient: true, service: 'slow-down' });
     }
 
     const sayQueued = async (link: Link) => {
@@ -96,9 +96,9 @@ export function linksFeature(deps: BotDeps): Composer<BotContext> {
   // Whatever else a person sends (a sticker, a photo without caption, their contact while
   // already allowed in) still gets an answer.
   composer.on('message', (ctx) =>
-    say(deps, ctx, 'contact' in ctx.message ? ctx.actor.texts.alreadyAllowed : ctx.actor.texts.noLinks, { replyTo: ctx.message.message_id, transient: true }),
+    say(deps, ctx, 'contact' in ctx.message ? ctx.actor.texts.alreadyAllowed : ctx.actor.texts.noLinks, { replyTo: ctx.message.message_id, transient: true, service: 'no-links' }),
   );
   // Telegram sends edits as their own updates; acting on them would queue links twice.
-  composer.on('edited_message', (ctx) => say(deps, ctx, ctx.actor.texts.editIgnored, { transient: true }));
+  composer.on('edited_message', (ctx) => say(deps, ctx, ctx.actor.texts.editIgnored, { transient: true, service: 'edit-ignored' }));
   return composer;
 }
