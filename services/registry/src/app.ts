@@ -61,6 +61,7 @@ export class RegistryApp {
       store: this.store,
       logger,
       afterMs: config.FORGET_DOWNLOADER_AFTER_S,
+      unansweredAfterMs: config.FORGET_UNANSWERED_AFTER_S,
       heardFromFleet: () => this.poller.roundsCompleted() > 0,
       onForgotten: (downloader) => this.announce(downloader, 'forgotten'),
     });

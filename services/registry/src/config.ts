@@ -27,6 +27,8 @@ export const registryEnv = z.object({
   MAX_PATTERN_BYTES: int({ min: 256, max: 1_000_000, default: DEFAULT_MAX_PATTERN_BYTES }),
   /** A downloader neither registering nor answering health checks this long is deleted (and downloader.changed 'forgotten' published). */
   FORGET_DOWNLOADER_AFTER_S: secondsAsMs(7 * 24 * 3600, { min: 1, max: 365 * 24 * 3600 }),
+  /** A registration whose address has answered no health check this long is junk (or a typo): forgotten, its place freed. */
+  FORGET_UNANSWERED_AFTER_S: secondsAsMs(3600, { min: 1, max: 365 * 24 * 3600 }),
 });
 
 export type RegistryConfig = z.infer<typeof registryEnv>;

@@ -88,12 +88,20 @@ export class DownloaderStore {
 
   /**
    * Deletes every downloader not heard of (no registration, no answered health check) since
-   * `before`, and returns them as they were. One statement, so of several registry replicas
-   * pruning at once each row is deleted, and reported, by one; a downloader heard of in the
-   * meantime is not deleted (the statement re-reads a row that changed under it).
+   * `before`, and every one that has not answered a single health check since it registered
+   * before `unansweredBefore` (a junk registration: an address nobody serves, which would
+   * otherwise hold one of MAX_DOWNLOADERS' places for as long as a real downloader gone quiet),
+   * and returns them as they were. A registration sets registered_at and last_seen_at alike and
+   * only an answered check moves last_seen_at past it. One statement, so of several registry
+   * replicas pruning at once each row is deleted, and reported, by one; a downloader heard of in
+   * the meantime is not deleted (the statement re-reads a row that changed under it).
    */
-  async forgetSilentSince(before: Date): Promise<Downloader[]> {
-    const rows = await this.db.$queryRaw<unknown[]>(Prisma.sql`DELETE FROM downloaders WHERE last_seen_at < ${before}::timestamptz RETURNING ${ROW.select()}`);
+  async forgetSilentSince(before: Date, unansweredBefore: Date = before): Promise<Downloader[]> {
+    const rows = await this.db.$queryRaw<unknown[]>(Prisma.sql`
+      DELETE FROM downloaders
+       WHERE last_seen_at < ${before}::timestamptz
+          OR (last_seen_at <= registered_at AND registered_at < ${unansweredBefore}::timestamptz)
+      RETURNING ${ROW.select()}`);
     return rows.map((row) => ROW.read(row));
   }
 

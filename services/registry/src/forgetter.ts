@@ -8,6 +8,8 @@ export interface ForgetterOptions {
   logger: Logger;
   /** A downloader unheard of this long is forgotten (FORGET_DOWNLOADER_AFTER_S). */
   afterMs: number;
+  /** One that has answered no health check since it registered this long ago is forgotten too (FORGET_UNANSWERED_AFTER_S; default afterMs). */
+  unansweredAfterMs?: number;
   /**
    * Whether the health poller has been round once since start. Until then nothing is
    * forgotten: a registry that was itself down for days has not yet heard from downloaders that
@@ -38,7 +40,7 @@ export class Forgetter {
   });
 
   constructor(private readonly options: ForgetterOptions) {
-    this.intervalMs = forgetIntervalMs(options.afterMs);
+    this.intervalMs = forgetIntervalMs(Math.min(options.afterMs, options.unansweredAfterMs ?? options.afterMs));
   }
 
   start(): void {
@@ -55,13 +57,14 @@ export class Forgetter {
     const now = this.options.now?.() ?? Date.now();
     let forgotten: Downloader[];
     try {
-      forgotten = await store.forgetSilentSince(new Date(now - afterMs));
+      forgotten = await store.forgetSilentSince(new Date(now - afterMs), new Date(now - (this.options.unansweredAfterMs ?? afterMs)));
     } catch (err) {
       logger.warn('cannot forget silent downloaders now: will look again', { error: errorMessage(err) });
       return [];
     }
     for (const downloader of forgotten) {
-      logger.info('downloader forgotten: unheard of for FORGET_DOWNLOADER_AFTER_S', { downloader: downloader.name, address: `${downloader.host}:${downloader.port}`, lastSeenAt: downloader.lastSeenAt.toISOString() });
+      const never = downloader.lastSeenAt.getTime() <= downloader.registeredAt.getTime();
+      logger.info(never ? 'downloader forgotten: never answered a health check (FORGET_UNANSWERED_AFTER_S)' : 'downloader forgotten: unheard of for FORGET_DOWNLOADER_AFTER_S', { downloader: downloader.name, address: `${downloader.host}:${downloader.port}`, lastSeenAt: downloader.lastSeenAt.toISOString() });
       await onForgotten(downloader);
     }
     return forgotten;
