@@ -5,3 +5,4 @@ export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export * from './secrets';
 export * from './batcher';
 export * from './repeating';
+export * from './scrape';

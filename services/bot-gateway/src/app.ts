@@ -6,7 +6,7 @@ import { isDatabaseReachable, type Database, type Sql } from '@dwld/db';
 import { createEventBus, dispatchResult, downloaderChanged, type EventBus } from '@dwld/events';
 import { errorMessage } from '@dwld/errors';
 import type { Logger } from '@dwld/logger';
-import { Counter, createMetricsRegistry, Gauge, OpsServer, sendJson, type RouteHandler } from '@dwld/runtime';
+import { boundedCollect, Counter, createMetricsRegistry, Gauge, OpsServer, sendJson, type RouteHandler } from '@dwld/runtime';
 import type { Redis } from 'ioredis';
 import { createBot, registerCommands } from './bot';
 import type { BotContext, BotDeps } from './bot/context';
@@ -153,24 +153,19 @@ export class GatewayApp {
     });
     this.bus.subscribe({ group: GATEWAY_GROUP, event: downloaderChanged, handler: this.alerts.handle });
     const bus = this.bus;
-    new Gauge({
+    const deadLetters: Gauge = new Gauge({
       name: 'dwld_events_dead_letters',
       help: 'Entries set aside in a consumed stream\'s dead-letter stream (<stream>:dead), by stream, at scrape time; replay with `pnpm events:replay <stream>`',
       labelNames: ['stream'],
       registers: [metrics],
-      async collect() {
-        const dead = await bus.deadLetters().catch(() => null);
-        for (const { stream, count } of dead ?? []) this.set({ stream }, count);
-      },
+      // Bounded: /metrics must answer while Redis is silent (the last counts stand meanwhile).
+      collect: boundedCollect(() => bus.deadLetters(), (dead) => dead.forEach(({ stream, count }) => deadLetters.set({ stream }, count))),
     });
-    new Gauge({
+    const lag: Gauge = new Gauge({
       name: 'dwld_stream_lag',
       help: 'dispatch.result entries not yet handled by this group',
       registers: [metrics],
-      async collect() {
-        const backlog = await results.backlog().catch(() => null);
-        if (backlog) this.set((backlog.lag ?? 0) + backlog.pending);
-      },
+      collect: boundedCollect(() => results.backlog(), (backlog) => lag.set((backlog.lag ?? 0) + backlog.pending)),
     });
 
     const api = { config, addLinks, logger, onQueued: (outcome: IntakeOutcome) => this.replyToApiLink(outcome) };

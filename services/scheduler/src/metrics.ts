@@ -1,25 +1,4 @@
-import { Counter, Gauge, Histogram, createMetricsRegistry, type Registry } from '@dwld/runtime';
-
-/** How long a scrape waits for a value read from the database or Redis before it reports the last one. */
-const SCRAPE_WAIT_MS = 250;
-
-/**
- * A gauge's collect() for a value read at scrape time: one read in flight at most, waited for
- * SCRAPE_WAIT_MS at most, so /metrics answers at once while the database (or Redis) is silent,
- * with the last value; the read still in flight lands for a later scrape. A read that fails
- * keeps the last value (/readyz tells the story).
- */
-function boundedCollect<T>(read: () => Promise<T>, apply: (value: T) => void): () => Promise<void> {
-  let reading: Promise<void> | undefined;
-  return async () => {
-    reading ??= read()
-      .then(apply, () => undefined)
-      .finally(() => (reading = undefined));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([reading, new Promise<void>((resolve) => (timer = setTimeout(resolve, SCRAPE_WAIT_MS)))]);
-    clearTimeout(timer);
-  };
-}
+import { boundedCollect, Counter, Gauge, Histogram, createMetricsRegistry, type Registry } from '@dwld/runtime';
 
 /** The scheduler's Prometheus series (every one also carries service="scheduler"). */
 export class SchedulerMetrics {
@@ -49,7 +28,7 @@ export class SchedulerMetrics {
   /**
    * `countDue` is asked at each scrape (one indexed count), so the gauge is current; so are
    * `reads.outboxPending` (rows in the outbox) and `reads.deadLetters` (per stream consumed).
-   * Each waits SCRAPE_WAIT_MS at most (boundedCollect): /metrics never waits on the database.
+   * Each waits SCRAPE_WAIT_MS (@dwld/runtime) at most (boundedCollect): /metrics never waits on the database.
    */
   constructor(countDue: () => Promise<number>, reads: { outboxPending?: () => Promise<number>; deadLetters?: () => Promise<ReadonlyArray<{ stream: string; count: number }>> } = {}) {
     const registers = [(this.registry = createMetricsRegistry('scheduler'))];

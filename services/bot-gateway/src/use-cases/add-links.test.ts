@@ -1,6 +1,7 @@
 import { connectDatabase, type Database } from '@dwld/db';
 import { EventPublisher } from '@dwld/events';
-import { silentLogger } from '@dwld/logger';
+import { createLogger, silentLogger } from '@dwld/logger';
+import { PassThrough } from 'node:stream';
 import { createRedisNamespace, createTestDatabase, freePort, type RedisNamespace, type TestDatabase } from '@dwld/testkit';
 import { Redis } from 'ioredis';
 import { LinkRateLimiter } from '../rate-limit';
@@ -27,10 +28,13 @@ describe('AddLinks when everything is down', () => {
     const [pgPort, redisPort] = await Promise.all([freePort(), freePort()]);
     const { db, sql } = connectDatabase(`postgresql://postgres@127.0.0.1:${pgPort}/none`, { connectionTimeoutMs: 300 });
     const redis = new Redis(`redis://127.0.0.1:${redisPort}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => null });
+    const stream = new PassThrough();
+    let logged = '';
+    stream.on('data', (chunk: Buffer) => (logged += chunk.toString()));
     const intake = new AddLinks({
       links: new LinkQueue(db, sql),
       publisher: new EventPublisher({ redis, prefix: 'nowhere' }),
-      logger: silentLogger(),
+      logger: createLogger({ service: 'bot-gateway', level: 'info', json: true, stream }),
       policy: { maxLength: 2048, allowPrivateHosts: false },
       hosts: hostCheck(),
       defaultQuality: '720',
@@ -47,6 +51,10 @@ describe('AddLinks when everything is down', () => {
       expect(await intake.add({ raw: 'ftp://x.org/a', userId: '1', chatId: '1', username: null, messageId: 6 })).toEqual({ status: 'rejected', reason: 'scheme' });
       // The rate limit lives in Redis: while it cannot be asked, links are let in (PostgreSQL may take them).
       expect(await intake.admit('1', ['a', 'b'])).toEqual({ taken: ['a', 'b'], refused: 0, retryAfterMs: 0 });
+      expect(await intake.admit('2', ['c'])).toEqual({ taken: ['c'], refused: 0, retryAfterMs: 0 });
+      // Said once for the outage, not at each message.
+      const warnings = logged.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { message: string }).filter((l) => l.message.startsWith('rate limit unavailable'));
+      expect(warnings).toHaveLength(1);
     } finally {
       redis.disconnect();
       await db.$disconnect();

@@ -83,6 +83,8 @@ export interface Admitted {
  * queued once PostgreSQL (or, when it is down, a Redis stream) holds it.
  */
 export class AddLinks {
+  /** Whether the last rate-limit check could not reach Redis (the warning is said once per outage). */
+  private rateLimitAway = false;
   constructor(private readonly options: AddLinksOptions) {}
 
   cap(found: readonly string[]): Capped {
@@ -100,9 +102,13 @@ export class AddLinks {
     try {
       rate = await this.options.rate.take(userId, links.length);
     } catch (err) {
-      this.options.logger.warn('rate limit unavailable (Redis): links let in unlimited', { userId, links: links.length, error: errorMessage(err) });
+      // Said once per outage, not at every message while Redis is away.
+      if (!this.rateLimitAway) this.options.logger.warn('rate limit unavailable (Redis): links let in unlimited until it answers', { error: errorMessage(err) });
+      this.rateLimitAway = true;
       return { taken: [...links], refused: 0, retryAfterMs: 0 };
     }
+    if (this.rateLimitAway) this.options.logger.info('rate limit available again (Redis answers)');
+    this.rateLimitAway = false;
     return { taken: links.slice(0, rate.allowed), refused: links.length - rate.allowed, retryAfterMs: rate.retryAfterMs };
   }
 
