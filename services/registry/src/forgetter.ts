@@ -39,7 +39,11 @@ export class Forgetter {
     return this.intervalMs;
   });
 
+  /** Since when this registry checks health: a registration it has not checked for unansweredAfterMs is not judged. */
+  private readonly since: number;
+
   constructor(private readonly options: ForgetterOptions) {
+    this.since = options.now?.() ?? Date.now();
     this.intervalMs = forgetIntervalMs(Math.min(options.afterMs, options.unansweredAfterMs ?? options.afterMs));
   }
 
@@ -57,7 +61,11 @@ export class Forgetter {
     const now = this.options.now?.() ?? Date.now();
     let forgotten: Downloader[];
     try {
-      forgotten = await store.forgetSilentSince(new Date(now - afterMs), new Date(now - (this.options.unansweredAfterMs ?? afterMs)));
+      // Never answered is judged only after this registry has itself asked for that long (as
+      // silence counts from its start): one that was down has not asked anyone yet.
+      const unansweredAfterMs = this.options.unansweredAfterMs ?? afterMs;
+      const unansweredBefore = now - this.since >= unansweredAfterMs ? new Date(now - unansweredAfterMs) : new Date(0);
+      forgotten = await store.forgetSilentSince(new Date(now - afterMs), unansweredBefore);
     } catch (err) {
       logger.warn('cannot forget silent downloaders now: will look again', { error: errorMessage(err) });
       return [];
