@@ -113,5 +113,5 @@ describe(`fault: PostgreSQL silent (bytes held, nothing closed) for ${PARTITION_
       expect(output).toContain('database reachable again');
     }
     for (const proc of system.processes.values()) expect(proc.child.exitCode).toBeNull();
-  });
+  }, PARTITION_MS + 180_000);
 });
