@@ -83,26 +83,25 @@ export function eventConsumerDefaults(config: { EVENT_RETRY_S: number; EVENT_MAX
   };
 }
 
-/** A duration in seconds (env names end in _S); returned in milliseconds for timers. */
-export function secondsAsMs(defaultSeconds: number, options: { min?: number; max?: number } = {}) {
-  const { min = 0, max = 7 * 24 * 3600 } = options;
+/** A number of seconds between min and max (env names end in _S), as written. */
+function seconds({ min = 0, max = 7 * 24 * 3600 }: { min?: number; max?: number }) {
   return z
     .string()
     .regex(/^\d+(\.\d+)?$/, 'must be a number of seconds')
     .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min} s`).max(max, `must be at most ${max} s`))
+    .pipe(z.number().min(min, `must be at least ${min} s`).max(max, `must be at most ${max} s`));
+}
+
+/** A duration in seconds (env names end in _S); returned in milliseconds for timers. */
+export function secondsAsMs(defaultSeconds: number, options: { min?: number; max?: number } = {}) {
+  return seconds(options)
     .optional()
     .transform((s) => Math.round((s ?? defaultSeconds) * 1000));
 }
 
 /** Like secondsAsMs, but undefined when unset (the caller derives a default from other settings). */
 export function optionalSecondsAsMs(options: { min?: number; max?: number } = {}) {
-  const { min = 0, max = 7 * 24 * 3600 } = options;
-  return z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, 'must be a number of seconds')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min} s`).max(max, `must be at most ${max} s`))
+  return seconds(options)
     .transform((s) => Math.round(s * 1000))
     .optional();
 }
