@@ -1,3 +1,4 @@
+import { HeldAnswers } from './held-answers';
 import * as grpc from '@grpc/grpc-js';
 import type { DownloaderHandlers } from '@dwld/contract';
 import { GoDownloader, registerOnce, type GoCall } from '@dwld/go-downloader';
@@ -28,7 +29,7 @@ export class GoFlavour {
   /** The SetToQueue calls (by their place in the Go one's log) whose answer went astray. */
   private readonly lost = new Map<number, LostReply>();
   private setToQueueCalls = 0;
-  private readonly late = new Set<() => void>();
+  private readonly late = new HeldAnswers();
 
   constructor(
     private readonly config: SimConfig,
@@ -71,7 +72,7 @@ export class GoFlavour {
   async stop(): Promise<void> {
     this.downloader.stopWorking();
     this.downloader.releaseHeld();
-    for (const answer of [...this.late]) answer();
+    this.late.releaseAll();
     await this.registration;
   }
 
@@ -126,15 +127,7 @@ export class GoFlavour {
 
   /** Waits LATE_REPLY_S, or until released on stop. */
   private holdAnswer(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const answer = () => {
-        clearTimeout(timer);
-        this.late.delete(answer);
-        resolve();
-      };
-      const timer = setTimeout(answer, this.config.LATE_REPLY_S);
-      this.late.add(answer);
-    });
+    return this.late.hold(this.config.LATE_REPLY_S);
   }
 
   private async registerOnce(port: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { HeldAnswers } from './held-answers';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcStatusError, type DownloaderHandlers, type SetToQueueRequest } from '@dwld/contract';
 import type { Logger } from '@dwld/logger';
@@ -50,7 +51,7 @@ export class SimulatedDownloader {
   /** Releases of the SetToQueue calls held open by hang mode. */
   private readonly hung = new Set<(err: GrpcStatusError) => void>();
   /** Answers held back by late mode, each sent early on release. */
-  private readonly late = new Set<() => void>();
+  private readonly late = new HeldAnswers();
 
   constructor(private readonly options: SimulatedDownloaderOptions) {
     this.now = options.now ?? Date.now;
@@ -126,7 +127,7 @@ export class SimulatedDownloader {
   /** Answers every call held open by hang mode with UNAVAILABLE, and late mode's at once (on stop, so the server can close). */
   releaseHung(): void {
     for (const release of [...this.hung]) release(new GrpcStatusError(grpc.status.UNAVAILABLE, `${this.options.name} is stopping`));
-    for (const answer of [...this.late]) answer();
+    this.late.releaseAll();
   }
 
   private outcomeOf(behaviour: Behaviour, request: SetToQueueRequest): SetToQueueOutcome {
@@ -167,17 +168,9 @@ export class SimulatedDownloader {
     if (behaviour.mode === 'fail') throw this.failure(behaviour);
   }
 
-  /** Waits LATE_REPLY_S (whatever the caller does meanwhile), or until released on stop. */
+  /** Waits LATE_REPLY_S, or until released on stop. */
   private holdAnswer(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const answer = () => {
-        clearTimeout(timer);
-        this.late.delete(answer);
-        resolve();
-      };
-      const timer = setTimeout(answer, this.options.lateReplyMs ?? 10_000);
-      this.late.add(answer);
-    });
+    return this.late.hold(this.options.lateReplyMs ?? 10_000);
   }
 
   /** Never answers: settles only when the caller gives up (deadline, cancel) or on releaseHung. */
